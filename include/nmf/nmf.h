@@ -1,0 +1,152 @@
+/* nmf.h - the public API of nmf-faces: non-negative matrix factorisation
+ * V ≈ W·H of an image collection.
+ *
+ * Shapes, defined once for the whole project:
+ *   m  number of samples (images), rows of V and of W
+ *   n  number of features (pixels per image), columns of V and of H
+ *   k  number of components (latent images), columns of W and rows of H
+ * Every matrix is float32, dense and row-major: V is (m, n), W is (m, k),
+ * H is (k, n); row j of H is one latent image.
+ *
+ * The definitions follow scikit-learn 1.2.1 (sklearn.decomposition.NMF) so
+ * that a run here can reproduce a run there from the same start. */
+#ifndef NMF_NMF_H
+#define NMF_NMF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NMF_VERSION "0.1.0"
+
+typedef enum {
+    NMF_STATUS_OK = 0,
+    NMF_STATUS_BAD_ARGUMENT, /* a parameter is out of range or inconsistent */
+    NMF_STATUS_BAD_INPUT,    /* the data cannot be factorised (no images, all zero, NaN...) */
+    NMF_STATUS_IO,           /* a file could not be read or written */
+    NMF_STATUS_NO_MEMORY,    /* an allocation failed */
+    NMF_STATUS_TOO_LARGE,    /* a size overflows or exceeds the available memory */
+    NMF_STATUS_INTERRUPTED,  /* the progress callback asked to stop */
+    NMF_STATUS_INTERNAL      /* a bug or a failure of a library we call */
+} nmf_status;
+
+/* A short English phrase for a status ("bad argument"); never NULL. */
+const char *nmf_status_string(nmf_status status);
+
+/* Non-fatal notes from the library (a skipped file...) go to this handler;
+ * the default prints "nmf: note: <msg>" to stderr, NULL silences them. */
+typedef void (*nmf_note_fn)(const char *msg, void *user);
+void nmf_set_note_handler(nmf_note_fn fn, void *user);
+
+/* The message of the last failure in this thread: names the file or
+ * parameter and the reason. Empty when nothing has failed. Valid until the
+ * next failing call in the same thread. */
+const char *nmf_last_error(void);
+
+typedef enum {
+    NMF_INIT_RANDOM,   /* |N(0,1)|·sqrt(mean(V)/k), numpy's legacy RandomState */
+    NMF_INIT_NNDSVD,   /* NNDSVD, zeros kept */
+    NMF_INIT_NNDSVDA,  /* NNDSVD, zeros filled with mean(V) */
+    NMF_INIT_NNDSVDAR, /* NNDSVD, zeros filled with small random values */
+    NMF_INIT_CUSTOM    /* W and H given by the caller */
+} nmf_init_method;
+
+/* The init's name as the command line spells it ("nndsvda"); NULL if unknown. */
+const char *nmf_init_name(nmf_init_method init);
+/* Parses a name from nmf_init_name(); returns 0 on success, -1 if unknown. */
+int nmf_init_parse(const char *name, nmf_init_method *out);
+
+typedef enum {
+    NMF_SOLVER_MU /* Lee-Seung multiplicative updates, W then H */
+} nmf_solver;
+
+typedef enum {
+    NMF_LOSS_FROBENIUS /* beta = 2: 1/2 ||V - WH||_F^2 */
+} nmf_loss;
+
+const char *nmf_solver_name(nmf_solver solver);
+const char *nmf_loss_name(nmf_loss loss);
+
+/* The data to factorise. V is borrowed, never modified or freed. */
+typedef struct {
+    size_t m, n;
+    const float *V; /* (m, n) row-major, every value finite and >= 0 */
+} nmf_problem;
+
+/* Reported to the progress callback at iteration 0 (the init), every 10
+ * iterations, and after the last iteration. */
+typedef struct {
+    int iteration;       /* iterations done so far */
+    int max_iter;
+    double error;        /* ||V - WH||_F after `iteration` iterations */
+    double elapsed_s;    /* seconds since the fit started (init excluded) */
+} nmf_progress;
+
+/* Returns 0 to go on, non-zero to stop the fit (nmf_fit then returns
+ * NMF_STATUS_INTERRUPTED with W and H as of the last iteration). */
+typedef int (*nmf_progress_fn)(const nmf_progress *progress, void *user);
+
+typedef struct {
+    int k;                  /* components, >= 1 (default 20) */
+    int max_iter;           /* >= 1 (default 200) */
+    double tol;             /* >= 0; 0 runs every iteration (default 1e-4) */
+    uint32_t seed;          /* for random and nndsvdar inits (default 42) */
+    nmf_init_method init;   /* default NMF_INIT_NNDSVDA */
+    nmf_solver solver;      /* default NMF_SOLVER_MU */
+    nmf_loss loss;          /* default NMF_LOSS_FROBENIUS */
+    int threads;            /* OpenMP and BLAS threads; 0 = library default */
+    nmf_progress_fn progress; /* optional, may be NULL */
+    void *progress_user;
+} nmf_params;
+
+/* Fills p with the defaults listed above. */
+void nmf_params_default(nmf_params *p);
+
+/* Checks p against the problem (k against min(m, n) for the NNDSVD inits,
+ * ranges of every field) without doing any work. Returns NMF_STATUS_OK or
+ * NMF_STATUS_BAD_ARGUMENT with nmf_last_error() naming the parameter. */
+nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p);
+
+/* Checks V: finite, non-negative, not all zero. */
+nmf_status nmf_problem_check(const nmf_problem *problem);
+
+/* Computes the initial W (m, k) and H (k, n) for p->init (not CUSTOM) into
+ * caller-owned arrays. Deterministic for a given seed and thread count. */
+nmf_status nmf_initialize(const nmf_problem *problem, const nmf_params *p,
+                          float *W, float *H);
+
+#define NMF_HISTORY_EVERY 10 /* the loss is evaluated every 10 iterations, as in scikit-learn */
+
+typedef struct {
+    int iterations;          /* iterations run */
+    int converged;           /* 1 when the tolerance rule stopped the run */
+    double error_at_init;    /* ||V - W0 H0||_F */
+    double reconstruction_err; /* ||V - WH||_F at the end (scikit-learn's reconstruction_err_) */
+    double norm_V;           /* ||V||_F */
+    int history_len;         /* entries in the two arrays below */
+    int *history_iter;       /* iteration 0, every 10th, and the last (owned) */
+    double *history_err;     /* error at those iterations (owned) */
+    double fit_s;            /* seconds spent iterating */
+} nmf_result;
+
+/* Runs the factorisation from the start in W (m, k) and H (k, n), which the
+ * caller fills (nmf_initialize() or its own values, all >= 0) and which hold
+ * the result on return. result is filled on success and on
+ * NMF_STATUS_INTERRUPTED; free it with nmf_result_free(). */
+nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p,
+                   float *W, float *H, nmf_result *result);
+
+void nmf_result_free(nmf_result *result);
+
+/* ||V - WH||_F computed directly in double (a reference, O(mnk)). */
+double nmf_reconstruction_error(const nmf_problem *problem, const float *W,
+                                const float *H, size_t k);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NMF_NMF_H */

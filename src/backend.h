@@ -1,0 +1,28 @@
+/* backend.h - internal: the interface every compute backend implements.
+ *
+ * Coarse on purpose: a backend owns its copies of V, W and H for the whole
+ * fit (on the GPU they stay in device memory), so the driver in nmf.c only
+ * asks it to iterate, to evaluate the loss and, at the end, for W and H. */
+#ifndef NMF_BACKEND_H
+#define NMF_BACKEND_H
+
+#include "nmf/nmf.h"
+
+typedef struct nmf_backend {
+    const char *name;
+    /* Stages the problem and the start W0 (m, k), H0 (k, n); *ctx receives
+     * the backend's state. V is borrowed for the lifetime of ctx. */
+    nmf_status (*init)(void **ctx, const nmf_problem *problem,
+                       const nmf_params *params, const float *W0, const float *H0);
+    /* Runs n iterations of params->solver (W then H each time). */
+    nmf_status (*iterate)(void *ctx, int n);
+    /* ||V - WH||_F of the current factors. */
+    nmf_status (*loss)(void *ctx, double *error);
+    /* Copies the current factors out into W (m, k) and H (k, n). */
+    nmf_status (*get_factors)(void *ctx, float *W, float *H);
+    void (*free)(void *ctx);
+} nmf_backend;
+
+extern const nmf_backend nmf_backend_cpu;
+
+#endif

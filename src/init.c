@@ -1,0 +1,403 @@
+/* init.c - the initial W and H, as scikit-learn 1.2.1's _initialize_nmf:
+ * init='random' (numpy's legacy RandomState, see rng.c) and the NNDSVD
+ * family (Boutsidis & Gallopoulos 2008) from an exact truncated SVD.
+ *
+ * The SVD goes through the Gram matrix of the short side: G = V Vᵀ (m, m)
+ * when m <= n, else G = Vᵀ V (n, n), in double, then its top k eigenpairs
+ * with LAPACK's dsyevr. Why this route: it is exact (not randomized) and
+ * deterministic for a given BLAS thread count, its cost is one symmetric
+ * rank-update over V (m·n·min(m,n) flops, a fraction of a second for the
+ * 400 × 10304 faces) plus an eigensolve of min(m,n)², and it needs
+ * min(m,n)² doubles of memory besides a bounded block of V in double.
+ * Its precision: forming G squares the condition number, so singular
+ * values below about sqrt(eps)·S_0 ≈ 1.5e-8·S_0 are noise. That is fine
+ * for the leading k triplets NNDSVD uses (well above that on real data);
+ * components whose eigenvalue is at the noise floor are treated as exact
+ * zeros, which scikit-learn's formula turns into zero columns anyway
+ * (λ = sqrt(S·σ) = 0), so rank-deficient V gives zeros, never NaN. */
+#include "init.h"
+
+#include "error.h"
+#include "rng.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <lapacke.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NNDSVD_EPS 1e-6 /* scikit-learn's eps: smaller entries of W, H become 0 */
+#define GRAM_BLOCK_DOUBLES ((size_t)1 << 22) /* 32 MiB: V is converted to double in blocks */
+
+static const char *const init_names[] = {
+    [NMF_INIT_RANDOM] = "random",     [NMF_INIT_NNDSVD] = "nndsvd",
+    [NMF_INIT_NNDSVDA] = "nndsvda",   [NMF_INIT_NNDSVDAR] = "nndsvdar",
+    [NMF_INIT_CUSTOM] = "custom",
+};
+#define N_INITS (sizeof init_names / sizeof init_names[0])
+
+/* The command-line name of init, or NULL for a value outside the enum. */
+const char *nmf_init_name(nmf_init_method init)
+{
+    return (size_t)init < N_INITS ? init_names[init] : NULL;
+}
+
+/* Looks up a name from nmf_init_name(); 0 and *out set, or -1 (out untouched). */
+int nmf_init_parse(const char *name, nmf_init_method *out)
+{
+    for (size_t i = 0; name && i < N_INITS; i++) {
+        if (strcmp(name, init_names[i]) == 0) {
+            *out = (nmf_init_method)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Validates what both inits need; NMF_STATUS_BAD_ARGUMENT with a message. */
+static nmf_status check_args(const nmf_problem *problem, int k, const float *W,
+                             const float *H)
+{
+    if (!problem || !problem->V || !W || !H)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init: NULL problem, V, W or H");
+    if (problem->m == 0 || problem->n == 0)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init: V is empty (%zu x %zu)",
+                         problem->m, problem->n);
+    if (k < 1)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "-k/--components: %d is not a number of components (must be >= 1)", k);
+    return NMF_STATUS_OK;
+}
+
+/* mean(V) accumulated in double, row by row (rows summed separately first,
+ * which keeps the rounding error small for large V). */
+static double mean_of(const nmf_problem *problem)
+{
+    const size_t m = problem->m, n = problem->n;
+    double total = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        const float *row = problem->V + i * n;
+        double s = 0.0;
+        for (size_t j = 0; j < n; j++)
+            s += row[j];
+        total += s;
+    }
+    return total / ((double)m * (double)n);
+}
+
+/* scikit-learn's init='random': avg = sqrt(mean(V)/k); H (k, n) is drawn
+ * first, then W (m, k), both in row-major order from RandomState(seed);
+ * each entry is |avg·N(0,1)| computed in double and rounded to float.
+ * Fails only with NMF_STATUS_BAD_ARGUMENT (NULL/empty input, k < 1). */
+nmf_status nmf_init_random(const nmf_problem *problem, int k, uint32_t seed,
+                           float *W, float *H)
+{
+    nmf_status status = check_args(problem, k, W, H);
+    if (status != NMF_STATUS_OK)
+        return status;
+    const double avg = sqrt(mean_of(problem) / k);
+    const size_t nh = (size_t)k * problem->n, nw = problem->m * (size_t)k;
+    nmf_rng rng;
+    nmf_rng_seed(&rng, seed);
+    for (size_t i = 0; i < nh; i++)
+        H[i] = (float)fabs(avg * nmf_rng_gauss(&rng));
+    for (size_t i = 0; i < nw; i++)
+        W[i] = (float)fabs(avg * nmf_rng_gauss(&rng));
+    return NMF_STATUS_OK;
+}
+
+/* malloc of count doubles, size-checked. NULL with *status and the message
+ * set (NMF_STATUS_TOO_LARGE on overflow, NMF_STATUS_NO_MEMORY) on failure. */
+static double *alloc_doubles(size_t count, const char *what, nmf_status *status)
+{
+    if (count > SIZE_MAX / sizeof(double)) {
+        *status = nmf_error(NMF_STATUS_TOO_LARGE,
+                            "nndsvd init: %s needs %zu doubles, more than memory can address",
+                            what, count);
+        return NULL;
+    }
+    double *p = malloc(count ? count * sizeof(double) : 1);
+    if (!p)
+        *status = nmf_error(NMF_STATUS_NO_MEMORY,
+                            "nndsvd init: cannot allocate %zu bytes for %s; hint: use --init random",
+                            count * sizeof(double), what);
+    return p;
+}
+
+/* Copies a block of V to double: for wide V (m <= n) the columns
+ * [b0, b0+bw) as an (m, bw) matrix, for tall V the rows [b0, b0+bw) as a
+ * (bw, n) matrix. Either way the block holds min(m,n)·bw values. */
+static void load_block(const nmf_problem *problem, int wide, size_t b0, size_t bw,
+                       double *B)
+{
+    const size_t m = problem->m, n = problem->n;
+    if (wide) {
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < bw; j++)
+                B[i * bw + j] = problem->V[i * n + b0 + j];
+    } else {
+        const float *src = problem->V + b0 * n;
+        for (size_t i = 0; i < bw * n; i++)
+            B[i] = src[i];
+    }
+}
+
+/* The top k singular triplets of V (k <= min(m, n)), exact up to rounding:
+ * S (k) descending, Ut (k, m) the left and Vt (k, n) the right singular
+ * vectors as rows, in double. Signs follow scikit-learn's svd_flip: the
+ * largest-|.| entry of each left vector (the first one on ties) is positive.
+ * A singular value at the Gram noise floor (see the file comment) comes
+ * back as exactly 0 with zero vectors. The caller owns S, Ut and Vt.
+ * Failures: NMF_STATUS_TOO_LARGE (a dimension beyond int, as BLAS needs),
+ * NMF_STATUS_NO_MEMORY, NMF_STATUS_INTERNAL (LAPACK info) - all with a
+ * message, nothing left allocated. */
+static nmf_status truncated_svd(const nmf_problem *problem, size_t k, double *S,
+                                double *Ut, double *Vt)
+{
+    const size_t m = problem->m, n = problem->n;
+    const int wide = m <= n;
+    const size_t dim = wide ? m : n; /* side of the Gram matrix */
+    const size_t len = wide ? n : m; /* the other side, cut into blocks */
+    nmf_status status = NMF_STATUS_OK;
+    double *G = NULL, *B = NULL, *w = NULL, *Zt = NULL, *Y = NULL;
+    lapack_int *isuppz = NULL;
+
+    if (m > INT_MAX || n > INT_MAX)
+        return nmf_error(NMF_STATUS_TOO_LARGE,
+                         "nndsvd init: V is %zu x %zu, BLAS needs both below %d; "
+                         "hint: use --init random", m, n, INT_MAX);
+    size_t bw = GRAM_BLOCK_DOUBLES / dim;
+    bw = bw < 1 ? 1 : bw > len ? len : bw;
+
+    if (!(G = alloc_doubles(dim * dim, "the Gram matrix", &status)) || /* dim <= INT_MAX: no overflow */
+        !(B = alloc_doubles(dim * bw, "a block of V", &status)) ||
+        !(w = alloc_doubles(dim, "the eigenvalues", &status)) ||
+        !(Zt = alloc_doubles(k * dim, "the eigenvectors", &status)) ||
+        !(Y = alloc_doubles(k * len, "the singular vectors", &status)))
+        goto cleanup;
+    if (!(isuppz = malloc(2 * k * sizeof *isuppz))) {
+        status = nmf_error(NMF_STATUS_NO_MEMORY, "nndsvd init: cannot allocate %zu bytes",
+                           2 * k * sizeof *isuppz);
+        goto cleanup;
+    }
+
+    /* G = Σ over blocks of B·Bᵀ (wide, B is (m, bw)) or Bᵀ·B (tall, B is (bw, n));
+     * only the upper triangle (row-major) is written. */
+    for (size_t b0 = 0; b0 < len; b0 += bw) {
+        size_t nb = len - b0 < bw ? len - b0 : bw;
+        load_block(problem, wide, b0, nb, B);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, wide ? CblasNoTrans : CblasTrans,
+                    (int)dim, (int)nb, 1.0, B, wide ? (int)nb : (int)n,
+                    b0 ? 1.0 : 0.0, G, (int)dim);
+    }
+
+    /* The top k eigenpairs (il..iu, ascending). G's row-major upper triangle
+     * is its column-major lower one, so LAPACK gets G as it is ('L'), and
+     * the column-major (dim, k) eigenvector matrix is Zt, (k, dim) row-major:
+     * one eigenvector per row. */
+    lapack_int found = 0;
+    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)dim, G,
+                                     (lapack_int)dim, 0.0, 0.0, (lapack_int)(dim - k + 1),
+                                     (lapack_int)dim, LAPACKE_dlamch('S'), &found, w, Zt,
+                                     (lapack_int)dim, isuppz);
+    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR) {
+        status = nmf_error(NMF_STATUS_NO_MEMORY,
+                           "nndsvd init: LAPACKE_dsyevr could not allocate its workspace "
+                           "(info %d)", (int)info);
+        goto cleanup;
+    }
+    if (info != 0 || found != (lapack_int)k) {
+        status = nmf_error(NMF_STATUS_INTERNAL,
+                           "nndsvd init: LAPACKE_dsyevr failed (info %d, %d of %zu eigenpairs)",
+                           (int)info, (int)found, k);
+        goto cleanup;
+    }
+
+    /* Y = Zt·V (wide: (k, n), row j is (Vᵀu_j)ᵀ = S_j·v_j) or Zt·Vᵀ (tall:
+     * (k, m), row j is (V·v_j)ᵀ = S_j·u_j), block by block. */
+    for (size_t b0 = 0; b0 < len; b0 += bw) {
+        size_t nb = len - b0 < bw ? len - b0 : bw;
+        load_block(problem, wide, b0, nb, B);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, wide ? CblasNoTrans : CblasTrans,
+                    (int)k, (int)nb, (int)dim, 1.0, Zt, (int)dim, B,
+                    wide ? (int)nb : (int)n, 0.0, Y + b0, (int)len);
+    }
+
+    /* Component j is eigenpair k-1-j (dsyevr sorts ascending). Eigenvalues
+     * within dim·eps·λ_max of zero are rounding noise of the Gram route:
+     * S = 0 there, and zero vectors instead of noise divided by noise. */
+    const double noise_floor = fmax(w[k - 1], 0.0) * (double)dim * DBL_EPSILON;
+    for (size_t j = 0; j < k; j++) {
+        const size_t e = k - 1 - j;
+        double *u = Ut + j * m, *v = Vt + j * n;
+        double *eig = wide ? u : v, *other = wide ? v : u;
+        S[j] = w[e] > noise_floor ? sqrt(w[e]) : 0.0;
+        for (size_t i = 0; i < dim; i++)
+            eig[i] = S[j] > 0.0 ? Zt[e * dim + i] : 0.0;
+        for (size_t i = 0; i < len; i++)
+            other[i] = S[j] > 0.0 ? Y[e * len + i] / S[j] : 0.0;
+
+        size_t imax = 0; /* svd_flip: np.argmax(np.abs(u)) takes the first maximum */
+        for (size_t i = 1; i < m; i++)
+            if (fabs(u[i]) > fabs(u[imax]))
+                imax = i;
+        if (u[imax] < 0.0) {
+            for (size_t i = 0; i < m; i++)
+                u[i] = -u[i];
+            for (size_t i = 0; i < n; i++)
+                v[i] = -v[i];
+        }
+    }
+
+cleanup:
+    free(G);
+    free(B);
+    free(w);
+    free(Zt);
+    free(Y);
+    free(isuppz);
+    return status;
+}
+
+/* Which part of a singular vector a component uses. */
+typedef enum { PART_ABS, PART_POS, PART_NEG } vec_part;
+
+static double part_of(double x, vec_part part)
+{
+    switch (part) {
+    case PART_ABS: return fabs(x);
+    case PART_POS: return x > 0.0 ? x : 0.0;
+    case PART_NEG: return x < 0.0 ? -x : 0.0;
+    }
+    return 0.0;
+}
+
+/* An NNDSVD entry as float: scikit-learn's `W[W < eps] = 0` on the double. */
+static float nndsvd_entry(double value)
+{
+    return value < NNDSVD_EPS ? 0.0f : (float)value;
+}
+
+/* Writes component j, W[:, j] of W (m, k) and H[j, :] of H (k, n), from the
+ * singular triplet (s, x (m), y (n)) with scikit-learn's rule: component 0
+ * uses |x|, |y| and sqrt(s); later ones the positive or the negative parts,
+ * whichever has the larger product of norms m_p > m_n (ties: negative),
+ * normalised and scaled by sqrt(s·σ). A zero product (s == 0, or parts
+ * that vanish, where scikit-learn would divide 0 by 0) gives a zero
+ * component instead of NaN. */
+static void nndsvd_component(size_t j, double s, const double *x, size_t m,
+                             const double *y, size_t n, size_t k, float *W, float *H)
+{
+    double xp = 0.0, xn = 0.0, yp = 0.0, yn = 0.0; /* squared norms of the parts */
+    for (size_t i = 0; i < m; i++)
+        *(x[i] > 0.0 ? &xp : &xn) += x[i] * x[i];
+    for (size_t i = 0; i < n; i++)
+        *(y[i] > 0.0 ? &yp : &yn) += y[i] * y[i];
+    xp = sqrt(xp), xn = sqrt(xn), yp = sqrt(yp), yn = sqrt(yn);
+
+    vec_part part = PART_ABS;
+    double lbd = sqrt(s), xnorm = 1.0, ynorm = 1.0, sigma = 1.0;
+    if (j > 0) {
+        const double mp = xp * yp, mn = xn * yn;
+        part = mp > mn ? PART_POS : PART_NEG;
+        sigma = mp > mn ? mp : mn;
+        xnorm = mp > mn ? xp : xn;
+        ynorm = mp > mn ? yp : yn;
+        lbd = sqrt(s * sigma);
+    }
+    const int zero = s == 0.0 || sigma == 0.0;
+    for (size_t i = 0; i < m; i++)
+        W[i * k + j] = zero ? 0.0f : nndsvd_entry(lbd * (part_of(x[i], part) / xnorm));
+    for (size_t i = 0; i < n; i++)
+        H[j * n + i] = zero ? 0.0f : nndsvd_entry(lbd * (part_of(y[i], part) / ynorm));
+}
+
+/* NNDSVD (scikit-learn's _initialize_nmf) into W (m, k) and H (k, n):
+ * components from the exact truncated SVD, entries below 1e-6 set to 0,
+ * then for NNDSVDA every zero becomes mean(V), for NNDSVDAR every zero of W
+ * (row-major order), then of H, becomes |mean(V)·N(0,1)/100| drawn from a
+ * fresh RandomState(seed). The result does not depend on the SVD's signs
+ * except at exact ties m_p == m_n. Failures: NMF_STATUS_BAD_ARGUMENT (k out
+ * of 1..min(m, n), init not of the NNDSVD family), NMF_STATUS_TOO_LARGE,
+ * NMF_STATUS_NO_MEMORY, NMF_STATUS_INTERNAL (LAPACK); W and H are then
+ * unspecified. */
+nmf_status nmf_init_nndsvd(const nmf_problem *problem, int k, nmf_init_method init,
+                           uint32_t seed, float *W, float *H)
+{
+    nmf_status status = check_args(problem, k, W, H);
+    if (status != NMF_STATUS_OK)
+        return status;
+    if (init != NMF_INIT_NNDSVD && init != NMF_INIT_NNDSVDA && init != NMF_INIT_NNDSVDAR)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--init: %s is not an nndsvd init",
+                         nmf_init_name(init) ? nmf_init_name(init) : "(unknown)");
+    const size_t m = problem->m, n = problem->n, kk = (size_t)k;
+    const size_t dim = m < n ? m : n;
+    if (kk > dim)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "-k/--components: %d is larger than min(images, pixels) = %zu, "
+                         "which the nndsvd inits need; hint: use --init random or a smaller k",
+                         k, dim);
+
+    double *S = NULL, *Ut = NULL, *Vt = NULL;
+    if (!(S = alloc_doubles(kk, "the singular values", &status)) ||
+        !(Ut = alloc_doubles(kk * m, "the left singular vectors", &status)) ||
+        !(Vt = alloc_doubles(kk * n, "the right singular vectors", &status)))
+        goto cleanup;
+    if ((status = truncated_svd(problem, kk, S, Ut, Vt)) != NMF_STATUS_OK)
+        goto cleanup;
+
+    for (size_t j = 0; j < kk; j++)
+        nndsvd_component(j, S[j], Ut + j * m, m, Vt + j * n, n, kk, W, H);
+
+    const size_t nw = m * kk, nh = kk * n;
+    if (init == NMF_INIT_NNDSVDA) {
+        const float avg = (float)mean_of(problem);
+        for (size_t i = 0; i < nw; i++)
+            if (W[i] == 0.0f)
+                W[i] = avg;
+        for (size_t i = 0; i < nh; i++)
+            if (H[i] == 0.0f)
+                H[i] = avg;
+    } else if (init == NMF_INIT_NNDSVDAR) {
+        const double avg = mean_of(problem);
+        nmf_rng rng;
+        nmf_rng_seed(&rng, seed);
+        for (size_t i = 0; i < nw; i++)
+            if (W[i] == 0.0f)
+                W[i] = (float)fabs(avg * nmf_rng_gauss(&rng) / 100.0);
+        for (size_t i = 0; i < nh; i++)
+            if (H[i] == 0.0f)
+                H[i] = (float)fabs(avg * nmf_rng_gauss(&rng) / 100.0);
+    }
+
+cleanup:
+    free(S);
+    free(Ut);
+    free(Vt);
+    return status;
+}
+
+/* Dispatches on p->init: random or the NNDSVD family into the caller's
+ * W (m, k) and H (k, n). NMF_STATUS_BAD_ARGUMENT for CUSTOM (the caller
+ * supplies W and H), an unknown init, NULL pointers, k < 1, or an NNDSVD
+ * init with k > min(m, n); otherwise the statuses of the init called. */
+nmf_status nmf_initialize(const nmf_problem *problem, const nmf_params *p,
+                          float *W, float *H)
+{
+    if (!p)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init: NULL parameters");
+    switch (p->init) {
+    case NMF_INIT_RANDOM:
+        return nmf_init_random(problem, p->k, p->seed, W, H);
+    case NMF_INIT_NNDSVD:
+    case NMF_INIT_NNDSVDA:
+    case NMF_INIT_NNDSVDAR:
+        return nmf_init_nndsvd(problem, p->k, p->init, p->seed, W, H);
+    case NMF_INIT_CUSTOM:
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "custom init needs W and H from the caller");
+    }
+    return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--init: unknown init method %d", (int)p->init);
+}

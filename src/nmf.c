@@ -1,0 +1,238 @@
+/* nmf.c - the driver: parameter checks, the iteration loop, the stopping
+ * rule and progress reports. Backend-agnostic: the arithmetic lives in the
+ * backends (backend_cpu.c), the driver only decides when to iterate and when
+ * to evaluate the loss. */
+#include "nmf/nmf.h"
+
+#include "backend.h"
+#include "error.h"
+#include "reduce.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void nmf_params_default(nmf_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->k = 20;
+    p->max_iter = 200;
+    p->tol = 1e-4;
+    p->seed = 42;
+    p->init = NMF_INIT_NNDSVDA;
+    p->solver = NMF_SOLVER_MU;
+    p->loss = NMF_LOSS_FROBENIUS;
+}
+
+const char *nmf_solver_name(nmf_solver solver)
+{
+    return solver == NMF_SOLVER_MU ? "mu" : NULL;
+}
+
+const char *nmf_loss_name(nmf_loss loss)
+{
+    return loss == NMF_LOSS_FROBENIUS ? "frobenius" : NULL;
+}
+
+nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
+{
+    size_t min_mn = problem->m < problem->n ? problem->m : problem->n;
+    if (p->k < 1)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "-k/--components: must be at least 1, got %d", p->k);
+    if (p->max_iter < 1)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--max-iter: must be at least 1, got %d", p->max_iter);
+    if (!(p->tol >= 0.0) || !isfinite(p->tol))
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--tol: must be a finite number >= 0, got %g", p->tol);
+    if (p->threads < 0)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--threads: must be >= 0, got %d", p->threads);
+    if (!nmf_init_name(p->init) || !nmf_solver_name(p->solver) || !nmf_loss_name(p->loss))
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown init, solver or loss");
+    int nndsvd = p->init == NMF_INIT_NNDSVD || p->init == NMF_INIT_NNDSVDA ||
+                 p->init == NMF_INIT_NNDSVDAR;
+    if (nndsvd && (size_t)p->k > min_mn)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "-k/--components: %d is larger than min(images, pixels) = %zu, "
+                         "which --init %s needs; hint: use fewer components or --init random",
+                         p->k, min_mn, nmf_init_name(p->init));
+    /* W, H and the scratch of the backends must be addressable. */
+    size_t k = (size_t)p->k;
+    if (problem->m > SIZE_MAX / sizeof(float) / k || problem->n > SIZE_MAX / sizeof(float) / k)
+        return nmf_error(NMF_STATUS_TOO_LARGE, "-k/--components: %d makes W or H overflow size_t",
+                         p->k);
+    return NMF_STATUS_OK;
+}
+
+nmf_status nmf_problem_check(const nmf_problem *problem)
+{
+    if (problem->m == 0 || problem->n == 0 || !problem->V)
+        return nmf_error(NMF_STATUS_BAD_INPUT, "the data matrix is empty");
+    size_t len = problem->m * problem->n;
+    int any_positive = 0;
+    for (size_t i = 0; i < len; i++) {
+        float v = problem->V[i];
+        if (!isfinite(v) || v < 0.0f)
+            return nmf_error(NMF_STATUS_BAD_INPUT,
+                             "image %zu, pixel %zu: value %g is not finite and non-negative",
+                             i / problem->n, i % problem->n, (double)v);
+        any_positive |= v > 0.0f;
+    }
+    if (!any_positive)
+        return nmf_error(NMF_STATUS_BAD_INPUT,
+                         "every pixel of every image is zero: there is nothing to factorise");
+    return NMF_STATUS_OK;
+}
+
+/* Checks that a start factor is finite and non-negative. */
+static nmf_status check_factor(const char *name, const float *X, size_t rows, size_t cols)
+{
+    for (size_t i = 0; i < rows * cols; i++)
+        if (!isfinite(X[i]) || X[i] < 0.0f)
+            return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                             "%s[%zu, %zu] = %g: start factors must be finite and non-negative",
+                             name, i / cols, i % cols, (double)X[i]);
+    return NMF_STATUS_OK;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+static void set_threads(int threads)
+{
+    if (threads <= 0)
+        return;
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    openblas_set_num_threads(threads);
+}
+
+/* Appends (iteration, error) to the result's history, which has room for
+ * every entry the loop can record. */
+static void record(nmf_result *r, int iteration, double error)
+{
+    r->history_iter[r->history_len] = iteration;
+    r->history_err[r->history_len] = error;
+    r->history_len++;
+}
+
+static int report(const nmf_params *p, int iteration, double error,
+                  const struct timespec *t0)
+{
+    if (!p->progress)
+        return 0;
+    nmf_progress pr = {iteration, p->max_iter, error, seconds_since(t0)};
+    return p->progress(&pr, p->progress_user);
+}
+
+nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
+                   nmf_result *result)
+{
+    const nmf_backend *backend = &nmf_backend_cpu;
+    void *ctx = NULL;
+    nmf_status st;
+    memset(result, 0, sizeof *result);
+
+    if ((st = nmf_params_check(problem, p)) != NMF_STATUS_OK)
+        return st;
+    if ((st = check_factor("W0", W, problem->m, (size_t)p->k)) != NMF_STATUS_OK ||
+        (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
+        return st;
+
+    /* Iteration 0, every 10th and the last. */
+    int capacity = p->max_iter / NMF_HISTORY_EVERY + 2;
+    result->history_iter = malloc((size_t)capacity * sizeof *result->history_iter);
+    result->history_err = malloc((size_t)capacity * sizeof *result->history_err);
+    if (!result->history_iter || !result->history_err) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the loss history");
+        goto cleanup;
+    }
+
+    set_threads(p->threads);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((st = backend->init(&ctx, problem, p, W, H)) != NMF_STATUS_OK)
+        goto cleanup;
+
+    double error_at_init, error;
+    if ((st = backend->loss(ctx, &error_at_init)) != NMF_STATUS_OK)
+        goto cleanup;
+    record(result, 0, error_at_init);
+    result->error_at_init = error = error_at_init;
+    int stop = report(p, 0, error_at_init, &t0);
+
+    /* scikit-learn's rule: every 10 iterations, stop when the error fell by
+     * less than tol * error_at_init since the previous check. */
+    double previous = error_at_init;
+    int it = 0;
+    while (!stop && it < p->max_iter && !result->converged) {
+        int step = NMF_HISTORY_EVERY - it % NMF_HISTORY_EVERY;
+        if (step > p->max_iter - it)
+            step = p->max_iter - it;
+        if ((st = backend->iterate(ctx, step)) != NMF_STATUS_OK)
+            goto cleanup;
+        it += step;
+        if ((st = backend->loss(ctx, &error)) != NMF_STATUS_OK)
+            goto cleanup;
+        record(result, it, error);
+        if (p->tol > 0.0 && it % NMF_HISTORY_EVERY == 0) {
+            if ((previous - error) / error_at_init < p->tol)
+                result->converged = 1;
+            previous = error;
+        }
+        stop = report(p, it, error, &t0);
+    }
+
+    if ((st = backend->get_factors(ctx, W, H)) != NMF_STATUS_OK)
+        goto cleanup;
+    result->iterations = it;
+    result->reconstruction_err = error;
+    result->norm_V = sqrt(nmf_dot_double(problem->V, NULL, problem->m * problem->n));
+    result->fit_s = seconds_since(&t0);
+    if (stop && it < p->max_iter && !result->converged)
+        st = nmf_error(NMF_STATUS_INTERRUPTED, "stopped after %d iterations", it);
+
+cleanup:
+    if (ctx)
+        backend->free(ctx);
+    if (st != NMF_STATUS_OK && st != NMF_STATUS_INTERRUPTED)
+        nmf_result_free(result);
+    return st;
+}
+
+void nmf_result_free(nmf_result *result)
+{
+    free(result->history_iter);
+    free(result->history_err);
+    memset(result, 0, sizeof *result);
+}
+
+double nmf_reconstruction_error(const nmf_problem *problem, const float *W, const float *H,
+                                size_t k)
+{
+    const size_t m = problem->m, n = problem->n;
+    double sum = 0.0;
+    #pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) {
+            double wh = 0.0;
+            for (size_t t = 0; t < k; t++)
+                wh += (double)W[i * k + t] * (double)H[t * n + j];
+            double d = (double)problem->V[i * n + j] - wh;
+            sum += d * d;
+        }
+    }
+    return sqrt(sum);
+}
