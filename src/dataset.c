@@ -1,0 +1,593 @@
+/* dataset.c - walks the inputs, recognises images by content, checks their
+ * sizes and the memory V needs before decoding anything, then decodes the
+ * images in parallel into the rows of V as grey float32 on the 0..255 scale.
+ *
+ * Two passes: the first reads only headers (stbi_info), so that a size
+ * mismatch or a V too large for this machine is reported in milliseconds,
+ * not after minutes of decoding or an out-of-memory kill. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "dataset.h"
+#include "error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+
+typedef enum { PIXELS_8, PIXELS_16, PIXELS_HDR } pixel_format;
+
+/* A file found by the walk; an image once the first pass has read its header. */
+typedef struct {
+    char *path; /* display path (owned) */
+    int w, h;   /* from the header */
+    pixel_format format;
+} image_entry;
+
+typedef struct {
+    image_entry *v;
+    size_t len, cap;
+} image_list;
+
+/* Why a file failed in the parallel decode; formatted after the loop
+ * because nmf_error() keeps one message per thread. */
+typedef enum {
+    DECODE_OK,
+    DECODE_OPEN,      /* err holds errno */
+    DECODE_CORRUPT,   /* reason holds stb's static string */
+    DECODE_CHANGED,   /* the size differs from the first pass */
+    DECODE_NONFINITE,
+    DECODE_NO_MEMORY
+} decode_outcome;
+
+typedef struct {
+    decode_outcome outcome;
+    int err;
+    const char *reason;
+} decode_result;
+
+void dataset_options_default(dataset_options *opt)
+{
+    opt->grey = DATASET_GREY_LUMA;
+    opt->resize_w = 0;
+    opt->resize_h = 0;
+    opt->threads = 0;
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+int dataset_natural_compare(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (is_digit(*a) && is_digit(*b)) {
+            /* Compare digit runs by value without converting, so runs longer
+             * than any integer type still order correctly. */
+            const char *za = a, *zb = b;
+            while (*za == '0')
+                za++;
+            while (*zb == '0')
+                zb++;
+            size_t la = 0, lb = 0;
+            while (is_digit(za[la]))
+                la++;
+            while (is_digit(zb[lb]))
+                lb++;
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            int c = memcmp(za, zb, la);
+            if (c != 0)
+                return c < 0 ? -1 : 1;
+            /* Same value: the run with fewer leading zeros first ("1" < "01"),
+             * so that distinct names never compare equal. */
+            size_t ra = (size_t)(za - a) + la, rb = (size_t)(zb - b) + lb;
+            if (ra != rb)
+                return ra < rb ? -1 : 1;
+            a += ra;
+            b += rb;
+        } else {
+            if (*a != *b)
+                return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+            a++;
+            b++;
+        }
+    }
+    return (unsigned char)*a - (unsigned char)*b;
+}
+
+static int compare_entries(const void *a, const void *b)
+{
+    return dataset_natural_compare(((const image_entry *)a)->path,
+                                   ((const image_entry *)b)->path);
+}
+
+/* dir + "/" + name, without doubling a slash that dir already ends with;
+ * NULL when out of memory. */
+static char *join_path(const char *dir, const char *name)
+{
+    size_t ld = strlen(dir), ln = strlen(name);
+    int slash = ld > 0 && dir[ld - 1] != '/';
+    char *s = malloc(ld + (size_t)slash + ln + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, dir, ld);
+    if (slash)
+        s[ld] = '/';
+    memcpy(s + ld + (size_t)slash, name, ln + 1);
+    return s;
+}
+
+/* Appends an entry for path (owned; freed on failure) to l. */
+static nmf_status push_file(image_list *l, char *path)
+{
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        image_entry *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            free(path);
+            return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory listing files");
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->len++] = (image_entry){path, 0, 0, PIXELS_8};
+    return NMF_STATUS_OK;
+}
+
+/* Appends the regular files under dir (full display paths) to out.
+ * Hidden entries are skipped; symbolic links are followed to regular files
+ * only, so a link to a parent directory cannot make the walk loop. */
+static nmf_status walk_dir(const char *dir, image_list *out)
+{
+    nmf_status st = NMF_STATUS_OK;
+    DIR *d = opendir(dir);
+    if (!d)
+        return nmf_error(NMF_STATUS_IO, "%s: %s", dir, strerror(errno));
+    for (;;) {
+        errno = 0;
+        struct dirent *ent = readdir(d);
+        if (!ent) {
+            if (errno)
+                st = nmf_error(NMF_STATUS_IO, "%s: %s", dir, strerror(errno));
+            break;
+        }
+        if (ent->d_name[0] == '.')
+            continue;
+        char *child = join_path(dir, ent->d_name);
+        if (!child) {
+            st = nmf_error(NMF_STATUS_NO_MEMORY, "out of memory listing files");
+            break;
+        }
+        struct stat sb;
+        if (lstat(child, &sb) != 0) {
+            st = nmf_error(NMF_STATUS_IO, "%s: %s", child, strerror(errno));
+            free(child);
+            break;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            st = walk_dir(child, out);
+            free(child);
+        } else if (S_ISREG(sb.st_mode) ||
+                   (S_ISLNK(sb.st_mode) && stat(child, &sb) == 0 && S_ISREG(sb.st_mode))) {
+            st = push_file(out, child);
+        } else {
+            free(child);
+        }
+        if (st != NMF_STATUS_OK)
+            break;
+    }
+    closedir(d);
+    return st;
+}
+
+/* Whether the bytes start like a format stb decodes, so that a file stb
+ * refuses is called corrupt rather than silently skipped as "not an image". */
+static int has_image_signature(const unsigned char *s, size_t len)
+{
+    static const struct { const char *bytes; size_t len; } sigs[] = {
+        {"\x89PNG", 4}, {"\xFF\xD8\xFF", 3}, {"GIF8", 4}, {"BM", 2},
+        {"8BPS", 4}, {"#?RADIANCE", 10}, {"#?RGBE", 6},
+    };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (len >= sigs[i].len && memcmp(s, sigs[i].bytes, sigs[i].len) == 0)
+            return 1;
+    return len >= 2 && s[0] == 'P' && s[1] >= '1' && s[1] <= '6';
+}
+
+static const char *stb_reason(void)
+{
+    const char *r = stbi_failure_reason();
+    return r ? r : "unknown reason";
+}
+
+/* Reads the header of e->path into e; *is_image tells whether it is one.
+ * A non-image inside a directory (in_dir) is noted and counted in
+ * *skipped; given by name it is an error. */
+static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *is_image)
+{
+    nmf_status st = NMF_STATUS_OK;
+    unsigned char sig[16];
+    int comp;
+    *is_image = 0;
+    FILE *f = fopen(e->path, "rb");
+    if (!f)
+        return nmf_error(NMF_STATUS_IO, "%s: %s", e->path, strerror(errno));
+    if (stbi_info_from_file(f, &e->w, &e->h, &comp)) {
+        *is_image = 1;
+        if (stbi_is_hdr_from_file(f))
+            e->format = PIXELS_HDR;
+        else if (stbi_is_16_bit_from_file(f))
+            e->format = PIXELS_16;
+        goto cleanup;
+    }
+    const char *reason = stb_reason();
+    size_t got = fseek(f, 0, SEEK_SET) == 0 ? fread(sig, 1, sizeof sig, f) : 0;
+    if (ferror(f)) {
+        st = nmf_error(NMF_STATUS_IO, "%s: read error", e->path);
+    } else if (has_image_signature(sig, got)) {
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, reason);
+    } else if (in_dir) {
+        nmf_note("%s: not an image (%s), skipped", e->path, reason);
+        (*skipped)++;
+    } else {
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an image (%s)", e->path, reason);
+    }
+cleanup:
+    fclose(f);
+    return st;
+}
+
+/* First pass over one input: appends a directory's images in natural
+ * order, or one image file, to images. */
+static nmf_status probe_input(const char *input, image_list *images, size_t *skipped)
+{
+    nmf_status st;
+    int is_image;
+    struct stat sb;
+    if (stat(input, &sb) != 0)
+        return nmf_error(NMF_STATUS_IO, "%s: %s", input, strerror(errno));
+    if (S_ISREG(sb.st_mode)) {
+        char *copy = strdup(input);
+        if (!copy)
+            return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory listing files");
+        st = push_file(images, copy);
+        return st ? st : probe_file(&images->v[images->len - 1], 0, skipped, &is_image);
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return nmf_error(NMF_STATUS_BAD_INPUT, "%s: not a regular file or directory", input);
+
+    size_t start = images->len, kept = start, dir_skipped = 0;
+    st = walk_dir(input, images);
+    /* Every path starts with the same "input/", which ends in a non-digit,
+     * so sorting whole paths orders them as their relative paths. */
+    if (st == NMF_STATUS_OK && images->len - start > 1)
+        qsort(images->v + start, images->len - start, sizeof *images->v, compare_entries);
+    /* Probe in place, keeping the images and dropping the rest. */
+    for (size_t i = start; i < images->len; i++) {
+        is_image = 0;
+        if (st == NMF_STATUS_OK)
+            st = probe_file(&images->v[i], 1, &dir_skipped, &is_image);
+        if (is_image)
+            images->v[kept++] = images->v[i];
+        else
+            free(images->v[i].path);
+    }
+    images->len = kept;
+    *skipped += dir_skipped;
+    if (st == NMF_STATUS_OK && kept == start)
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: no images found (%zu file%s skipped)",
+                       input, dir_skipped, dir_skipped == 1 ? "" : "s");
+    return st;
+}
+
+/* Bytes of memory available to a new allocation, 0 when unknown. */
+static double available_bytes(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb;
+        while (fgets(line, sizeof line, f)) {
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+                fclose(f);
+                return (double)kb * 1024.0;
+            }
+        }
+        fclose(f);
+    }
+    long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+}
+
+/* "68.7 GB" or "412.3 MB" (decimal units, as memory is usually quoted). */
+static void format_bytes(double bytes, char *buf, size_t size)
+{
+    if (bytes >= 1e9)
+        snprintf(buf, size, "%.1f GB", bytes / 1e9);
+    else
+        snprintf(buf, size, "%.1f MB", bytes / 1e6);
+}
+
+static double sample(const void *pix, pixel_format format, size_t i)
+{
+    switch (format) {
+    case PIXELS_8: return ((const stbi_uc *)pix)[i];
+    case PIXELS_16: return ((const stbi_us *)pix)[i] / 257.0; /* 65535 -> 255 */
+    case PIXELS_HDR: return ((const float *)pix)[i];
+    }
+    return 0.0;
+}
+
+/* Interleaved pixels (count of them, channels each) to one grey float per
+ * pixel. Alpha, the 2nd or 4th channel, is ignored. */
+static void to_grey(const void *pix, pixel_format format, int channels, size_t count,
+                    dataset_grey grey, float *out)
+{
+    int luma = channels >= 3 && grey == DATASET_GREY_LUMA;
+    for (size_t p = 0; p < count; p++) {
+        size_t i = p * (size_t)channels;
+        if (luma)
+            out[p] = (float)(0.299 * sample(pix, format, i) + 0.587 * sample(pix, format, i + 1) +
+                             0.114 * sample(pix, format, i + 2));
+        else
+            out[p] = (float)sample(pix, format, i);
+    }
+}
+
+/* The next integer of a PNM header, skipping whitespace and comments as
+ * stb does; the character after it is consumed, as by stb. */
+static long pnm_header_int(FILE *f)
+{
+    int c = getc(f);
+    for (;;) {
+        while (c == ' ' || (c >= '\t' && c <= '\r'))
+            c = getc(f);
+        if (c != '#')
+            break;
+        while (c != EOF && c != '\n' && c != '\r')
+            c = getc(f);
+    }
+    long v = 0;
+    for (; c >= '0' && c <= '9' && v < 1000000; c = getc(f))
+        v = 10 * v + (c - '0');
+    return v;
+}
+
+/* Whether f is a binary PNM of w x h pixels with fewer pixel bytes than its
+ * header promises: stb 2.27 leaves the missing pixels uninitialised instead
+ * of failing, which would put garbage into V. */
+static int pnm_truncated(FILE *f, int w, int h)
+{
+    rewind(f);
+    if (getc(f) != 'P')
+        return 0;
+    int kind = getc(f);
+    if (kind != '5' && kind != '6')
+        return 0;
+    pnm_header_int(f);
+    pnm_header_int(f);
+    long bytes = pnm_header_int(f) > 255 ? 2 : 1;
+    long header = ftell(f);
+    if (header < 0 || fseek(f, 0, SEEK_END) != 0)
+        return 1;
+    return ftell(f) - header < (long)w * h * (kind == '6' ? 3 : 1) * bytes;
+}
+
+/* Decodes one image into row (n floats: the probed size, or the resize
+ * target). Runs inside the parallel region: reports through its result,
+ * never through nmf_error(). */
+static decode_result decode_image(const image_entry *e, const dataset_options *opt, float *row,
+                                  size_t n)
+{
+    decode_result r = {DECODE_OK, 0, NULL};
+    void *pix = NULL;
+    float *grey = NULL;
+    int w, h, channels;
+    FILE *f = fopen(e->path, "rb");
+    if (!f) {
+        r.outcome = DECODE_OPEN;
+        r.err = errno;
+        goto cleanup;
+    }
+    if (e->format == PIXELS_HDR)
+        pix = stbi_loadf_from_file(f, &w, &h, &channels, 0);
+    else if (e->format == PIXELS_16)
+        pix = stbi_load_from_file_16(f, &w, &h, &channels, 0);
+    else
+        pix = stbi_load_from_file(f, &w, &h, &channels, 0);
+    if (!pix) {
+        r.outcome = DECODE_CORRUPT;
+        r.reason = stb_reason();
+        goto cleanup;
+    }
+    if (w != e->w || h != e->h) {
+        r.outcome = DECODE_CHANGED;
+        goto cleanup;
+    }
+    if (e->format != PIXELS_HDR && pnm_truncated(f, w, h)) {
+        r.outcome = DECODE_CORRUPT;
+        r.reason = "PNM file truncated";
+        goto cleanup;
+    }
+    size_t count = (size_t)w * (size_t)h;
+    if (opt->resize_w == 0) {
+        to_grey(pix, e->format, channels, count, opt->grey, row);
+    } else {
+        grey = malloc(count * sizeof *grey);
+        if (!grey) {
+            r.outcome = DECODE_NO_MEMORY;
+            goto cleanup;
+        }
+        to_grey(pix, e->format, channels, count, opt->grey, grey);
+        /* Resizing the float grey image keeps HDR and 16-bit values unrounded.
+         * The triangle filter has no negative lobes, unlike stb's default
+         * cubics, so the result stays within the source's range: V stays
+         * non-negative and on the 0..255 scale. */
+        if (!stbir_resize_float_generic(grey, w, h, 0, row, opt->resize_w, opt->resize_h, 0, 1,
+                                        STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
+                                        STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL)) {
+            r.outcome = DECODE_NO_MEMORY;
+            goto cleanup;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(row[i])) {
+            r.outcome = DECODE_NONFINITE;
+            break;
+        }
+    }
+cleanup:
+    if (f)
+        fclose(f);
+    stbi_image_free(pix);
+    free(grey);
+    return r;
+}
+
+/* The error for a decode failure of path. */
+static nmf_status decode_error(const decode_result *r, const char *path)
+{
+    switch (r->outcome) {
+    case DECODE_OK: break;
+    case DECODE_OPEN: return nmf_error(NMF_STATUS_IO, "%s: %s", path, strerror(r->err));
+    case DECODE_CORRUPT:
+        return nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", path, r->reason);
+    case DECODE_CHANGED:
+        return nmf_error(NMF_STATUS_BAD_INPUT, "%s: the image changed while it was being loaded",
+                         path);
+    case DECODE_NONFINITE:
+        return nmf_error(NMF_STATUS_BAD_INPUT, "%s: non-finite pixel value", path);
+    case DECODE_NO_MEMORY:
+        return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory decoding the image", path);
+    }
+    return NMF_STATUS_OK;
+}
+
+/* The size checks of the first pass: agreeing sizes (unless resizing), and
+ * an m x n float matrix that fits in size_t and in the available memory. */
+static nmf_status check_sizes(const image_list *images, const char *const *inputs,
+                              size_t n_inputs, const dataset_options *opt, int *w, int *h)
+{
+    const image_entry *first = &images->v[0];
+    *w = opt->resize_w ? opt->resize_w : first->w;
+    *h = opt->resize_h ? opt->resize_h : first->h;
+    for (size_t i = 1; i < images->len && opt->resize_w == 0; i++) {
+        const image_entry *e = &images->v[i];
+        if (e->w != first->w || e->h != first->h)
+            return nmf_error(NMF_STATUS_BAD_INPUT,
+                             "%s: image is %dx%d but %s is %dx%d; hint: use --resize %dx%d to "
+                             "scale all images to one size",
+                             e->path, e->w, e->h, first->path, first->w, first->h, first->w,
+                             first->h);
+    }
+    size_t m = images->len, max = SIZE_MAX / sizeof(float);
+    if ((size_t)*w > max / (size_t)*h || (size_t)*w * (size_t)*h > max / m)
+        return nmf_error(NMF_STATUS_TOO_LARGE,
+                         "V would need more than SIZE_MAX bytes (%zu images of %dx%d)", m, *w, *h);
+    double need = (double)m * (double)*w * (double)*h * sizeof(float);
+    double avail = available_bytes();
+    if (avail > 0 && need > avail) {
+        char need_s[32], avail_s[32], more[48] = "";
+        format_bytes(need, need_s, sizeof need_s);
+        format_bytes(avail, avail_s, sizeof avail_s);
+        if (n_inputs > 1)
+            snprintf(more, sizeof more, " (and %zu more inputs)", n_inputs - 1);
+        return nmf_error(NMF_STATUS_TOO_LARGE,
+                         "%s%s: the image matrix needs %s (%zu images of %dx%d) but only %s of "
+                         "memory is available",
+                         inputs[0], more, need_s, m, *w, *h, avail_s);
+    }
+    return NMF_STATUS_OK;
+}
+
+nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const dataset_options *opt,
+                        dataset *out)
+{
+    nmf_status st = NMF_STATUS_OK;
+    image_list images = {0};
+    decode_result *results = NULL;
+    float *V = NULL;
+    char **paths = NULL;
+    size_t skipped = 0;
+    int w = 0, h = 0;
+
+    if (n_inputs == 0)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "no inputs given");
+    if (opt->resize_w < 0 || opt->resize_h < 0 || (opt->resize_w == 0) != (opt->resize_h == 0))
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "resize %dx%d: both sizes must be positive, or both 0 for no resizing",
+                         opt->resize_w, opt->resize_h);
+
+    for (size_t i = 0; i < n_inputs && st == NMF_STATUS_OK; i++)
+        st = probe_input(inputs[i], &images, &skipped);
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
+    st = check_sizes(&images, inputs, n_inputs, opt, &w, &h);
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
+
+    size_t m = images.len, n = (size_t)w * (size_t)h;
+    V = malloc(m * n * sizeof *V);
+    results = malloc(m * sizeof *results);
+    paths = malloc(m * sizeof *paths);
+    if (!V || !results || !paths) {
+        char need_s[32];
+        format_bytes((double)m * (double)n * sizeof *V, need_s, sizeof need_s);
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "cannot allocate %s for the image matrix", need_s);
+        goto cleanup;
+    }
+    int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
+    /* dynamic: file sizes and formats vary, so decode times do too. */
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+    for (size_t i = 0; i < m; i++)
+        results[i] = decode_image(&images.v[i], opt, V + i * n, n);
+    for (size_t i = 0; i < m && st == NMF_STATUS_OK; i++)
+        st = decode_error(&results[i], images.v[i].path);
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
+
+    for (size_t i = 0; i < m; i++) {
+        paths[i] = images.v[i].path;
+        images.v[i].path = NULL;
+    }
+    out->m = m;
+    out->width = w;
+    out->height = h;
+    out->n = n;
+    out->V = V;
+    out->paths = paths;
+    out->skipped = skipped;
+    V = NULL;
+    paths = NULL;
+cleanup:
+    for (size_t i = 0; i < images.len; i++)
+        free(images.v[i].path);
+    free(images.v);
+    free(results);
+    free(paths);
+    free(V);
+    return st;
+}
+
+void dataset_free(dataset *d)
+{
+    if (!d)
+        return;
+    if (d->paths)
+        for (size_t i = 0; i < d->m; i++)
+            free(d->paths[i]);
+    free(d->paths);
+    free(d->V);
+    memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,54 @@
+/* dataset.h - internal: turning folders and files of images into V.
+ *
+ * Inputs are directories (walked recursively, hidden entries skipped) and
+ * image files. Within a directory, files are ordered by natural sort of
+ * their path relative to that directory ("s2/9.pgm" < "s2/10.pgm",
+ * "s9" < "s10"); inputs are concatenated in the order given. Images are
+ * recognised by content, not by name. Row i of V is the i-th image. */
+#ifndef NMF_DATASET_H
+#define NMF_DATASET_H
+
+#include "nmf/nmf.h"
+
+#include <stddef.h>
+
+typedef enum {
+    DATASET_GREY_LUMA,  /* Rec. 601: 0.299 R + 0.587 G + 0.114 B */
+    DATASET_GREY_FIRST  /* the first channel, as the original Python seed did */
+} dataset_grey;
+
+typedef struct {
+    dataset_grey grey;
+    int resize_w, resize_h; /* both 0: no resizing, sizes must then agree */
+    int threads;            /* decoding threads; 0 = OpenMP default */
+} dataset_options;
+
+typedef struct {
+    size_t m;          /* images */
+    int width, height; /* of every image (after resizing) */
+    size_t n;          /* width * height */
+    float *V;          /* (m, n) row-major, raw pixel values 0..255 */
+    char **paths;      /* m display paths, in row order */
+    size_t skipped;    /* files that were not images */
+} dataset;
+
+/* Fills opt with the defaults: luma grey, no resize, default threads. */
+void dataset_options_default(dataset_options *opt);
+
+/* Loads every image of the n_inputs inputs into out.
+ * Non-images inside a directory are skipped with an nmf_note() and counted;
+ * a non-image given by name is an error. Fails, with nothing allocated
+ * left behind and nmf_last_error() naming the file, on: a missing path,
+ * a directory without images, a corrupt or truncated image (the decoder's
+ * reason), sizes that differ (the first file that differs and both sizes,
+ * with a hint about --resize), or a V that would overflow size_t or not fit
+ * in the available memory (checked before allocating, with the bytes needed). */
+nmf_status dataset_load(const char *const *inputs, size_t n_inputs,
+                        const dataset_options *opt, dataset *out);
+
+void dataset_free(dataset *d);
+
+/* strcmp-like natural order: runs of digits compare by numeric value. */
+int dataset_natural_compare(const char *a, const char *b);
+
+#endif

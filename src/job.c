@@ -1,0 +1,193 @@
+/* job.c - the tool's job: load the images, check everything, initialise,
+ * fit, write the outputs. See job.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "job.h"
+
+#include "error.h"
+#include "fsutil.h"
+#include "metrics.h"
+#include "npy.h"
+#include "output.h"
+#include "progress.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Reads one custom start factor and checks its shape and values, naming the
+ * file in every error. */
+static nmf_status load_factor(const char *path, const char *what, size_t rows, size_t cols,
+                              float *dst)
+{
+    float *data = NULL;
+    size_t r, c;
+    nmf_status st = npy_read_f32(path, &data, &r, &c);
+    if (st != NMF_STATUS_OK)
+        return st;
+    if (r != rows || c != cols) {
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: %s must have shape (%zu, %zu), got (%zu, %zu)",
+                       path, what, rows, cols, r, c);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < rows * cols; i++) {
+        if (!(data[i] >= 0.0f) || isinf(data[i])) {
+            char value[32];
+            snprintf(value, sizeof value, isnan(data[i]) ? "NaN" : "%g", (double)data[i]);
+            st = nmf_error(NMF_STATUS_BAD_INPUT,
+                           "%s: %s[%zu, %zu] = %s, but start factors must be finite and >= 0",
+                           path, what, i / cols, i % cols, value);
+            goto cleanup;
+        }
+    }
+    memcpy(dst, data, rows * cols * sizeof *dst);
+cleanup:
+    free(data);
+    return st;
+}
+
+static nmf_status write_path(char *buf, size_t size, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: output path too long", dir);
+    return NMF_STATUS_OK;
+}
+
+/* inputs.txt: one display path per line, in row order of V and W. */
+static nmf_status write_inputs_list(const char *dir, const dataset *d)
+{
+    char path[4096];
+    nmf_status st = write_path(path, sizeof path, dir, "inputs.txt");
+    if (st != NMF_STATUS_OK)
+        return st;
+    size_t len = 0;
+    for (size_t i = 0; i < d->m; i++)
+        len += strlen(d->paths[i]) + 1;
+    char *text = malloc(len + 1), *p = text;
+    if (!text)
+        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for inputs.txt");
+    for (size_t i = 0; i < d->m; i++)
+        p += sprintf(p, "%s\n", d->paths[i]);
+    st = output_write_text(path, text, len);
+    free(text);
+    return st;
+}
+
+static nmf_status write_outputs(const job_options *opt, const dataset *d, const float *W,
+                                const float *H, run_metrics *rm)
+{
+    const char *dir = opt->output_dir;
+    const int k = opt->params.k;
+    char path[4096];
+    nmf_status st;
+    double t0 = now_s();
+    if ((st = fs_make_dirs(dir)) != NMF_STATUS_OK ||
+        (st = write_path(path, sizeof path, dir, "W.npy")) != NMF_STATUS_OK ||
+        (st = npy_write_f32(path, W, d->m, (size_t)k)) != NMF_STATUS_OK ||
+        (st = write_path(path, sizeof path, dir, "H.npy")) != NMF_STATUS_OK ||
+        (st = npy_write_f32(path, H, (size_t)k, d->n)) != NMF_STATUS_OK ||
+        (st = output_write_components(dir, H, k, d->width, d->height)) != NMF_STATUS_OK ||
+        (st = output_write_reconstructions(dir, d->V, W, H, d->m, k, d->width, d->height,
+                                           opt->recon_count)) != NMF_STATUS_OK ||
+        (st = write_inputs_list(dir, d)) != NMF_STATUS_OK)
+        return st;
+    rm->write_s = now_s() - t0;
+
+    /* Written last: a metrics.json means the run's outputs are complete. */
+    char *json;
+    size_t len;
+    if ((st = metrics_to_json(rm, &json, &len)) != NMF_STATUS_OK)
+        return st;
+    if ((st = write_path(path, sizeof path, dir, "metrics.json")) == NMF_STATUS_OK)
+        st = output_write_text(path, json, len);
+    free(json);
+    return st;
+}
+
+nmf_status job_run(const job_options *opt)
+{
+    const nmf_params *p = &opt->params;
+    dataset d = {0};
+    nmf_result result = {0};
+    float *W = NULL, *H = NULL;
+    nmf_status st;
+
+    /* An unwritable output directory is found before any work is done. */
+    if ((st = fs_check_writable_dir(opt->output_dir)) != NMF_STATUS_OK)
+        return st;
+
+    double t0 = now_s();
+    if ((st = dataset_load(opt->inputs, opt->n_inputs, &opt->data, &d)) != NMF_STATUS_OK)
+        goto cleanup;
+    double load_s = now_s() - t0;
+    if (!opt->quiet)
+        fprintf(stderr, "loaded %zu images of %dx%d in %.2f s (%zu skipped file%s)\n", d.m,
+                d.width, d.height, load_s, d.skipped, d.skipped == 1 ? "" : "s");
+
+    nmf_problem problem = {d.m, d.n, d.V};
+    if ((st = nmf_problem_check(&problem)) != NMF_STATUS_OK ||
+        (st = nmf_params_check(&problem, p)) != NMF_STATUS_OK)
+        goto cleanup;
+
+    size_t k = (size_t)p->k;
+    W = malloc(d.m * k * sizeof *W);
+    H = malloc(k * d.n * sizeof *H);
+    if (!W || !H) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for W and H (k = %zu)", k);
+        goto cleanup;
+    }
+    t0 = now_s();
+    if (p->init == NMF_INIT_CUSTOM) {
+        if ((st = load_factor(opt->init_w_path, "W", d.m, k, W)) != NMF_STATUS_OK ||
+            (st = load_factor(opt->init_h_path, "H", k, d.n, H)) != NMF_STATUS_OK)
+            goto cleanup;
+    } else if ((st = nmf_initialize(&problem, p, W, H)) != NMF_STATUS_OK) {
+        goto cleanup;
+    }
+    double init_s = now_s() - t0;
+
+    progress_state ps;
+    progress_start(&ps, opt->quiet);
+    nmf_params fit_params = *p;
+    fit_params.progress = progress_report;
+    fit_params.progress_user = &ps;
+    st = nmf_fit(&problem, &fit_params, W, H, &result);
+    progress_finish(&ps);
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
+
+#ifdef _OPENMP
+    int threads = p->threads > 0 ? p->threads : omp_get_max_threads();
+#else
+    int threads = 1;
+#endif
+    run_metrics rm = {"cpu", p, threads, d.m, d.skipped, d.height, d.width, &result,
+                      load_s, init_s, 0.0};
+    if ((st = write_outputs(opt, &d, W, H, &rm)) != NMF_STATUS_OK)
+        goto cleanup;
+    if (!opt->quiet)
+        fprintf(stderr,
+                "done: %d iterations (%s), error %.6g (%.4f relative), %.2f ms/iteration; "
+                "components in %s/components.png\n",
+                result.iterations, result.converged ? "converged" : "not converged",
+                result.reconstruction_err, result.reconstruction_err / result.norm_V,
+                1e3 * result.fit_s / result.iterations, opt->output_dir);
+
+cleanup:
+    nmf_result_free(&result);
+    free(W);
+    free(H);
+    dataset_free(&d);
+    return st;
+}

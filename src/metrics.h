@@ -1,0 +1,23 @@
+/* metrics.h - internal: the run's metrics.json. */
+#ifndef NMF_METRICS_H
+#define NMF_METRICS_H
+
+#include "nmf/nmf.h"
+
+#include <stddef.h>
+
+typedef struct {
+    const char *device;
+    const nmf_params *params;
+    int threads;           /* threads actually used */
+    size_t images, skipped;
+    int height, width;
+    const nmf_result *result;
+    double load_s, init_s, write_s;
+} run_metrics;
+
+/* Renders the metrics as a JSON object into a new malloc'd string (*json,
+ * *len); the keys are documented in README.md. */
+nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len);
+
+#endif

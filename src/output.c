@@ -1,0 +1,312 @@
+/* output.c - the PNGs the tool writes: the latent faces (rows of H) as a
+ * grid and one file each, and originals above their reconstructions.
+ *
+ * Images are 8-bit grey. In the grids every tile is magnified by the same
+ * integer factor (nearest neighbour) so that a 92x112 face reads at a
+ * glance, and tiles are separated by a mid-grey gap so that dark edges of
+ * neighbouring tiles stay apart. PNG bytes are streamed into an
+ * atomic_file, so no half-written PNG ever appears under its final name. */
+#include "output.h"
+
+#include "error.h"
+#include "fsutil.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb_image_write.h>
+
+#define OUTPUT_GAP 2           /* pixels between tiles */
+#define OUTPUT_GAP_GREY 128    /* the gap and empty cells */
+#define OUTPUT_MIN_TILE_H 180  /* magnify grid tiles to at least this height... */
+#define OUTPUT_MAX_MAGNIFY 8   /* ...but tiny images no more than this */
+
+/* ---- helpers ---- */
+
+/* "dir/name" in a new malloc'd string (just name when dir is empty). */
+static char *output__join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir);
+    const char *sep = dl == 0 || dir[dl - 1] == '/' ? "" : "/";
+    size_t len = dl + strlen(sep) + strlen(name) + 1;
+    char *path = malloc(len);
+    if (path)
+        snprintf(path, len, "%s%s%s", dir, sep, name);
+    return path;
+}
+
+/* The grid magnification for tiles `height` pixels tall. */
+static int output__magnify(int height)
+{
+    int f = (OUTPUT_MIN_TILE_H + height - 1) / height;
+    return f < 1 ? 1 : f > OUTPUT_MAX_MAGNIFY ? OUTPUT_MAX_MAGNIFY : f;
+}
+
+/* The size of a grid of cols x rows tiles of tile_w x tile_h pixels with
+ * OUTPUT_GAP between them. Fails if stb's int arithmetic could overflow:
+ * it allocates (w + 1) * h bytes for the filtered rows. */
+static nmf_status output__grid_size(const char *path, size_t cols, size_t rows,
+                                    size_t tile_w, size_t tile_h, int *w, int *h)
+{
+    const size_t lim = INT_MAX / 2;
+    if (tile_w > lim / cols || tile_h > lim / rows)
+        goto too_large;
+    size_t gw = cols * tile_w + (cols - 1) * OUTPUT_GAP;
+    size_t gh = rows * tile_h + (rows - 1) * OUTPUT_GAP;
+    if (gw >= lim || gh > lim / (gw + 1))
+        goto too_large;
+    *w = (int)gw;
+    *h = (int)gh;
+    return NMF_STATUS_OK;
+too_large:
+    return nmf_error(NMF_STATUS_TOO_LARGE, "%s: image too large (%zu x %zu tiles of %zu x %zu)",
+                     path, cols, rows, tile_w, tile_h);
+}
+
+/* v rounded and clamped to 0..255; NaN gives 0. */
+static unsigned char output__byte(double v)
+{
+    if (!(v > 0.0))
+        return 0;
+    if (v >= 255.0)
+        return 255;
+    return (unsigned char)(v + 0.5);
+}
+
+/* Scales x (n values) to 0..255 by its own maximum; all black when the
+ * maximum is not positive. Non-finite values are clamped. */
+static void output__grey_own_max(const float *x, size_t n, unsigned char *out)
+{
+    double max = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]) && x[i] > max)
+            max = x[i];
+    for (size_t i = 0; i < n; i++)
+        out[i] = max > 0.0 ? output__byte(255.0 * x[i] / max) : 0;
+}
+
+/* Copies a tw x th tile into the canvas at (x0, y0), magnified f times. */
+static void output__blit(unsigned char *canvas, int canvas_w, size_t x0, size_t y0,
+                         const unsigned char *tile, int tw, int th, int f)
+{
+    size_t w = (size_t)tw * (size_t)f, h = (size_t)th * (size_t)f;
+    for (size_t y = 0; y < h; y++) {
+        unsigned char *dst = canvas + (y0 + y) * (size_t)canvas_w + x0;
+        const unsigned char *src = tile + (y / (size_t)f) * (size_t)tw;
+        for (size_t x = 0; x < w; x++)
+            dst[x] = src[x / (size_t)f];
+    }
+}
+
+typedef struct {
+    FILE *fp;
+    int failed;
+} output__sink;
+
+static void output__sink_write(void *context, void *data, int size)
+{
+    output__sink *s = context;
+    if (!s->failed && size > 0 && fwrite(data, 1, (size_t)size, s->fp) != (size_t)size)
+        s->failed = 1;
+}
+
+/* Writes a w x h grey image to path as a PNG, atomically. */
+static nmf_status output__write_png(const char *path, const unsigned char *pixels, int w, int h)
+{
+    atomic_file f;
+    nmf_status st = atomic_file_open(&f, path);
+    if (st != NMF_STATUS_OK)
+        return st;
+    output__sink sink = {f.fp, 0};
+    if (!stbi_write_png_to_func(output__sink_write, &sink, w, h, 1, pixels, w)) {
+        atomic_file_abort(&f);
+        return nmf_error(NMF_STATUS_NO_MEMORY, "%s: PNG encoding failed (out of memory)", path);
+    }
+    if (sink.failed) {
+        atomic_file_abort(&f);
+        return nmf_error(NMF_STATUS_IO, "%s: write failed", path);
+    }
+    return atomic_file_commit(&f);
+}
+
+static nmf_status output__check_image(const char *what, int k, int width, int height)
+{
+    if (k < 1)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: k must be >= 1 (got %d)", what, k);
+    if (width < 1 || height < 1)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: bad image size %d x %d", what, width,
+                         height);
+    return NMF_STATUS_OK;
+}
+
+/* ---- the components ---- */
+
+nmf_status output_write_components(const char *dir, const float *H, int k, int width,
+                                   int height)
+{
+    nmf_status st = output__check_image("components", k, width, height);
+    if (st != NMF_STATUS_OK)
+        return st;
+
+    unsigned char *canvas = NULL, *tile = NULL;
+    char *grid_path = NULL, *sub_dir = NULL, *one_path = NULL;
+    size_t n = (size_t)width * (size_t)height; /* both < 2^31: fits */
+    size_t cols = 1;
+    while (cols * cols < (size_t)k)
+        cols++;
+    size_t rows = ((size_t)k + cols - 1) / cols;
+    int f = output__magnify(height);
+    size_t tw = (size_t)width * (size_t)f, th = (size_t)height * (size_t)f;
+
+    grid_path = output__join(dir, "components.png");
+    sub_dir = output__join(dir, "components");
+    if (!grid_path || !sub_dir) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", dir);
+        goto cleanup;
+    }
+    int gw = 0, gh = 0;
+    st = output__grid_size(grid_path, cols, rows, tw, th, &gw, &gh);
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
+    canvas = malloc((size_t)gw * (size_t)gh);
+    tile = malloc(n);
+    if (!canvas || !tile) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory (%d x %d image)", grid_path, gw, gh);
+        goto cleanup;
+    }
+    memset(canvas, OUTPUT_GAP_GREY, (size_t)gw * (size_t)gh);
+
+    st = fs_make_dirs(sub_dir);
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
+
+    int digits = 2; /* "00".."19" for k = 20, "000".."119" for k = 120 */
+    for (int v = (k - 1) / 100; v > 0 && digits < 10; v /= 10)
+        digits++;
+    for (int j = 0; j < k; j++) {
+        output__grey_own_max(H + (size_t)j * n, n, tile);
+
+        /* zero padding by hand: a "%0*d" width defeats gcc's truncation check */
+        char num[16], name[32];
+        int len = snprintf(num, sizeof num, "%d", j);
+        int pad = digits > len ? digits - len : 0;
+        snprintf(name, sizeof name, "%.*s%s.png", pad, "0000000000", num);
+        one_path = output__join(sub_dir, name);
+        if (!one_path) {
+            st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", sub_dir);
+            goto cleanup;
+        }
+        st = output__write_png(one_path, tile, width, height);
+        if (st != NMF_STATUS_OK)
+            goto cleanup;
+        free(one_path);
+        one_path = NULL;
+
+        size_t c = (size_t)j % cols, r = (size_t)j / cols;
+        output__blit(canvas, gw, c * (tw + OUTPUT_GAP), r * (th + OUTPUT_GAP), tile, width,
+                     height, f);
+    }
+    st = output__write_png(grid_path, canvas, gw, gh);
+
+cleanup:
+    free(one_path);
+    free(sub_dir);
+    free(grid_path);
+    free(tile);
+    free(canvas);
+    return st;
+}
+
+/* ---- the reconstructions ---- */
+
+nmf_status output_write_reconstructions(const char *dir, const float *V, const float *W,
+                                        const float *H, size_t m, int k, int width,
+                                        int height, int count)
+{
+    nmf_status st = output__check_image("reconstructions", k, width, height);
+    if (st != NMF_STATUS_OK)
+        return st;
+    if (count < 1 || m < 1)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "reconstructions: nothing to show (count %d, %zu images)", count, m);
+    if ((size_t)count > m)
+        count = (int)m;
+
+    unsigned char *canvas = NULL, *tile = NULL;
+    double *acc = NULL;
+    char *path = NULL;
+    size_t n = (size_t)width * (size_t)height;
+    int f = output__magnify(height);
+    size_t tw = (size_t)width * (size_t)f, th = (size_t)height * (size_t)f;
+
+    path = output__join(dir, "reconstructions.png");
+    if (!path) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", dir);
+        goto cleanup;
+    }
+    int gw = 0, gh = 0;
+    st = output__grid_size(path, (size_t)count, 2, tw, th, &gw, &gh);
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
+    canvas = malloc((size_t)gw * (size_t)gh);
+    tile = malloc(n);
+    acc = malloc(n * sizeof *acc);
+    if (!canvas || !tile || !acc) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory (%d x %d image)", path, gw, gh);
+        goto cleanup;
+    }
+    memset(canvas, OUTPUT_GAP_GREY, (size_t)gw * (size_t)gh);
+
+    for (size_t i = 0; i < (size_t)count; i++) {
+        size_t x0 = i * (tw + OUTPUT_GAP);
+        const float *v = V + i * n;
+        for (size_t p = 0; p < n; p++)
+            tile[p] = output__byte(v[p]);
+        output__blit(canvas, gw, x0, 0, tile, width, height, f);
+
+        /* row i of W·H: sum over components of W[i][j] * H[j] */
+        memset(acc, 0, n * sizeof *acc);
+        for (size_t j = 0; j < (size_t)k; j++) {
+            double w = W[i * (size_t)k + j];
+            const float *h = H + j * n;
+            for (size_t p = 0; p < n; p++)
+                acc[p] += w * h[p];
+        }
+        for (size_t p = 0; p < n; p++)
+            tile[p] = output__byte(acc[p]);
+        output__blit(canvas, gw, x0, th + OUTPUT_GAP, tile, width, height, f);
+    }
+
+    if (dir[0]) {
+        st = fs_make_dirs(dir);
+        if (st != NMF_STATUS_OK)
+            goto cleanup;
+    }
+    st = output__write_png(path, canvas, gw, gh);
+
+cleanup:
+    free(path);
+    free(acc);
+    free(tile);
+    free(canvas);
+    return st;
+}
+
+/* ---- text ---- */
+
+nmf_status output_write_text(const char *path, const char *text, size_t len)
+{
+    atomic_file f;
+    nmf_status st = atomic_file_open(&f, path);
+    if (st != NMF_STATUS_OK)
+        return st;
+    if (len > 0 && fwrite(text, 1, len, f.fp) != len) {
+        atomic_file_abort(&f);
+        return nmf_error(NMF_STATUS_IO, "%s: write failed", path);
+    }
+    return atomic_file_commit(&f);
+}

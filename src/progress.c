@@ -1,0 +1,40 @@
+/* progress.c - see progress.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "progress.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+void progress_start(progress_state *ps, int quiet)
+{
+    ps->quiet = quiet;
+    ps->tty = isatty(STDERR_FILENO);
+    ps->last_print_s = -1.0;
+    ps->line_open = 0;
+}
+
+int progress_report(const nmf_progress *p, void *user)
+{
+    progress_state *ps = user;
+    int last = p->iteration == p->max_iter;
+    if (ps->quiet || (!ps->tty && !last && p->iteration > 0 &&
+                      p->elapsed_s - ps->last_print_s < 1.0))
+        return 0;
+    ps->last_print_s = p->elapsed_s;
+    fprintf(stderr, "%siteration %d/%d  error %.6g", ps->tty ? "\r" : "", p->iteration,
+            p->max_iter, p->error);
+    if (p->iteration > 0 && p->elapsed_s > 0) {
+        double rate = p->iteration / p->elapsed_s;
+        fprintf(stderr, "  %.1f it/s  ETA %.1f s", rate, (p->max_iter - p->iteration) / rate);
+    }
+    fputs(ps->tty ? "\033[K" : "\n", stderr);
+    ps->line_open = ps->tty;
+    return 0;
+}
+
+void progress_finish(progress_state *ps)
+{
+    if (ps->line_open)
+        fputc('\n', stderr);
+    ps->line_open = 0;
+}

@@ -1,0 +1,33 @@
+/* stb_impl.c - the one translation unit that compiles the stb image
+ * libraries from Debian's libstb-dev headers (/usr/include/stb), with our
+ * limits. Nothing of stb is copied into the project. */
+
+/* Largest width or height we accept; stb then refuses bigger headers
+ * before allocating (a 92x112 face is far below, a 16k x 16k scan fits). */
+#define STBI_MAX_DIMENSIONS (1 << 16)
+/* Readable failure reasons for our error lines (stbi_failure_reason() is
+ * thread-local under C11, so parallel decoding keeps them apart). */
+#define STBI_FAILURE_USERMSG
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wall"
+#pragma GCC diagnostic ignored "-Wextra"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb_image.h>
+#include <stb_image_write.h>
+#include <stb_image_resize.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
