@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# test_cli.sh - the command line as a user meets it: every bad input gets
+# one error line naming the file or option, the documented exit code, and
+# leaves no output directory; good runs write every output.
+# usage: test_cli.sh PATH/TO/nmf-faces PATH/TO/data/orl_faces
+set -u
+tool=$1
+faces=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+pass() { passes=$((passes + 1)); }
+
+# pgm FILE W H BYTE [COUNT]: a grey PGM of W x H pixels all equal to BYTE,
+# with COUNT pixel bytes (default W*H; fewer makes a truncated file).
+pgm() {
+    local count=${5:-$(($2 * $3))}
+    { printf 'P5\n%d %d\n255\n' "$2" "$3"; head -c "$count" /dev/zero | tr '\0' "\\$(printf '%03o' "$4")"; } >"$1"
+}
+
+# gradient_pgm FILE W H SEED: a PGM with varied pixel values.
+gradient_pgm() {
+    { printf 'P5\n%d %d\n255\n' "$2" "$3"
+      perl -e 'my ($w,$h,$s)=@ARGV; print pack("C*", map { ($_*7 + $s*31) % 251 } 0..$w*$h-1)' "$2" "$3" "$4"; } >"$1"
+}
+
+# npy FILE ROWS COLS VALUE...: a float32 .npy file (format 1.0).
+npy() {
+    perl -e '
+        my ($f, $r, $c, @v) = @ARGV;
+        my $d = "{\x27descr\x27: \x27<f4\x27, \x27fortran_order\x27: False, \x27shape\x27: ($r, $c), }";
+        my $pad = 64 - ((10 + length($d) + 1) % 64); $pad = 0 if $pad == 64;
+        $d .= " " x $pad . "\n";
+        open(my $fh, ">:raw", $f) or die; print $fh "\x93NUMPY\x01\x00", pack("v", length $d), $d;
+        print $fh pack("f<*", map { $_ eq "nan" ? 9**9**9 / 9**9**9 : $_ } @v); close $fh;' "$@"
+}
+
+# expect_error NAME CODE PATTERN ARGS...: the run exits CODE, its first
+# stderr line is "nmf-faces: error: ..." matching PATTERN, at most a hint
+# follows, and the output directory is not created.
+expect_error() {
+    local name=$1 code=$2 pattern=$3
+    shift 3
+    local out="$work/out-$name"
+    "$tool" -q -o "$out" "$@" 2>"$work/err" >/dev/null
+    local got=$?
+    local first
+    first=$(head -n 1 "$work/err")
+    if [ "$got" -ne "$code" ]; then
+        fail "$name: exit $got, want $code ($first)"
+    elif ! grep -q "^nmf-faces: error: .*$pattern" <<<"$first"; then
+        fail "$name: error line '$first' does not match '$pattern'"
+    elif [ "$(grep -vc '^hint: ' "$work/err")" -ne 1 ]; then
+        fail "$name: more than one error line: $(cat "$work/err")"
+    elif [ -e "$out" ]; then
+        fail "$name: left output behind in $out"
+    else
+        pass
+    fi
+}
+
+# --- data sets the tests write themselves -----------------------------------
+mkdir -p "$work/empty" "$work/text" "$work/mixed" "$work/black" "$work/one" \
+         "$work/corrupt" "$work/huge" "$work/good" "$work/withblack"
+echo "not an image" >"$work/text/notes.txt"
+gradient_pgm "$work/mixed/a.pgm" 8 6 1
+gradient_pgm "$work/mixed/b.pgm" 6 8 2
+pgm "$work/black/1.pgm" 8 6 0
+pgm "$work/black/2.pgm" 8 6 0
+gradient_pgm "$work/one/only.pgm" 8 6 1
+gradient_pgm "$work/corrupt/1.pgm" 8 6 1
+pgm "$work/corrupt/2.pgm" 8 6 9 20
+for i in $(seq 1 64); do  # 64 x 3.6 GB: more than any machine we run on
+    printf 'P5\n60000 60000\n255\n' >"$work/huge/$i.pgm"
+done
+for i in 1 2 3 4 5 6; do
+    gradient_pgm "$work/good/$i.pgm" 8 6 "$i"
+    gradient_pgm "$work/withblack/$i.pgm" 8 6 "$i"
+done
+pgm "$work/withblack/0.pgm" 8 6 0
+touch "$work/file"
+
+# --- bad input: one line, an exit code, nothing written ---------------------
+expect_error missing 1 "$work/nope: " "$work/nope"
+expect_error empty_dir 1 "$work/empty: no images" "$work/empty"
+expect_error no_images 1 "$work/text: no images" "$work/text"
+expect_error corrupt 1 "corrupt/2.pgm: corrupt image" "$work/corrupt"
+expect_error sizes 1 "mixed/b.pgm.*6x8.*8x6.*--resize" "$work/mixed"
+expect_error k_zero 2 "-k/--components" -k 0 "$work/good"
+expect_error k_negative 2 "-k/--components" -k -3 "$work/good"
+expect_error k_text 2 "-k/--components" -k abc "$work/good"
+expect_error k_too_big 2 "-k/--components: 7 is larger than min" -k 7 "$work/good"
+expect_error max_iter_zero 2 "--max-iter" --max-iter 0 "$work/good"
+expect_error tol_text 2 "--tol" --tol fast "$work/good"
+expect_error tol_negative 2 "--tol" --tol -1 "$work/good"
+expect_error bad_init 2 "--init" --init svd "$work/good"
+expect_error bad_resize 2 "--resize" --resize 10by10 "$work/good"
+expect_error unknown_option 2 "--frobnicate" --frobnicate "$work/good"
+expect_error single_image 2 "-k/--components: 20 is larger than min" "$work/one"
+expect_error all_black 1 "every pixel of every image is zero" "$work/black"
+expect_error huge 1 "needs .*GB" "$work/huge"
+"$tool" -q -o "$work/file/out" "$work/good" 2>"$work/err"
+if [ $? -eq 1 ] && grep -q "^nmf-faces: error: $work/file" "$work/err"; then pass; else fail "unwritable output: $(cat "$work/err")"; fi
+
+npy "$work/W.npy" 6 2 1 1 1 1 1 1 1 1 1 1 1 1
+npy "$work/H.npy" 2 48 $(seq 1 96)
+npy "$work/H_shape.npy" 2 47 $(seq 1 94)
+npy "$work/H_neg.npy" 2 48 -1 $(seq 2 96)
+npy "$work/H_nan.npy" 2 48 nan $(seq 2 96)
+expect_error init_shape 1 "H_shape.npy: H must have shape (2, 48), got (2, 47)" \
+    -k 2 --init custom --init-w "$work/W.npy" --init-h "$work/H_shape.npy" "$work/good"
+expect_error init_negative 1 "H_neg.npy: H\[0, 0\] = -1" \
+    -k 2 --init custom --init-w "$work/W.npy" --init-h "$work/H_neg.npy" "$work/good"
+expect_error init_nan 1 "H_nan.npy: H\[0, 0\] = NaN" \
+    -k 2 --init custom --init-w "$work/W.npy" --init-h "$work/H_nan.npy" "$work/good"
+expect_error init_missing_h 2 "--init custom" -k 2 --init custom --init-w "$work/W.npy" "$work/good"
+
+# --- good runs ---------------------------------------------------------------
+if "$tool" --help | grep -q -- "--max-iter N .*default 200" && "$tool" --version | grep -q "nmf-faces"; then
+    pass
+else
+    fail "--help/--version"
+fi
+
+# A custom start is used as given.
+if "$tool" -q -o "$work/custom" -k 2 --init-w "$work/W.npy" --init-h "$work/H.npy" "$work/good" &&
+    grep -q '"init": "custom"' "$work/custom/metrics.json"; then pass; else fail "custom init run"; fi
+
+# An all-black image among normal ones is valid data: no NaN anywhere.
+if "$tool" -q -o "$work/wb" -k 3 --max-iter 50 "$work/withblack" &&
+    ! grep -qi 'nan\|null' "$work/wb/metrics.json" &&
+    perl -e 'open(F,"<:raw",shift); local $/; my $d=<F>; my $h=unpack("v",substr($d,8,2));
+             for (unpack("f<*", substr($d,10+$h))) { exit 1 if $_ != $_ } exit 0' "$work/wb/W.npy"
+then pass; else fail "all-black image among normal ones"; fi
+
+# End to end on the bundled faces, a few iterations.
+out="$work/faces"
+"$tool" -o "$out" --max-iter 20 "$faces" 2>"$work/err"
+code=$?
+if [ $code -ne 0 ]; then
+    fail "faces run exit $code: $(cat "$work/err")"
+else
+    for f in components.png reconstructions.png W.npy H.npy metrics.json inputs.txt \
+             components/00.png components/19.png; do
+        [ -s "$out/$f" ] && pass || fail "faces run: $f missing"
+    done
+    [ "$(wc -l <"$out/inputs.txt")" -eq 400 ] && pass || fail "inputs.txt has not 400 lines"
+    [ "$(sed -n 11p "$out/inputs.txt")" = "$faces/s2/1.pgm" ] && pass || fail "inputs.txt order"
+    for key in version device solver loss init seed k images height width threads iterations \
+               converged reconstruction_err relative_err loss_history timings load_s init_s fit_s write_s; do
+        grep -q "\"$key\":" "$out/metrics.json" && pass || fail "metrics.json lacks $key"
+    done
+    grep -q '"loss_history": \[\[0, .*\[20, ' "$out/metrics.json" && pass || fail "loss_history"
+    [ -z "$(find "$out" -name '.*tmp*')" ] && pass || fail "temporary files left in $out"
+    grep -q "components.png" "$work/err" && pass || fail "summary does not say where the montage is"
+    grep -q "README: not an image" "$work/err" && pass || fail "no note for the skipped README"
+fi
+
+echo "test_cli: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,318 @@
+/* test_mu.c - the CPU backend's multiplicative updates against a float64
+ * oracle written with plain loops, and the properties every MU run must
+ * have: non-negative factors, a loss that never increases (Lee & Seung),
+ * exact low-rank data recovered, parameter and data checks. */
+#include "nmf/nmf.h"
+#include "nmf_elementwise.h"
+#include "rng.h"
+#include "test_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- the oracle: scikit-learn's Frobenius MU step in double, naive loops -- */
+
+/* C (r, c) = A (r, inner) · B (inner, c), with transposes given as strides. */
+static void matmul(double *C, const double *A, size_t a_rs, size_t a_cs, const double *B,
+                   size_t b_rs, size_t b_cs, size_t r, size_t inner, size_t c)
+{
+    for (size_t i = 0; i < r; i++)
+        for (size_t j = 0; j < c; j++) {
+            double s = 0.0;
+            for (size_t t = 0; t < inner; t++)
+                s += A[i * a_rs + t * a_cs] * B[t * b_rs + j * b_cs];
+            C[i * c + j] = s;
+        }
+}
+
+static void oracle_update(double *X, const double *num, const double *den, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        X[i] *= num[i] / (den[i] == 0.0 ? (double)NMF_EPSILON : den[i]);
+}
+
+/* One iteration: W *= VHᵀ / (W HHᵀ), then H *= WᵀV / (WᵀW H). */
+static void oracle_step(const double *V, double *W, double *H, size_t m, size_t n, size_t k)
+{
+    double *HHt = malloc(k * k * sizeof *HHt), *WtW = malloc(k * k * sizeof *WtW);
+    double *num = malloc((m > k ? m : k) * (n > k ? n : k) * sizeof *num);
+    double *den = malloc((m > k ? m : k) * (n > k ? n : k) * sizeof *den);
+    matmul(HHt, H, n, 1, H, 1, n, k, n, k);
+    matmul(num, V, n, 1, H, 1, n, m, n, k);
+    matmul(den, W, k, 1, HHt, k, 1, m, k, k);
+    oracle_update(W, num, den, m * k);
+    matmul(WtW, W, 1, k, W, k, 1, k, m, k);
+    matmul(num, W, 1, k, V, n, 1, k, m, n);
+    matmul(den, WtW, k, 1, H, n, 1, k, k, n);
+    oracle_update(H, num, den, k * n);
+    free(HHt);
+    free(WtW);
+    free(num);
+    free(den);
+}
+
+static double oracle_error(const double *V, const double *W, const double *H, size_t m,
+                           size_t n, size_t k)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double wh = 0.0;
+            for (size_t t = 0; t < k; t++)
+                wh += W[i * k + t] * H[t * n + j];
+            s += (V[i * n + j] - wh) * (V[i * n + j] - wh);
+        }
+    return sqrt(s);
+}
+
+/* --- helpers ---------------------------------------------------------------- */
+
+static float *random_matrix(nmf_rng *rng, size_t len, double scale)
+{
+    float *x = malloc(len * sizeof *x);
+    for (size_t i = 0; i < len; i++)
+        x[i] = (float)(scale * nmf_rng_double(rng));
+    return x;
+}
+
+static double *to_double(const float *x, size_t len)
+{
+    double *d = malloc(len * sizeof *d);
+    for (size_t i = 0; i < len; i++)
+        d[i] = x[i];
+    return d;
+}
+
+/* Compares got (float) with ref (double) element-wise, printing the worst. */
+static void check_matrix(const char *name, const float *got, const double *ref, size_t len,
+                         double atol, double rtol)
+{
+    size_t worst = 0, bad = 0;
+    double worst_excess = -1.0;
+    for (size_t i = 0; i < len; i++) {
+        double excess = fabs(got[i] - ref[i]) - (atol + rtol * fabs(ref[i]));
+        if (!isfinite(got[i]) || excess > 0)
+            bad++;
+        if (!isfinite(got[i]) || excess > worst_excess) {
+            worst_excess = isfinite(got[i]) ? excess : INFINITY;
+            worst = i;
+        }
+    }
+    CHECK(bad == 0);
+    if (bad)
+        fprintf(stderr, "  %s: %zu of %zu elements off; worst [%zu] got %.9g want %.9g\n", name,
+                bad, len, worst, (double)got[worst], ref[worst]);
+}
+
+/* One MU step from a fixed start agrees with the oracle element-wise, and
+ * the reported loss agrees with the oracle's direct ||V - WH||. */
+static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_column)
+{
+    nmf_rng rng;
+    nmf_rng_seed(&rng, (uint32_t)(m * 131 + n * 7 + k));
+    float *V = random_matrix(&rng, m * n, 255.0);
+    float *W = random_matrix(&rng, m * k, 2.0);
+    float *H = random_matrix(&rng, k * n, 2.0);
+    if (zero_column) {
+        /* Component 0 absent from W and H: its denominators are exactly 0
+         * and the EPSILON rule must keep everything finite. */
+        for (size_t i = 0; i < m; i++)
+            W[i * k] = 0.0f;
+        for (size_t j = 0; j < n; j++)
+            H[j] = 0.0f;
+    }
+    double *Vd = to_double(V, m * n), *Wd = to_double(W, m * k), *Hd = to_double(H, k * n);
+
+    nmf_problem problem = {m, n, V};
+    nmf_params p;
+    nmf_params_default(&p);
+    p.k = (int)k;
+    p.max_iter = 1;
+    p.tol = 0;
+    nmf_result r;
+    double error_at_init = oracle_error(Vd, Wd, Hd, m, n, k);
+    CHECK(nmf_fit(&problem, &p, W, H, &r) == NMF_STATUS_OK);
+    oracle_step(Vd, Wd, Hd, m, n, k);
+
+    /* float32 GEMMs over n (or m) terms against double: relative 1e-5 is
+     * ~100 float ulps, ample for n <= a few thousand. */
+    check_matrix("W", W, Wd, m * k, 1e-6, 1e-5);
+    check_matrix("H", H, Hd, k * n, 1e-6, 1e-5);
+    double direct = nmf_reconstruction_error(&problem, W, H, k);
+    CHECK_CLOSE(r.reconstruction_err, direct, 0.0, 1e-6);
+    CHECK_CLOSE(direct, oracle_error(Vd, Wd, Hd, m, n, k), 0.0, 1e-5);
+    CHECK_CLOSE(r.error_at_init, error_at_init, 0.0, 1e-6);
+    nmf_result_free(&r);
+    free(V), free(W), free(H), free(Vd), free(Wd), free(Hd);
+}
+
+/* Runs `iters` single-iteration fits in a row, checking after each that
+ * W and H are non-negative and finite and that the loss did not increase. */
+static void check_monotone(const nmf_problem *problem, float *W, float *H, int k, int iters)
+{
+    nmf_params p;
+    nmf_params_default(&p);
+    p.k = k;
+    p.max_iter = 1;
+    p.tol = 0;
+    int negative = 0, increases = 0;
+    for (int it = 0; it < iters; it++) {
+        nmf_result r;
+        CHECK(nmf_fit(problem, &p, W, H, &r) == NMF_STATUS_OK);
+        /* Lee-Seung: non-increasing in exact arithmetic; float32 rounding of
+         * the products may move the loss by a few ulps of ||V||² near a
+         * fixed point, hence the 1e-6 relative slack. */
+        if (r.reconstruction_err > r.error_at_init * (1.0 + 1e-6)) {
+            increases++;
+            fprintf(stderr, "  iteration %d: error %.9g > %.9g\n", it + 1,
+                    r.reconstruction_err, r.error_at_init);
+        }
+        nmf_result_free(&r);
+    }
+    for (size_t i = 0; i < problem->m * (size_t)k; i++)
+        negative += !(W[i] >= 0.0f) || !isfinite(W[i]);
+    for (size_t i = 0; i < (size_t)k * problem->n; i++)
+        negative += !(H[i] >= 0.0f) || !isfinite(H[i]);
+    CHECK(increases == 0);
+    CHECK(negative == 0);
+}
+
+static void test_monotone_random(void)
+{
+    nmf_rng rng;
+    nmf_rng_seed(&rng, 7);
+    size_t m = 40, n = 70, k = 6;
+    float *V = random_matrix(&rng, m * n, 255.0);
+    nmf_problem problem = {m, n, V};
+    float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
+    nmf_params p;
+    nmf_params_default(&p);
+    p.k = (int)k;
+    p.init = NMF_INIT_RANDOM;
+    CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
+    check_monotone(&problem, W, H, (int)k, 60);
+    free(V), free(W), free(H);
+}
+
+/* A face-like matrix: smooth non-negative blobs with a dark border and one
+ * all-black image, which must neither break monotonicity nor make a NaN. */
+static void test_monotone_face_like(void)
+{
+    size_t m = 24, side = 16, n = side * side, k = 5;
+    float *V = calloc(m * n, sizeof *V);
+    for (size_t i = 1; i < m; i++)
+        for (size_t y = 2; y < side - 2; y++)
+            for (size_t x = 2; x < side - 2; x++) {
+                double cx = 7.5 + (double)(i % 3), cy = 7.5 + (double)(i % 4) - 1.0;
+                double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+                V[i * n + y * side + x] = (float)(200.0 * exp(-d2 / (8.0 + (double)i)));
+            }
+    nmf_problem problem = {m, n, V};
+    float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
+    nmf_params p;
+    nmf_params_default(&p);
+    p.k = (int)k;
+    CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
+    check_monotone(&problem, W, H, (int)k, 60);
+    for (size_t t = 0; t < k; t++)
+        CHECK(W[t] == 0.0f); /* the black image needs no component */
+    free(V), free(W), free(H);
+}
+
+/* V = W* H* with known non-negative factors is recovered. */
+static void test_low_rank_recovered(void)
+{
+    nmf_rng rng;
+    nmf_rng_seed(&rng, 3);
+    size_t m = 30, n = 40, k = 3;
+    float *Wt = random_matrix(&rng, m * k, 1.0), *Ht = random_matrix(&rng, k * n, 10.0);
+    float *V = calloc(m * n, sizeof *V);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            for (size_t t = 0; t < k; t++)
+                V[i * n + j] += Wt[i * k + t] * Ht[t * n + j];
+    nmf_problem problem = {m, n, V};
+    float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
+    nmf_params p;
+    nmf_params_default(&p);
+    p.k = (int)k;
+    p.tol = 0;
+    p.max_iter = 5000;
+    p.init = NMF_INIT_NNDSVDA;
+    nmf_result r;
+    CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
+    CHECK(nmf_fit(&problem, &p, W, H, &r) == NMF_STATUS_OK);
+    double rel = nmf_reconstruction_error(&problem, W, H, k) / r.norm_V;
+    printf("low-rank recovery: relative error %.3g after %d iterations\n", rel, r.iterations);
+    CHECK(rel < 1e-3);
+    nmf_result_free(&r);
+    free(Wt), free(Ht), free(V), free(W), free(H);
+}
+
+/* The tolerance rule stops a run and reports convergence. */
+static void test_tolerance_stops(void)
+{
+    nmf_rng rng;
+    nmf_rng_seed(&rng, 11);
+    size_t m = 20, n = 30, k = 2;
+    float *V = random_matrix(&rng, m * n, 255.0);
+    nmf_problem problem = {m, n, V};
+    float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
+    nmf_params p;
+    nmf_params_default(&p);
+    p.k = (int)k;
+    p.max_iter = 1000;
+    p.tol = 1e-2;
+    nmf_result r;
+    CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
+    CHECK(nmf_fit(&problem, &p, W, H, &r) == NMF_STATUS_OK);
+    CHECK(r.converged == 1);
+    CHECK(r.iterations < 1000 && r.iterations % 10 == 0);
+    CHECK(r.history_iter[0] == 0 && r.history_iter[r.history_len - 1] == r.iterations);
+    nmf_result_free(&r);
+    free(V), free(W), free(H);
+}
+
+static void test_checks_refuse_bad_arguments(void)
+{
+    float V[6] = {1, 2, 3, 4, 5, 6}, zeros[6] = {0}, nan_v[6] = {1, 2, NAN, 4, 5, 6};
+    nmf_problem problem = {2, 3, V};
+    nmf_params p;
+    nmf_params_default(&p);
+    CHECK(nmf_problem_check(&problem) == NMF_STATUS_OK);
+    CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT); /* k 20 > 2 */
+    CHECK(strstr(nmf_last_error(), "-k/--components") != NULL);
+    p.init = NMF_INIT_RANDOM;
+    CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_OK);
+    p.k = 0;
+    CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
+    p.k = 2;
+    p.max_iter = 0;
+    CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
+    CHECK(strstr(nmf_last_error(), "--max-iter") != NULL);
+    p.max_iter = 10;
+    p.tol = -1;
+    CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
+    nmf_problem black = {2, 3, zeros}, bad = {2, 3, nan_v};
+    CHECK(nmf_problem_check(&black) == NMF_STATUS_BAD_INPUT);
+    CHECK(nmf_problem_check(&bad) == NMF_STATUS_BAD_INPUT);
+    float W[4] = {1, 1, -1, 1}, H[6] = {1, 1, 1, 1, 1, 1};
+    nmf_result r;
+    p.tol = 0;
+    CHECK(nmf_fit(&problem, &p, W, H, &r) == NMF_STATUS_BAD_ARGUMENT);
+    CHECK(strstr(nmf_last_error(), "W0[1, 0]") != NULL);
+}
+
+int main(void)
+{
+    test_one_step_matches_oracle(13, 17, 4, 0);
+    test_one_step_matches_oracle(64, 300, 7, 0);
+    test_one_step_matches_oracle(5, 9, 1, 0);
+    test_one_step_matches_oracle(20, 31, 3, 1);
+    test_monotone_random();
+    test_monotone_face_like();
+    test_low_rank_recovered();
+    test_tolerance_stops();
+    test_checks_refuse_bad_arguments();
+    return test_exit();
+}

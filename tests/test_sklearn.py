@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""test_sklearn.py - same start, same answers: nmf-faces against scikit-learn
+itself on the bundled faces. Exits 77 (CTest's skip) when numpy or
+scikit-learn is missing, so it never passes silently.
+
+usage: test_sklearn.py PATH/TO/nmf-faces PATH/TO/data/orl_faces
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import sklearn
+    from sklearn.decomposition import NMF
+    from sklearn.decomposition._nmf import _initialize_nmf
+except ImportError as e:
+    print(f"SKIPPED: scikit-learn is not installed for {sys.executable} ({e})")
+    sys.exit(77)
+
+tool, faces = sys.argv[1], sys.argv[2]
+failures = 0
+passes = 0
+
+
+def check(ok, what):
+    global failures, passes
+    if ok:
+        passes += 1
+    else:
+        failures += 1
+        print("FAIL:", what)
+
+
+def read_pgm(path):
+    data = open(path, "rb").read()
+    head = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
+    w, h = int(head.group(1)), int(head.group(2))
+    return np.frombuffer(data[head.end():head.end() + w * h], dtype=np.uint8)
+
+
+def run_tool(out, *args):
+    subprocess.run([tool, "-q", "-o", out, *args, faces], check=True)
+    W = np.load(os.path.join(out, "W.npy"))
+    H = np.load(os.path.join(out, "H.npy"))
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    paths = open(os.path.join(out, "inputs.txt")).read().split("\n")[:-1]
+    return W, H, metrics, paths
+
+
+def cosines(A, B):
+    """Cosine similarity of row i of A with row i of B."""
+    return np.sum(A * B, axis=1) / (np.linalg.norm(A, axis=1) * np.linalg.norm(B, axis=1))
+
+
+print(f"scikit-learn {sklearn.__version__}, numpy {np.__version__}")
+with tempfile.TemporaryDirectory() as tmp:
+    # 1. init='random', seed 42: the tool must draw scikit-learn's start.
+    W, H, metrics, paths = run_tool(f"{tmp}/random", "--init", "random", "--seed", "42",
+                                    "--max-iter", "200", "--tol", "0")
+    V = np.stack([read_pgm(p) for p in paths]).astype(np.float64)
+    ref = NMF(n_components=20, init="random", random_state=42, solver="mu",
+              max_iter=200, tol=0)
+    W_ref = ref.fit_transform(V)
+    err = metrics["reconstruction_err"]
+    print(f"random init: nmf-faces {err:.4f}, scikit-learn {ref.reconstruction_err_:.4f}")
+    check(abs(err - ref.reconstruction_err_) <= 1e-4 * ref.reconstruction_err_,
+          "random-init error within 1e-4 of scikit-learn")
+    cos_H = cosines(H, ref.components_)
+    cos_W = cosines(W.T, W_ref.T)
+    print(f"  components one to one: min cosine H {cos_H.min():.6f}, W {cos_W.min():.6f}")
+    check(cos_H.min() > 0.999 and cos_W.min() > 0.999, "components match one to one")
+
+    # 2. The same custom start (scikit-learn's nndsvda), the same answers.
+    W0, H0 = _initialize_nmf(V, 20, init="nndsvda", random_state=42)
+    np.save(f"{tmp}/W0.npy", W0.astype(np.float32))
+    np.save(f"{tmp}/H0.npy", H0.astype(np.float32))
+    W, H, metrics, _ = run_tool(f"{tmp}/custom", "--init", "custom", "--init-w", f"{tmp}/W0.npy",
+                                "--init-h", f"{tmp}/H0.npy", "--max-iter", "200", "--tol", "0")
+    ref = NMF(n_components=20, init="custom", solver="mu", max_iter=200, tol=0)
+    ref.fit_transform(V, W=W0, H=H0)
+    err = metrics["reconstruction_err"]
+    print(f"custom (nndsvda) start: nmf-faces {err:.4f}, scikit-learn {ref.reconstruction_err_:.4f}")
+    check(abs(err - ref.reconstruction_err_) <= 1e-4 * ref.reconstruction_err_,
+          "custom-start error within 1e-4 of scikit-learn")
+    check(cosines(H, ref.components_).min() > 0.999, "custom-start components match")
+
+    # 3. Our own nndsvda (exact SVD) against scikit-learn's (randomized SVD).
+    _, _, metrics, _ = run_tool(f"{tmp}/nndsvda", "--max-iter", "200", "--tol", "0")
+    err = metrics["reconstruction_err"]
+    print(f"nndsvda init: nmf-faces {err:.4f}, scikit-learn 49829.58 (REFERENCE.md)")
+    check(abs(err - 49829.58) <= 1e-3 * 49829.58, "nndsvda run within 1e-3 of scikit-learn")
+
+print(f"test_sklearn: {passes} passed, {failures} failed")
+sys.exit(1 if failures else 0)
