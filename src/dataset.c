@@ -549,9 +549,18 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     }
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
     /* dynamic: file sizes and formats vary, so decode times do too. */
+    size_t decoded = 0;
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
         results[i] = decode_image(&images.v[i], opt, V + i * n, n);
+        size_t done;
+#pragma omp atomic capture
+        done = ++decoded;
+        if (opt->progress && omp_get_thread_num() == 0)
+            opt->progress(done, m, opt->progress_user);
+    }
+    if (opt->progress)
+        opt->progress(m, m, opt->progress_user);
     for (size_t i = 0; i < m && st == NMF_STATUS_OK; i++)
         st = decode_error(&results[i], images.v[i].path);
     if (st != NMF_STATUS_OK)

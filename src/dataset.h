@@ -21,6 +21,10 @@ typedef struct {
     dataset_grey grey;
     int resize_w, resize_h; /* both 0: no resizing, sizes must then agree */
     int threads;            /* decoding threads; 0 = OpenMP default */
+    /* Optional: called now and then while decoding, from one thread, with
+     * the images decoded so far, and once at the end with done == total. */
+    void (*progress)(size_t done, size_t total, void *user);
+    void *progress_user;
 } dataset_options;
 
 typedef struct {

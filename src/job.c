@@ -127,8 +127,15 @@ nmf_status job_run(const job_options *opt)
     if ((st = fs_check_writable_dir(opt->output_dir)) != NMF_STATUS_OK)
         return st;
 
+    progress_state ps;
+    progress_start(&ps, opt->quiet);
+    dataset_options data = opt->data;
+    data.progress = progress_loading;
+    data.progress_user = &ps;
     double t0 = now_s();
-    if ((st = dataset_load(opt->inputs, opt->n_inputs, &opt->data, &d)) != NMF_STATUS_OK)
+    st = dataset_load(opt->inputs, opt->n_inputs, &data, &d);
+    progress_finish(&ps);
+    if (st != NMF_STATUS_OK)
         goto cleanup;
     double load_s = now_s() - t0;
     if (!opt->quiet)
@@ -157,7 +164,6 @@ nmf_status job_run(const job_options *opt)
     }
     double init_s = now_s() - t0;
 
-    progress_state ps;
     progress_start(&ps, opt->quiet);
     nmf_params fit_params = *p;
     fit_params.progress = progress_report;

@@ -3,7 +3,15 @@
 #include "progress.h"
 
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 void progress_start(progress_state *ps, int quiet)
 {
@@ -11,6 +19,22 @@ void progress_start(progress_state *ps, int quiet)
     ps->tty = isatty(STDERR_FILENO);
     ps->last_print_s = -1.0;
     ps->line_open = 0;
+    ps->loading_start_s = now_s();
+    ps->loading_print_s = 0.0;
+}
+
+void progress_loading(size_t done, size_t total, void *user)
+{
+    progress_state *ps = user;
+    double t = now_s();
+    /* A few updates a second are plenty, and keep the lock-free caller fast. */
+    if (ps->quiet || !ps->tty || (done < total && t - ps->loading_print_s < 0.2))
+        return;
+    ps->loading_print_s = t;
+    double rate = done / (t - ps->loading_start_s + 1e-9);
+    fprintf(stderr, "\rloading %zu/%zu images  %.0f images/s  ETA %.1f s\033[K", done, total,
+            rate, (double)(total - done) / (rate > 0 ? rate : 1.0));
+    ps->line_open = 1;
 }
 
 int progress_report(const nmf_progress *p, void *user)

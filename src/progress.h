@@ -9,13 +9,17 @@
 typedef struct {
     int quiet;
     int tty;            /* stderr is a terminal */
-    double last_print_s;
+    double last_print_s; /* elapsed_s of the last iteration line */
+    double loading_start_s, loading_print_s; /* monotonic clock */
     int line_open;      /* a terminal line is waiting for its newline */
 } progress_state;
 
 void progress_start(progress_state *ps, int quiet);
 /* An nmf_progress_fn; user is a progress_state. Always returns 0. */
 int progress_report(const nmf_progress *p, void *user);
+/* A dataset_options progress callback; user is a progress_state. Shown on
+ * a terminal only: a plain log gets the summary line after loading. */
+void progress_loading(size_t done, size_t total, void *user);
 /* Ends an open terminal line. */
 void progress_finish(progress_state *ps);
 
