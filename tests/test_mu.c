@@ -75,35 +75,6 @@ static float *random_matrix(nmf_rng *rng, size_t len, double scale)
     return x;
 }
 
-static double *to_double(const float *x, size_t len)
-{
-    double *d = malloc(len * sizeof *d);
-    for (size_t i = 0; i < len; i++)
-        d[i] = x[i];
-    return d;
-}
-
-/* Compares got (float) with ref (double) element-wise, printing the worst. */
-static void check_matrix(const char *name, const float *got, const double *ref, size_t len,
-                         double atol, double rtol)
-{
-    size_t worst = 0, bad = 0;
-    double worst_excess = -1.0;
-    for (size_t i = 0; i < len; i++) {
-        double excess = fabs(got[i] - ref[i]) - (atol + rtol * fabs(ref[i]));
-        if (!isfinite(got[i]) || excess > 0)
-            bad++;
-        if (!isfinite(got[i]) || excess > worst_excess) {
-            worst_excess = isfinite(got[i]) ? excess : INFINITY;
-            worst = i;
-        }
-    }
-    CHECK(bad == 0);
-    if (bad)
-        fprintf(stderr, "  %s: %zu of %zu elements off; worst [%zu] got %.9g want %.9g\n", name,
-                bad, len, worst, (double)got[worst], ref[worst]);
-}
-
 /* One MU step from a fixed start agrees with the oracle element-wise, and
  * the reported loss agrees with the oracle's direct ||V - WH||. */
 static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_column)

@@ -35,6 +35,40 @@ static int test_checks;
         }                                                                        \
     } while (0)
 
+#include <stdlib.h>
+
+static inline double *to_double(const float *x, size_t len)
+{
+    double *d = malloc(len * sizeof *d);
+    for (size_t i = 0; i < len; i++)
+        d[i] = x[i];
+    return d;
+}
+
+/* Compares got with ref element-wise (|got - ref| <= atol + rtol*|ref|,
+ * non-finite always failing) as one CHECK, printing the worst element. */
+static inline void check_matrix(const char *name, const float *got, const double *ref,
+                                size_t len, double atol, double rtol)
+{
+    size_t worst = 0, bad = 0;
+    double worst_excess = -INFINITY;
+    for (size_t i = 0; i < len; i++) {
+        double excess = isfinite(got[i]) ? fabs(got[i] - ref[i]) - (atol + rtol * fabs(ref[i]))
+                                         : INFINITY;
+        bad += excess > 0;
+        if (excess > worst_excess) {
+            worst_excess = excess;
+            worst = i;
+        }
+    }
+    test_checks++;
+    if (bad) {
+        test_failures++;
+        fprintf(stderr, "  %s: %zu of %zu elements off; worst [%zu] got %.9g want %.9g\n", name,
+                bad, len, worst, (double)got[worst], ref[worst]);
+    }
+}
+
 static inline int test_exit(void)
 {
     printf("%d checks, %d failed\n", test_checks, test_failures);
