@@ -10,6 +10,11 @@
 
 typedef struct nmf_backend {
     const char *name;
+    /* Optional (NULL: always usable). Returns the number of usable devices;
+     * 0 with the reason written into why. Never aborts. */
+    int (*device_count)(char *why, size_t why_size);
+    /* Optional: one line per device into buf. */
+    void (*describe)(char *buf, size_t size);
     /* Stages the problem and the start W0 (m, k), H0 (k, n); *ctx receives
      * the backend's state. V is borrowed for the lifetime of ctx. */
     nmf_status (*init)(void **ctx, const nmf_problem *problem,
@@ -24,5 +29,10 @@ typedef struct nmf_backend {
 } nmf_backend;
 
 extern const nmf_backend nmf_backend_cpu;
+
+/* The backend for `device`: the CPU, the CUDA backend, or for AUTO the CUDA
+ * backend when it is compiled in and sees a device, else the CPU with an
+ * nmf_note() saying why. NMF_STATUS_NO_DEVICE for GPU without a device. */
+nmf_status nmf_backend_select(nmf_device device, const nmf_backend **out);
 
 #endif

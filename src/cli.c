@@ -37,6 +37,10 @@ static void usage(FILE *out)
 "      --init-h FILE    H0 for --init custom: .npy, K x pixels\n"
 "      --seed S         seed of the random and nndsvdar inits (default 42)\n"
 "      --threads N      CPU threads, 0 for all (default 0)\n"
+"      --device DEV     auto (the GPU when there is one), cpu or gpu\n"
+"                       (default auto)\n"
+"      --precision P    GPU GEMM precision: fp32, or tf32 (tensor cores,\n"
+"                       faster, ~1e-3 relative rounding) (default fp32)\n"
 "  -o, --output DIR     output directory (default nmf-out)\n"
 "      --recon N        images shown in reconstructions.png (default 8)\n"
 "      --grey MODE      colour to grey: luma (Rec. 601) or first (the first\n"
@@ -89,7 +93,9 @@ static int parse_size(const char *s, int *w, int *h)
 
 static void print_version(void)
 {
-    printf("nmf-faces %s\nCPU backend: %s\n", NMF_VERSION, openblas_get_config());
+    char devices[2048];
+    nmf_devices_describe(devices, sizeof devices);
+    printf("nmf-faces %s\nBLAS: %s\n%s", NMF_VERSION, openblas_get_config(), devices);
 }
 
 /* The bundled faces: ./data/orl_faces when run from the project, else the
@@ -110,7 +116,7 @@ static void note_to_stderr(const char *msg, void *user)
 int main(int argc, char **argv)
 {
     enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED,
-           OPT_THREADS, OPT_RECON, OPT_GREY, OPT_RESIZE };
+           OPT_THREADS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE };
     static const struct option long_options[] = {
         {"components", required_argument, NULL, 'k'},
         {"max-iter", required_argument, NULL, OPT_MAX_ITER},
@@ -120,6 +126,8 @@ int main(int argc, char **argv)
         {"init-h", required_argument, NULL, OPT_INIT_H},
         {"seed", required_argument, NULL, OPT_SEED},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"device", required_argument, NULL, OPT_DEVICE},
+        {"precision", required_argument, NULL, OPT_PRECISION},
         {"output", required_argument, NULL, 'o'},
         {"recon", required_argument, NULL, OPT_RECON},
         {"grey", required_argument, NULL, OPT_GREY},
@@ -182,6 +190,14 @@ int main(int argc, char **argv)
                 return usage_error("--threads", optarg, "must be a whole number in 0..4096");
             opt.params.threads = (int)v;
             opt.data.threads = (int)v;
+            break;
+        case OPT_DEVICE:
+            if (nmf_device_parse(optarg, &opt.params.device))
+                return usage_error("--device", optarg, "must be auto, cpu or gpu");
+            break;
+        case OPT_PRECISION:
+            if (nmf_precision_parse(optarg, &opt.params.precision))
+                return usage_error("--precision", optarg, "must be fp32 or tf32");
             break;
         case 'o':
             if (!*optarg)

@@ -25,6 +25,7 @@ const char *nmf_status_string(nmf_status status)
     case NMF_STATUS_NO_MEMORY: return "out of memory";
     case NMF_STATUS_TOO_LARGE: return "too large";
     case NMF_STATUS_INTERRUPTED: return "interrupted";
+    case NMF_STATUS_NO_DEVICE: return "no device";
     case NMF_STATUS_INTERNAL: return "internal error";
     }
     return "unknown status";

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "job.h"
 
+#include "backend.h"
 #include "error.h"
 #include "fsutil.h"
 #include "metrics.h"
@@ -123,9 +124,14 @@ nmf_status job_run(const job_options *opt)
     float *W = NULL, *H = NULL;
     nmf_status st;
 
-    /* An unwritable output directory is found before any work is done. */
-    if ((st = fs_check_writable_dir(opt->output_dir)) != NMF_STATUS_OK)
+    /* An unwritable output directory or a missing GPU is found before any
+     * work is done; --device auto is resolved here, so its note comes once. */
+    const nmf_backend *backend;
+    if ((st = fs_check_writable_dir(opt->output_dir)) != NMF_STATUS_OK ||
+        (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK)
         return st;
+    nmf_params fit_params = *p;
+    fit_params.device = backend == &nmf_backend_cpu ? NMF_DEVICE_CPU : NMF_DEVICE_GPU;
 
     progress_state ps;
     progress_start(&ps, opt->quiet);
@@ -165,7 +171,6 @@ nmf_status job_run(const job_options *opt)
     double init_s = now_s() - t0;
 
     progress_start(&ps, opt->quiet);
-    nmf_params fit_params = *p;
     fit_params.progress = progress_report;
     fit_params.progress_user = &ps;
     st = nmf_fit(&problem, &fit_params, W, H, &result);
@@ -178,15 +183,15 @@ nmf_status job_run(const job_options *opt)
 #else
     int threads = 1;
 #endif
-    run_metrics rm = {"cpu", p, threads, d.m, d.skipped, d.height, d.width, &result,
+    run_metrics rm = {p, threads, d.m, d.skipped, d.height, d.width, &result,
                       load_s, init_s, 0.0};
     if ((st = write_outputs(opt, &d, W, H, &rm)) != NMF_STATUS_OK)
         goto cleanup;
     if (!opt->quiet)
         fprintf(stderr,
-                "done: %d iterations (%s), error %.6g (%.4f relative), %.2f ms/iteration; "
-                "components in %s/components.png\n",
-                result.iterations, result.converged ? "converged" : "not converged",
+                "done on the %s: %d iterations (%s), error %.6g (%.4f relative), %.2f "
+                "ms/iteration; components in %s/components.png\n",
+                result.device, result.iterations, result.converged ? "converged" : "not converged",
                 result.reconstruction_err, result.reconstruction_err / result.norm_V,
                 1e3 * result.fit_s / result.iterations, opt->output_dir);
 

@@ -61,7 +61,8 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     strbuf sb = {malloc(1024), 0, 1024, 0};
     if (!sb.buf)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for metrics.json");
-    sb_printf(&sb, "{\n  \"version\": \"%s\",\n  \"device\": \"%s\",\n", NMF_VERSION, rm->device);
+    sb_printf(&sb, "{\n  \"version\": \"%s\",\n  \"device\": \"%s\",\n", NMF_VERSION, r->device);
+    sb_printf(&sb, "  \"precision\": \"%s\",\n", nmf_precision_name(p->precision));
     sb_printf(&sb, "  \"solver\": \"%s\",\n  \"loss\": \"%s\",\n  \"init\": \"%s\",\n",
               nmf_solver_name(p->solver), nmf_loss_name(p->loss), nmf_init_name(p->init));
     sb_printf(&sb, "  \"seed\": %u,\n  \"k\": %d,\n  \"max_iter\": %d,\n  \"tol\": ",

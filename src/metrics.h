@@ -7,7 +7,6 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *device;
     const nmf_params *params;
     int threads;           /* threads actually used */
     size_t images, skipped;

@@ -54,8 +54,9 @@ nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
     if (p->threads < 0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "--threads: must be >= 0, got %d", p->threads);
-    if (!nmf_init_name(p->init) || !nmf_solver_name(p->solver) || !nmf_loss_name(p->loss))
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown init, solver or loss");
+    if (!nmf_init_name(p->init) || !nmf_solver_name(p->solver) || !nmf_loss_name(p->loss) ||
+        !nmf_precision_name(p->precision) || p->device < NMF_DEVICE_AUTO || p->device > NMF_DEVICE_GPU)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown init, solver, loss, device or precision");
     int nndsvd = p->init == NMF_INIT_NNDSVD || p->init == NMF_INIT_NNDSVDA ||
                  p->init == NMF_INIT_NNDSVDAR;
     if (nndsvd && (size_t)p->k > min_mn)
@@ -140,13 +141,19 @@ static int report(const nmf_params *p, int iteration, double error,
 nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
                    nmf_result *result)
 {
-    const nmf_backend *backend = &nmf_backend_cpu;
+    const nmf_backend *backend;
     void *ctx = NULL;
     nmf_status st;
     memset(result, 0, sizeof *result);
 
-    if ((st = nmf_params_check(problem, p)) != NMF_STATUS_OK)
+    if ((st = nmf_params_check(problem, p)) != NMF_STATUS_OK ||
+        (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK)
         return st;
+    if (backend == &nmf_backend_cpu && p->precision != NMF_PRECISION_FP32)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--precision %s: only the GPU backend has it, and this run is on the CPU",
+                         nmf_precision_name(p->precision));
+    result->device = backend->name;
     if ((st = check_factor("W0", W, problem->m, (size_t)p->k)) != NMF_STATUS_OK ||
         (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
         return st;

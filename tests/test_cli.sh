@@ -102,6 +102,18 @@ expect_error unknown_option 2 "--frobnicate" --frobnicate "$work/good"
 expect_error single_image 2 "-k/--components: 20 is larger than min" "$work/one"
 expect_error all_black 1 "every pixel of every image is zero" "$work/black"
 expect_error huge 1 "needs .*GB" "$work/huge"
+expect_error bad_device 2 "--device" --device tpu "$work/good"
+expect_error bad_precision 2 "--precision" --precision fp16 "$work/good"
+if "$tool" --version | grep -q "CUDA backend: compiled in; [1-9]"; then
+    "$tool" -q -o "$work/gpu" -k 2 --device gpu --max-iter 20 "$work/good" &&
+        grep -q '"device": "cuda"' "$work/gpu/metrics.json" && pass || fail "--device gpu run"
+else
+    expect_error no_gpu 1 "--device gpu: no CUDA device (.*)" --device gpu "$work/good"
+    "$tool" -o "$work/auto" -k 2 --device auto --max-iter 10 "$work/good" 2>"$work/err" &&
+        [ "$(grep -c "no CUDA device" "$work/err")" -eq 1 ] &&
+        grep -q '"device": "cpu"' "$work/auto/metrics.json" && pass ||
+        fail "--device auto without a GPU: $(cat "$work/err")"
+fi
 "$tool" -q -o "$work/file/out" "$work/good" 2>"$work/err"
 if [ $? -eq 1 ] && grep -q "^nmf-faces: error: $work/file" "$work/err"; then pass; else fail "unwritable output: $(cat "$work/err")"; fi
 

@@ -30,6 +30,7 @@ typedef enum {
     NMF_STATUS_NO_MEMORY,    /* an allocation failed */
     NMF_STATUS_TOO_LARGE,    /* a size overflows or exceeds the available memory */
     NMF_STATUS_INTERRUPTED,  /* the progress callback asked to stop */
+    NMF_STATUS_NO_DEVICE,    /* --device gpu without a usable CUDA device */
     NMF_STATUS_INTERNAL      /* a bug or a failure of a library we call */
 } nmf_status;
 
@@ -67,6 +68,17 @@ typedef enum {
     NMF_LOSS_FROBENIUS /* beta = 2: 1/2 ||V - WH||_F^2 */
 } nmf_loss;
 
+typedef enum {
+    NMF_DEVICE_AUTO, /* the GPU when one is usable, else the CPU (saying so) */
+    NMF_DEVICE_CPU,
+    NMF_DEVICE_GPU   /* a CUDA device, or NMF_STATUS_NO_DEVICE */
+} nmf_device;
+
+typedef enum {
+    NMF_PRECISION_FP32, /* fp32 everywhere: GPU and CPU compute the same function */
+    NMF_PRECISION_TF32  /* GPU GEMMs on TF32 tensor cores (10-bit mantissa inputs) */
+} nmf_precision;
+
 const char *nmf_solver_name(nmf_solver solver);
 const char *nmf_loss_name(nmf_loss loss);
 
@@ -98,6 +110,8 @@ typedef struct {
     nmf_solver solver;      /* default NMF_SOLVER_MU */
     nmf_loss loss;          /* default NMF_LOSS_FROBENIUS */
     int threads;            /* OpenMP and BLAS threads; 0 = library default */
+    nmf_device device;      /* default NMF_DEVICE_AUTO */
+    nmf_precision precision; /* default NMF_PRECISION_FP32 */
     nmf_progress_fn progress; /* optional, may be NULL */
     void *progress_user;
 } nmf_params;
@@ -109,6 +123,15 @@ void nmf_params_default(nmf_params *p);
  * ranges of every field) without doing any work. Returns NMF_STATUS_OK or
  * NMF_STATUS_BAD_ARGUMENT with nmf_last_error() naming the parameter. */
 nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p);
+
+/* Writes a description of the compiled-in backends and the visible CUDA
+ * devices (or why there are none) into buf, one line each. */
+void nmf_devices_describe(char *buf, size_t size);
+
+/* Parses "auto", "cpu", "gpu" / "fp32", "tf32"; 0 on success, -1 if unknown. */
+int nmf_device_parse(const char *name, nmf_device *out);
+int nmf_precision_parse(const char *name, nmf_precision *out);
+const char *nmf_precision_name(nmf_precision precision);
 
 /* Checks V: finite, non-negative, not all zero. */
 nmf_status nmf_problem_check(const nmf_problem *problem);
@@ -129,7 +152,8 @@ typedef struct {
     int history_len;         /* entries in the two arrays below */
     int *history_iter;       /* iteration 0, every 10th, and the last (owned) */
     double *history_err;     /* error at those iterations (owned) */
-    double fit_s;            /* seconds spent iterating */
+    double fit_s;            /* seconds spent iterating, staging included */
+    const char *device;      /* the backend that ran: "cpu" or "cuda" (static) */
 } nmf_result;
 
 /* Runs the factorisation from the start in W (m, k) and H (k, n), which the

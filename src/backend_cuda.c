@@ -1,0 +1,345 @@
+/* backend_cuda.c - the CUDA backend, host side: V, W and H are staged on
+ * the GPU once, every iteration runs there (cuBLAS SGEMMs plus the kernels
+ * in kernels/), and only the loss (8 bytes, every 10 iterations) and the
+ * final W, H come back. The 10 iterations between two loss evaluations are
+ * captured once in a CUDA Graph and replayed, so an iteration costs no
+ * host work and no launch latency.
+ *
+ * The products are the CPU backend's (backend_cpu.c), as row-major
+ * matrices; cuBLAS is column-major, so each row-major C = op(A)·op(B) is
+ * computed as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ (gemm_rm below). */
+#include "backend.h"
+#include "cuda_check.h"
+#include "error.h"
+#include "loss.cuh"
+#include "mu_update.cuh"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Iterations per graph: the driver evaluates the loss every 10. */
+#define GRAPH_ITERATIONS NMF_HISTORY_EVERY
+/* cuBLAS needs a workspace of its own during graph capture; 32 MiB is what
+ * NVIDIA recommends for Hopper. */
+#define CUBLAS_WORKSPACE_BYTES (32u << 20)
+
+enum { SUM_NORM_V, SUM_CROSS, SUM_QUAD, SUM_LOSS, SUM_COUNT };
+
+typedef struct {
+    size_t m, n, k;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    void *d_workspace;
+    float *d_V;     /* (m, n) */
+    float *d_W;     /* (m, k) */
+    float *d_H;     /* (k, n) */
+    float *d_HHt;   /* (k, k) */
+    float *d_WtW;   /* (k, k) of the current W when WtV_valid */
+    float *d_WtV;   /* (k, n) of the current W when WtV_valid */
+    float *d_VHt;   /* (m, k) */
+    float *d_den_W; /* (m, k) */
+    float *d_den_H; /* (k, n) */
+    double *d_partial; /* NMF_DOT_PARTIALS */
+    double *d_sums;    /* SUM_COUNT */
+    double *h_loss;    /* pinned, 1 */
+    int WtV_valid;
+    cudaGraphExec_t graph;
+} cuda_ctx;
+
+nmf_status nmf_cuda_report(cudaError_t err, const char *call, const char *file, int line)
+{
+    nmf_status st = err == cudaErrorMemoryAllocation ? NMF_STATUS_NO_MEMORY
+                    : err == cudaErrorNoDevice || err == cudaErrorInsufficientDriver
+                        ? NMF_STATUS_NO_DEVICE
+                        : NMF_STATUS_INTERNAL;
+    return nmf_error(st, "CUDA: %s failed at %s:%d: %s", call, file, line,
+                     cudaGetErrorString(err));
+}
+
+nmf_status nmf_cublas_report(cublasStatus_t err, const char *call, const char *file, int line)
+{
+    nmf_status st = err == CUBLAS_STATUS_ALLOC_FAILED ? NMF_STATUS_NO_MEMORY : NMF_STATUS_INTERNAL;
+    return nmf_error(st, "cuBLAS: %s failed at %s:%d: %s", call, file, line,
+                     cublasGetStatusString(err));
+}
+
+/* Row-major C (M, N) = op(A) (M, K) · op(B) (K, N), leading dimensions as
+ * in row-major storage. */
+static cublasStatus_t gemm_rm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                              size_t M, size_t N, size_t K, const float *A, size_t lda,
+                              const float *B, size_t ldb, float *C, size_t ldc)
+{
+    const float one = 1.0f, zero = 0.0f;
+    return cublasSgemm(h, tb, ta, (int)N, (int)M, (int)K, &one, B, (int)ldb, A, (int)lda,
+                       &zero, C, (int)ldc);
+}
+
+/* WtW = Wᵀ W and WtV = Wᵀ V for the current W. */
+static nmf_status enqueue_W_products(cuda_ctx *c)
+{
+    nmf_status st = NMF_STATUS_OK;
+    const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
+    CUBLAS_CHECK(gemm_rm(c->blas, T, N, c->k, c->k, c->m, c->d_W, c->k, c->d_W, c->k, c->d_WtW, c->k));
+    CUBLAS_CHECK(gemm_rm(c->blas, T, N, c->k, c->n, c->m, c->d_W, c->k, c->d_V, c->n, c->d_WtV, c->n));
+cleanup:
+    return st;
+}
+
+/* One MU iteration in scikit-learn's order (see backend_cpu.c for the
+ * products and their costs). */
+static nmf_status enqueue_iteration(cuda_ctx *c)
+{
+    nmf_status st = NMF_STATUS_OK;
+    const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
+    const size_t m = c->m, n = c->n, k = c->k;
+    CUBLAS_CHECK(gemm_rm(c->blas, N, T, k, k, n, c->d_H, n, c->d_H, n, c->d_HHt, k));
+    CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_V, n, c->d_H, n, c->d_VHt, k));
+    CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, k, k, c->d_W, k, c->d_HHt, k, c->d_den_W, k));
+    CUDA_CHECK(nmf_cuda_mu_update(c->d_W, c->d_VHt, c->d_den_W, m * k, c->stream));
+    if ((st = enqueue_W_products(c)) != NMF_STATUS_OK)
+        goto cleanup;
+    CUBLAS_CHECK(gemm_rm(c->blas, N, N, k, n, k, c->d_WtW, k, c->d_H, n, c->d_den_H, n));
+    CUDA_CHECK(nmf_cuda_mu_update(c->d_H, c->d_WtV, c->d_den_H, k * n, c->stream));
+cleanup:
+    return st;
+}
+
+/* Captures GRAPH_ITERATIONS iterations into c->graph. */
+static nmf_status capture_graph(cuda_ctx *c)
+{
+    nmf_status st = NMF_STATUS_OK;
+    cudaGraph_t graph = NULL;
+    CUDA_CHECK(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
+    for (int it = 0; it < GRAPH_ITERATIONS && st == NMF_STATUS_OK; it++)
+        st = enqueue_iteration(c);
+    /* End the capture even after a failure, so the stream is usable again. */
+    cudaError_t end = cudaStreamEndCapture(c->stream, &graph);
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
+    CUDA_CHECK(end);
+    CUDA_CHECK(cudaGraphInstantiate(&c->graph, graph, 0));
+cleanup:
+    if (graph)
+        cudaGraphDestroy(graph);
+    return st;
+}
+
+/* Frees a device buffer and nulls the pointer, so a second free is harmless. */
+#define CUDA_FREE(ptr)       \
+    do {                     \
+        if (ptr)             \
+            cudaFree(ptr);   \
+        (ptr) = NULL;        \
+    } while (0)
+
+static void cuda_free(void *ctx)
+{
+    cuda_ctx *c = ctx;
+    if (!c)
+        return;
+    if (c->graph)
+        cudaGraphExecDestroy(c->graph);
+    if (c->blas)
+        cublasDestroy(c->blas);
+    if (c->stream)
+        cudaStreamDestroy(c->stream);
+    CUDA_FREE(c->d_workspace);
+    CUDA_FREE(c->d_V);
+    CUDA_FREE(c->d_W);
+    CUDA_FREE(c->d_H);
+    CUDA_FREE(c->d_HHt);
+    CUDA_FREE(c->d_WtW);
+    CUDA_FREE(c->d_WtV);
+    CUDA_FREE(c->d_VHt);
+    CUDA_FREE(c->d_den_W);
+    CUDA_FREE(c->d_den_H);
+    CUDA_FREE(c->d_partial);
+    CUDA_FREE(c->d_sums);
+    if (c->h_loss)
+        cudaFreeHost(c->h_loss);
+    free(c);
+}
+
+static int cuda_device_count(char *why, size_t why_size)
+{
+    int count = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess) {
+        snprintf(why, why_size, "%s", cudaGetErrorString(err));
+        cudaGetLastError(); /* clear it: the CPU path goes on */
+        return 0;
+    }
+    if (count == 0)
+        snprintf(why, why_size, "the CUDA runtime sees no devices");
+    return count;
+}
+
+static void cuda_describe(char *buf, size_t size)
+{
+    int count = 0, driver = 0, runtime = 0;
+    cudaGetDeviceCount(&count);
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    size_t used = 0;
+    for (int i = 0; i < count && used < size; i++) {
+        struct cudaDeviceProp prop;
+        if (cudaGetDeviceProperties(&prop, i) != cudaSuccess)
+            break;
+        int len = snprintf(buf + used, size - used,
+                           "  device %d: %s, sm_%d%d, %.1f GiB, driver %d.%d, runtime %d.%d\n", i,
+                           prop.name, prop.major, prop.minor,
+                           (double)prop.totalGlobalMem / (1 << 30), driver / 1000,
+                           driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10);
+        if (len < 0)
+            break;
+        used += (size_t)len;
+    }
+}
+
+/* Bytes of device memory the fit needs, or 0 if that overflows size_t. */
+static size_t bytes_needed(size_t m, size_t n, size_t k)
+{
+    size_t floats[] = {m * n, 3 * m * k, 3 * k * n, 2 * k * k};
+    size_t total = CUBLAS_WORKSPACE_BYTES + (NMF_DOT_PARTIALS + SUM_COUNT) * sizeof(double);
+    for (size_t i = 0; i < 4; i++) {
+        if (floats[i] > (SIZE_MAX - total) / sizeof(float))
+            return 0;
+        total += floats[i] * sizeof(float);
+    }
+    return total;
+}
+
+static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_params *params,
+                            const float *W0, const float *H0)
+{
+    nmf_status st = NMF_STATUS_OK;
+    const size_t m = problem->m, n = problem->n, k = (size_t)params->k;
+    cuda_ctx *c = NULL;
+    if (m > INT32_MAX || n > INT32_MAX)
+        return nmf_error(NMF_STATUS_TOO_LARGE,
+                         "%zu x %zu is beyond cuBLAS's 32-bit matrix dimensions", m, n);
+    /* The m*n bound above keeps these products far from overflowing on 64-bit. */
+    size_t need = bytes_needed(m, n, k), free_bytes = 0, total_bytes = 0;
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    if (need == 0 || need > free_bytes)
+        return nmf_error(NMF_STATUS_TOO_LARGE,
+                         "the GPU fit needs %.2f GB for V (%zu x %zu), W, H and scratch, but the "
+                         "GPU has %.2f GB free of %.2f GB; hint: --device cpu",
+                         (double)need / 1e9, m, n, (double)free_bytes / 1e9,
+                         (double)total_bytes / 1e9);
+
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the CUDA backend");
+    c->m = m;
+    c->n = n;
+    c->k = k;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
+    CUBLAS_CHECK(cublasCreate(&c->blas));
+    CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
+    /* fp32 means fp32: no TF32 unless asked for, so GPU and CPU compute the
+     * same function. */
+    CUBLAS_CHECK(cublasSetMathMode(c->blas, params->precision == NMF_PRECISION_TF32
+                                                ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                : CUBLAS_DEFAULT_MATH));
+    CUDA_CHECK(cudaMalloc(&c->d_workspace, CUBLAS_WORKSPACE_BYTES));
+    CUBLAS_CHECK(cublasSetWorkspace(c->blas, c->d_workspace, CUBLAS_WORKSPACE_BYTES));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_V, m * n * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_W, m * k * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_H, k * n * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_HHt, k * k * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_WtW, k * k * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_WtV, k * n * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_VHt, m * k * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_den_W, m * k * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_den_H, k * n * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_partial, NMF_DOT_PARTIALS * sizeof(double)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_sums, SUM_COUNT * sizeof(double)));
+    CUDA_CHECK(cudaMallocHost((void **)&c->h_loss, sizeof(double)));
+
+    CUDA_CHECK(cudaMemcpyAsync(c->d_V, problem->V, m * n * sizeof(float),
+                               cudaMemcpyHostToDevice, c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(c->d_W, W0, m * k * sizeof(float), cudaMemcpyHostToDevice,
+                               c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(c->d_H, H0, k * n * sizeof(float), cudaMemcpyHostToDevice,
+                               c->stream));
+    CUDA_CHECK(nmf_cuda_dot(c->d_V, NULL, m * n, c->d_partial, c->d_sums + SUM_NORM_V,
+                            c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    *ctx = c;
+    return NMF_STATUS_OK;
+cleanup:
+    cuda_free(c);
+    return st;
+}
+
+static nmf_status cuda_iterate(void *ctx, int n_iter)
+{
+    cuda_ctx *c = ctx;
+    nmf_status st = NMF_STATUS_OK;
+    if (n_iter == GRAPH_ITERATIONS) {
+        if (!c->graph && (st = capture_graph(c)) != NMF_STATUS_OK)
+            goto cleanup;
+        CUDA_CHECK(cudaGraphLaunch(c->graph, c->stream));
+    } else {
+        for (int it = 0; it < n_iter && st == NMF_STATUS_OK; it++)
+            st = enqueue_iteration(c);
+    }
+    /* Each iteration ends with WtV and WtW of the current W. */
+    c->WtV_valid = 1;
+cleanup:
+    return st;
+}
+
+static nmf_status cuda_loss(void *ctx, double *error)
+{
+    cuda_ctx *c = ctx;
+    nmf_status st = NMF_STATUS_OK;
+    const size_t n = c->n, k = c->k;
+    CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, k, k, n, c->d_H, n, c->d_H, n,
+                         c->d_HHt, k));
+    if (!c->WtV_valid) {
+        if ((st = enqueue_W_products(c)) != NMF_STATUS_OK)
+            goto cleanup;
+        c->WtV_valid = 1;
+    }
+    CUDA_CHECK(nmf_cuda_dot(c->d_WtV, c->d_H, k * n, c->d_partial, c->d_sums + SUM_CROSS,
+                            c->stream));
+    CUDA_CHECK(nmf_cuda_dot(c->d_WtW, c->d_HHt, k * k, c->d_partial, c->d_sums + SUM_QUAD,
+                            c->stream));
+    CUDA_CHECK(nmf_cuda_loss_combine(c->d_sums + SUM_NORM_V, c->d_sums + SUM_CROSS,
+                                     c->d_sums + SUM_QUAD, c->d_sums + SUM_LOSS, c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(c->h_loss, c->d_sums + SUM_LOSS, sizeof(double),
+                               cudaMemcpyDeviceToHost, c->stream));
+    /* The one synchronisation per 10 iterations. */
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    *error = sqrt(*c->h_loss);
+cleanup:
+    return st;
+}
+
+static nmf_status cuda_get_factors(void *ctx, float *W, float *H)
+{
+    cuda_ctx *c = ctx;
+    nmf_status st = NMF_STATUS_OK;
+    CUDA_CHECK(cudaMemcpyAsync(W, c->d_W, c->m * c->k * sizeof(float), cudaMemcpyDeviceToHost,
+                               c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(H, c->d_H, c->k * c->n * sizeof(float), cudaMemcpyDeviceToHost,
+                               c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+cleanup:
+    return st;
+}
+
+const nmf_backend nmf_backend_cuda = {
+    .name = "cuda",
+    .device_count = cuda_device_count,
+    .describe = cuda_describe,
+    .init = cuda_init,
+    .iterate = cuda_iterate,
+    .loss = cuda_loss,
+    .get_factors = cuda_get_factors,
+    .free = cuda_free,
+};
