@@ -8,6 +8,21 @@
 
 #include "nmf/nmf.h"
 
+/* What the hardware behind a backend can do, measured, for the benchmark
+ * harness's "% of ceiling". Zero where a figure does not apply. */
+typedef struct {
+    double sgemm_gflops; /* fp32 GEMM of sgemm_size² matrices */
+    int sgemm_size;
+    double tf32_gflops;  /* the same GEMM on TF32 tensor cores (GPU) */
+    double copy_gbps;    /* device-to-device copy, bytes read + written per second (GPU) */
+} nmf_ceilings;
+
+typedef struct {
+    char name[320];
+    char driver[16], runtime[16];
+    double memory_gb;
+} nmf_device_info;
+
 typedef struct nmf_backend {
     const char *name;
     /* Optional (NULL: always usable). Returns the number of usable devices;
@@ -25,7 +40,19 @@ typedef struct nmf_backend {
     nmf_status (*loss)(void *ctx, double *error);
     /* Copies the current factors out into W (m, k) and H (k, n). */
     nmf_status (*get_factors)(void *ctx, float *W, float *H);
+    /* Starts again from W0, H0, keeping V and everything built for it
+     * (device buffers, graphs), so that repeated runs time only iterating. */
+    nmf_status (*reset)(void *ctx, const float *W0, const float *H0);
     void (*free)(void *ctx);
+
+    /* Optional, for the benchmark harness. timer_start/timer_stop time the
+     * work enqueued between them on the backend's own clock (CUDA events on
+     * the GPU; NULL: the caller uses CLOCK_MONOTONIC, the work being
+     * synchronous). measure_ceilings takes seconds: call it once per run. */
+    nmf_status (*timer_start)(void *ctx);
+    nmf_status (*timer_stop)(void *ctx, double *ms);
+    nmf_status (*measure_ceilings)(nmf_ceilings *out);
+    void (*device_info)(nmf_device_info *out);
 } nmf_backend;
 
 extern const nmf_backend nmf_backend_cpu;

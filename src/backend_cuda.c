@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Iterations per graph: the driver evaluates the loss every 10. */
 #define GRAPH_ITERATIONS NMF_HISTORY_EVERY
@@ -46,6 +47,7 @@ typedef struct {
     double *h_loss;    /* pinned, 1 */
     int WtV_valid;
     cudaGraphExec_t graph;
+    cudaEvent_t timer[2]; /* for the benchmark harness */
 } cuda_ctx;
 
 nmf_status nmf_cuda_report(cudaError_t err, const char *call, const char *file, int line)
@@ -141,6 +143,9 @@ static void cuda_free(void *ctx)
         return;
     if (c->graph)
         cudaGraphExecDestroy(c->graph);
+    for (int i = 0; i < 2; i++)
+        if (c->timer[i])
+            cudaEventDestroy(c->timer[i]);
     if (c->blas)
         cublasDestroy(c->blas);
     if (c->stream)
@@ -258,6 +263,8 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     CUDA_CHECK(cudaMalloc((void **)&c->d_partial, NMF_DOT_PARTIALS * sizeof(double)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_sums, SUM_COUNT * sizeof(double)));
     CUDA_CHECK(cudaMallocHost((void **)&c->h_loss, sizeof(double)));
+    CUDA_CHECK(cudaEventCreate(&c->timer[0]));
+    CUDA_CHECK(cudaEventCreate(&c->timer[1]));
 
     CUDA_CHECK(cudaMemcpyAsync(c->d_V, problem->V, m * n * sizeof(float),
                                cudaMemcpyHostToDevice, c->stream));
@@ -333,6 +340,122 @@ cleanup:
     return st;
 }
 
+static nmf_status cuda_reset(void *ctx, const float *W0, const float *H0)
+{
+    cuda_ctx *c = ctx;
+    nmf_status st = NMF_STATUS_OK;
+    CUDA_CHECK(cudaMemcpyAsync(c->d_W, W0, c->m * c->k * sizeof(float), cudaMemcpyHostToDevice,
+                               c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(c->d_H, H0, c->k * c->n * sizeof(float), cudaMemcpyHostToDevice,
+                               c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+    c->WtV_valid = 0;
+cleanup:
+    return st;
+}
+
+static nmf_status cuda_timer_start(void *ctx)
+{
+    cuda_ctx *c = ctx;
+    nmf_status st = NMF_STATUS_OK;
+    CUDA_CHECK(cudaEventRecord(c->timer[0], c->stream));
+cleanup:
+    return st;
+}
+
+static nmf_status cuda_timer_stop(void *ctx, double *ms)
+{
+    cuda_ctx *c = ctx;
+    nmf_status st = NMF_STATUS_OK;
+    float elapsed = 0.0f;
+    CUDA_CHECK(cudaEventRecord(c->timer[1], c->stream));
+    CUDA_CHECK(cudaEventSynchronize(c->timer[1]));
+    CUDA_CHECK(cudaEventElapsedTime(&elapsed, c->timer[0], c->timer[1]));
+    *ms = elapsed;
+cleanup:
+    return st;
+}
+
+/* Best of a few timed runs of `call`, enqueued on `stream`, in ms. */
+#define BEST_MS(best, stream, call)                                      \
+    do {                                                                 \
+        (best) = INFINITY;                                               \
+        for (int rep_ = 0; rep_ < 4; rep_++) {                           \
+            float ms_;                                                   \
+            CUDA_CHECK(cudaEventRecord(ev[0], stream));                  \
+            call;                                                        \
+            CUDA_CHECK(cudaEventRecord(ev[1], stream));                  \
+            CUDA_CHECK(cudaEventSynchronize(ev[1]));                     \
+            CUDA_CHECK(cudaEventElapsedTime(&ms_, ev[0], ev[1]));        \
+            if (rep_ > 0 && ms_ < (best)) /* rep 0 warms up */           \
+                (best) = ms_;                                            \
+        }                                                                \
+    } while (0)
+
+/* The GPU's ceilings: SGEMM and TF32 GEMM of 8192² matrices through cuBLAS,
+ * and a 1 GiB device-to-device copy. */
+static nmf_status cuda_measure_ceilings(nmf_ceilings *out)
+{
+    nmf_status st = NMF_STATUS_OK;
+    const int size = 8192;
+    const size_t len = (size_t)size * size, copy_bytes = (size_t)1 << 30;
+    float *d_A = NULL, *d_B = NULL, *d_C = NULL;
+    cublasHandle_t blas = NULL;
+    cudaStream_t stream = NULL;
+    cudaEvent_t ev[2] = {NULL, NULL};
+    const float one = 1.0f, zero = 0.0f;
+    double sgemm_ms, tf32_ms, copy_ms;
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaEventCreate(&ev[0]));
+    CUDA_CHECK(cudaEventCreate(&ev[1]));
+    CUBLAS_CHECK(cublasCreate(&blas));
+    CUBLAS_CHECK(cublasSetStream(blas, stream));
+    CUDA_CHECK(cudaMalloc((void **)&d_A, len * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&d_B, len * sizeof(float)));
+    CUDA_CHECK(cudaMalloc((void **)&d_C, len * sizeof(float)));
+    CUDA_CHECK(cudaMemsetAsync(d_A, 0, len * sizeof(float), stream));
+    CUDA_CHECK(cudaMemsetAsync(d_B, 0, len * sizeof(float), stream));
+    CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH));
+    BEST_MS(sgemm_ms, stream, CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, &one, d_A, size, d_B, size, &zero, d_C, size)));
+    CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_TF32_TENSOR_OP_MATH));
+    BEST_MS(tf32_ms, stream, CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, &one, d_A, size, d_B, size, &zero, d_C, size)));
+    /* 1 GiB from the first two buffers' memory into the third's. */
+    BEST_MS(copy_ms, stream, CUDA_CHECK(cudaMemcpyAsync(d_C, d_A, copy_bytes < len * sizeof(float) ? copy_bytes : len * sizeof(float), cudaMemcpyDeviceToDevice, stream)));
+    double flops = 2.0 * size * size * (double)size;
+    size_t copied = copy_bytes < len * sizeof(float) ? copy_bytes : len * sizeof(float);
+    *out = (nmf_ceilings){.sgemm_gflops = flops / sgemm_ms / 1e6,
+                          .sgemm_size = size,
+                          .tf32_gflops = flops / tf32_ms / 1e6,
+                          .copy_gbps = 2.0 * (double)copied / copy_ms / 1e6};
+cleanup:
+    CUDA_FREE(d_A);
+    CUDA_FREE(d_B);
+    CUDA_FREE(d_C);
+    if (blas)
+        cublasDestroy(blas);
+    for (int i = 0; i < 2; i++)
+        if (ev[i])
+            cudaEventDestroy(ev[i]);
+    if (stream)
+        cudaStreamDestroy(stream);
+    return st;
+}
+
+static void cuda_device_info(nmf_device_info *out)
+{
+    struct cudaDeviceProp prop;
+    int driver = 0, runtime = 0;
+    memset(out, 0, sizeof *out);
+    cudaDriverGetVersion(&driver);
+    cudaRuntimeGetVersion(&runtime);
+    snprintf(out->driver, sizeof out->driver, "%d.%d", driver / 1000, driver % 1000 / 10);
+    snprintf(out->runtime, sizeof out->runtime, "%d.%d", runtime / 1000, runtime % 1000 / 10);
+    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+        snprintf(out->name, sizeof out->name, "%s (sm_%d%d)", prop.name, prop.major, prop.minor);
+        out->memory_gb = (double)prop.totalGlobalMem / 1e9;
+    }
+}
+
 const nmf_backend nmf_backend_cuda = {
     .name = "cuda",
     .device_count = cuda_device_count,
@@ -341,5 +464,10 @@ const nmf_backend nmf_backend_cuda = {
     .iterate = cuda_iterate,
     .loss = cuda_loss,
     .get_factors = cuda_get_factors,
+    .reset = cuda_reset,
     .free = cuda_free,
+    .timer_start = cuda_timer_start,
+    .timer_stop = cuda_timer_stop,
+    .measure_ceilings = cuda_measure_ceilings,
+    .device_info = cuda_device_info,
 };

@@ -57,10 +57,7 @@ typedef struct {
 
 void dataset_options_default(dataset_options *opt)
 {
-    opt->grey = DATASET_GREY_LUMA;
-    opt->resize_w = 0;
-    opt->resize_h = 0;
-    opt->threads = 0;
+    *opt = (dataset_options){.grey = DATASET_GREY_LUMA};
 }
 
 static int is_digit(char c)

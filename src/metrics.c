@@ -1,65 +1,19 @@
-/* metrics.c - renders metrics.json. A small append-only string builder is
- * all the JSON we need: flat keys, numbers and one list of pairs. */
+/* metrics.c - renders metrics.json: flat keys, numbers and one list of
+ * pairs, through the string builder in strbuf.c. */
 #include "metrics.h"
 
 #include "error.h"
+#include "strbuf.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    int failed;
-} strbuf;
-
-static void sb_printf(strbuf *sb, const char *fmt, ...) NMF_PRINTF(2, 3);
-
-static void sb_printf(strbuf *sb, const char *fmt, ...)
-{
-    if (sb->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int need = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-        va_end(ap);
-        if (need < 0) {
-            sb->failed = 1;
-            return;
-        }
-        if ((size_t)need < sb->cap - sb->len) {
-            sb->len += (size_t)need;
-            return;
-        }
-        size_t cap = 2 * sb->cap + (size_t)need + 1;
-        char *grown = realloc(sb->buf, cap);
-        if (!grown) {
-            sb->failed = 1;
-            return;
-        }
-        sb->buf = grown;
-        sb->cap = cap;
-    }
-}
-
-/* JSON has no NaN or Infinity. */
-static void sb_number(strbuf *sb, double x)
-{
-    if (isfinite(x))
-        sb_printf(sb, "%.17g", x);
-    else
-        sb_printf(sb, "null");
-}
 
 nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
 {
     const nmf_result *r = rm->result;
     const nmf_params *p = rm->params;
-    strbuf sb = {malloc(1024), 0, 1024, 0};
-    if (!sb.buf)
+    strbuf sb;
+    if (strbuf_init(&sb) != 0)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for metrics.json");
     sb_printf(&sb, "{\n  \"version\": \"%s\",\n  \"device\": \"%s\",\n", NMF_VERSION, r->device);
     sb_printf(&sb, "  \"precision\": \"%s\",\n", nmf_precision_name(p->precision));

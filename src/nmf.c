@@ -2,6 +2,7 @@
  * rule and progress reports. Backend-agnostic: the arithmetic lives in the
  * backends (backend_cpu.c), the driver only decides when to iterate and when
  * to evaluate the loss. */
+#define _POSIX_C_SOURCE 200809L
 #include "nmf/nmf.h"
 
 #include "backend.h"

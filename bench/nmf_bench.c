@@ -1,0 +1,721 @@
+/* nmf_bench.c - nmf-bench, the benchmark harness: ms per iteration of
+ * nmf-faces on the CPU and the GPU, at the bundled faces and a ladder of
+ * synthetic sizes, read against ceilings the harness measures itself.
+ *
+ * What one iteration costs (../shared/REFERENCE.md, "Counting work"), for
+ * Frobenius MU with the small-product form:
+ *   flops = 4mnk            WᵀV and VHᵀ
+ *         + 4k²(m + n)      WᵀW, HHᵀ, (WᵀW)H, W(HHᵀ)
+ *         + 6(m + n)k       the element-wise updates
+ *   bytes = 8mn             V read twice (the fewest possible)
+ *         + 32(m + n)k      W, H, the products and the denominators, each
+ *                           read or written about 8 times in all
+ * The loss every 10 iterations (2k²n + 2kn + 2k² flops) is timed, as in a
+ * real fit, but not counted.
+ *
+ * Timing: each repeat starts again from the same W0, H0 (backend reset, V
+ * and any CUDA Graph kept), runs `iters` iterations in the driver's chunks
+ * of 10 with a loss read after each chunk, and is timed with CUDA events on
+ * the GPU and CLOCK_MONOTONIC on the CPU, after one warm-up run. */
+#define _POSIX_C_SOURCE 200809L
+#include "backend.h"
+#include "dataset.h"
+#include "error.h"
+#include "init.h"
+#include "npy.h"
+#include "fsutil.h"
+#include "strbuf.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef NMF_BUNDLED_DATA
+#define NMF_BUNDLED_DATA "data/orl_faces"
+#endif
+
+#define MAX_CASES 64
+#define MAX_K 8
+#define MAX_REPEAT 100
+/* Above this many flops for a whole CPU case (warm-up and repeats), the
+ * default ladder leaves the case to the GPU: ~1 minute at 100 GFLOP/s. */
+#define CPU_CASE_BUDGET_FLOP 6e12
+
+enum { DEV_CPU, DEV_GPU, DEV_COUNT };
+static const char *const device_names[DEV_COUNT] = {"cpu", "gpu"};
+
+typedef struct {
+    int run;             /* 1 when measured, 0 when skipped */
+    char skipped[256];
+    double median_ms, min_ms, transfer_ms, loss;
+} result;
+
+typedef struct {
+    char name[64];
+    int faces;           /* the bundled faces, else synthetic */
+    size_t m, n, k;
+    result res[DEV_COUNT];
+} bench_case;
+
+typedef struct {
+    int devices[DEV_COUNT];
+    int iters, repeats, threads, quick;
+    nmf_precision precision;
+    const char *json_path, *export_dir;
+    const char *case_list, *k_list;
+} options;
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return 1e3 * (double)t.tv_sec + 1e-6 * (double)t.tv_nsec;
+}
+
+static double case_flops(const bench_case *c)
+{
+    double m = (double)c->m, n = (double)c->n, k = (double)c->k;
+    return 4 * m * n * k + 4 * k * k * (m + n) + 6 * (m + n) * k;
+}
+
+static double case_bytes(const bench_case *c)
+{
+    double m = (double)c->m, n = (double)c->n, k = (double)c->k;
+    return 8 * m * n + 32 * (m + n) * k;
+}
+
+/* A uniform double in [0, 1) from (seed, i): splitmix64, so that synthetic
+ * data of any size is generated in parallel and reproducibly. */
+static double hash_uniform(uint64_t seed, uint64_t i)
+{
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + i + 1;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+/* V (m, n) = A (m, 16) · B (16, n) + noise: non-negative, low-rank plus
+ * 10% noise, values of the faces' order (0..~255). */
+static float *synthetic_V(size_t m, size_t n, uint64_t seed)
+{
+    const size_t r = 16;
+    float *V = malloc(m * n * sizeof *V), *A = malloc(m * r * sizeof *A), *B = malloc(r * n * sizeof *B);
+    if (!V || !A || !B) {
+        free(V), free(A), free(B);
+        return NULL;
+    }
+    for (size_t i = 0; i < m * r; i++)
+        A[i] = (float)hash_uniform(seed, i);
+    for (size_t i = 0; i < r * n; i++)
+        B[i] = (float)(2.0 * hash_uniform(seed + 1, i));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)r, 8.0f, A,
+                (int)r, B, (int)n, 0.0f, V, (int)n);
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < m * n; i++)
+        V[i] += (float)(25.0 * hash_uniform(seed + 2, i));
+    free(A);
+    free(B);
+    return V;
+}
+
+/* Runs `iters` iterations as nmf_fit does: chunks of 10, a loss after each. */
+static nmf_status run_chunks(const nmf_backend *b, void *ctx, int iters, double *loss)
+{
+    nmf_status st = NMF_STATUS_OK;
+    for (int done = 0; done < iters && st == NMF_STATUS_OK;) {
+        int step = iters - done < NMF_HISTORY_EVERY ? iters - done : NMF_HISTORY_EVERY;
+        if ((st = b->iterate(ctx, step)) == NMF_STATUS_OK)
+            st = b->loss(ctx, loss);
+        done += step;
+    }
+    return st;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Measures one case on one backend into r; a failure becomes a skip with
+ * the reason (a GPU without room for V is a result, not an error). */
+static void measure(const nmf_backend *b, const nmf_problem *problem, const nmf_params *p,
+                    const float *W0, const float *H0, int iters, int repeats, result *r)
+{
+    void *ctx = NULL;
+    double ms[MAX_REPEAT], loss = NAN;
+    nmf_status st;
+    double t0 = now_ms();
+    if ((st = b->init(&ctx, problem, p, W0, H0)) != NMF_STATUS_OK)
+        goto done;
+    r->transfer_ms = now_ms() - t0;
+    if ((st = run_chunks(b, ctx, iters, &loss)) != NMF_STATUS_OK) /* warm-up */
+        goto done;
+    for (int rep = 0; rep < repeats; rep++) {
+        if ((st = b->reset(ctx, W0, H0)) != NMF_STATUS_OK)
+            goto done;
+        double start = now_ms();
+        if (b->timer_start && (st = b->timer_start(ctx)) != NMF_STATUS_OK)
+            goto done;
+        if ((st = run_chunks(b, ctx, iters, &loss)) != NMF_STATUS_OK)
+            goto done;
+        if (b->timer_stop) {
+            if ((st = b->timer_stop(ctx, &ms[rep])) != NMF_STATUS_OK)
+                goto done;
+        } else {
+            ms[rep] = now_ms() - start;
+        }
+        ms[rep] /= iters;
+    }
+    qsort(ms, (size_t)repeats, sizeof *ms, compare_double);
+    r->run = 1;
+    r->min_ms = ms[0];
+    r->median_ms = repeats % 2 ? ms[repeats / 2] : 0.5 * (ms[repeats / 2 - 1] + ms[repeats / 2]);
+    r->loss = loss;
+done:
+    if (st != NMF_STATUS_OK)
+        snprintf(r->skipped, sizeof r->skipped, "%s", nmf_last_error());
+    if (ctx)
+        b->free(ctx);
+}
+
+/* The relative tolerance GPU and CPU losses must meet: fp32 both ways
+ * computes the same function; TF32 rounds GEMM inputs to 10 bits. */
+static double agreement_tolerance(nmf_precision precision)
+{
+    return precision == NMF_PRECISION_FP32 ? 1e-4 : 1e-2;
+}
+
+static int losses_agree(const bench_case *c, nmf_precision precision)
+{
+    const result *cpu = &c->res[DEV_CPU], *gpu = &c->res[DEV_GPU];
+    return fabs(gpu->loss - cpu->loss) <= agreement_tolerance(precision) * cpu->loss;
+}
+
+static nmf_status export_case(const char *dir, const bench_case *c, const float *V,
+                              const float *W0, const float *H0)
+{
+    char path[4096];
+    nmf_status st = NMF_STATUS_OK;
+    snprintf(path, sizeof path, "%s/%.63s", dir, c->name);
+    if ((st = fs_make_dirs(path)) != NMF_STATUS_OK)
+        return st;
+    const struct { const char *file; const float *data; size_t rows, cols; } arrays[] = {
+        {"V.npy", V, c->m, c->n}, {"W0.npy", W0, c->m, c->k}, {"H0.npy", H0, c->k, c->n}};
+    for (size_t i = 0; i < 3 && st == NMF_STATUS_OK; i++) {
+        snprintf(path, sizeof path, "%s/%.63s/%s", dir, c->name, arrays[i].file);
+        st = npy_write_f32(path, arrays[i].data, arrays[i].rows, arrays[i].cols);
+    }
+    return st;
+}
+
+/* Loads or makes V, draws W0, H0 (scikit-learn's init='random', seed 42) and
+ * measures the case on every selected backend. */
+static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *const *backends)
+{
+    dataset d = {0};
+    float *V = NULL, *W0 = NULL, *H0 = NULL;
+    nmf_status st = NMF_STATUS_OK;
+    if (c->faces) {
+        const char *inputs[1] = {NMF_BUNDLED_DATA};
+        dataset_options dopt;
+        dataset_options_default(&dopt);
+        if ((st = dataset_load(inputs, 1, &dopt, &d)) != NMF_STATUS_OK)
+            return st;
+        V = d.V;
+        c->m = d.m;
+        c->n = d.n;
+    } else if (!(V = synthetic_V(c->m, c->n, 1234))) {
+        return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory for V", c->name);
+    }
+    nmf_problem problem = {c->m, c->n, V};
+    W0 = malloc(c->m * c->k * sizeof *W0);
+    H0 = malloc(c->k * c->n * sizeof *H0);
+    if (!W0 || !H0) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory for W0, H0", c->name);
+        goto cleanup;
+    }
+    if ((st = nmf_init_random(&problem, (int)c->k, 42, W0, H0)) != NMF_STATUS_OK)
+        goto cleanup;
+    if (o->export_dir && (st = export_case(o->export_dir, c, V, W0, H0)) != NMF_STATUS_OK)
+        goto cleanup;
+
+    nmf_params p;
+    nmf_params_default(&p);
+    p.k = (int)c->k;
+    p.threads = o->threads;
+    for (int dev = 0; dev < DEV_COUNT; dev++) {
+        result *r = &c->res[dev];
+        if (!o->devices[dev] || r->skipped[0])
+            continue;
+        if (!backends[dev]) {
+            snprintf(r->skipped, sizeof r->skipped, "no CUDA device");
+            continue;
+        }
+        p.precision = dev == DEV_GPU ? o->precision : NMF_PRECISION_FP32;
+        fprintf(stderr, "  %s on the %s...\n", c->name, device_names[dev]);
+        measure(backends[dev], &problem, &p, W0, H0, o->iters, o->repeats, r);
+    }
+cleanup:
+    if (c->faces)
+        dataset_free(&d);
+    else
+        free(V);
+    free(W0);
+    free(H0);
+    return st;
+}
+
+/* --- the case list ------------------------------------------------------ */
+
+static int parse_list(const char *s, char items[][32], int max)
+{
+    int count = 0;
+    while (s && *s && count < max) {
+        size_t len = strcspn(s, ",");
+        if (len == 0 || len >= 32)
+            return -1;
+        memcpy(items[count], s, len);
+        items[count++][len] = '\0';
+        s += len + (s[len] == ',');
+    }
+    return count;
+}
+
+static int parse_size_t(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || v == 0 || v > (1ull << 31) - 1 || *s == '-')
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Builds the cases: each name in case_list ("faces" or "MxN") with each k
+ * (faces default to k 20 and 64, synthetic sizes to 16, 64 and 128). */
+static int make_cases(const options *o, bench_case *cases, int *count)
+{
+    static const char quick_cases[] = "faces,1000x1000";
+    static const char ladder[] = "faces,1000x1000,4000x4000,16384x4096,65536x4096,200000x4096";
+    char names[MAX_CASES][32], ks[MAX_K][32];
+    int n_names = parse_list(o->case_list ? o->case_list : o->quick ? quick_cases : ladder,
+                             names, MAX_CASES);
+    int n_k = o->k_list ? parse_list(o->k_list, ks, MAX_K) : 0;
+    if (n_names <= 0 || n_k < 0)
+        return -1;
+    *count = 0;
+    for (int i = 0; i < n_names; i++) {
+        bench_case base = {0};
+        base.faces = !strcmp(names[i], "faces");
+        char *x = strchr(names[i], 'x');
+        if (!base.faces) {
+            if (!x)
+                return -1;
+            *x = '\0';
+            if (parse_size_t(names[i], &base.m) || parse_size_t(x + 1, &base.n))
+                return -1;
+            *x = 'x';
+        }
+        static const char *const faces_k[] = {"20", "64"}, *const synth_k[] = {"16", "64", "128"};
+        int n_default = base.faces ? (o->quick ? 1 : 2) : (o->quick ? 1 : 3);
+        for (int j = 0; j < (n_k ? n_k : n_default); j++) {
+            const char *kstr = n_k ? ks[j] : base.faces ? faces_k[j] : synth_k[j];
+            if (*count >= MAX_CASES || parse_size_t(kstr, &base.k))
+                return -1;
+            cases[*count] = base;
+            snprintf(cases[*count].name, sizeof cases[*count].name, "%s-k%zu", names[i], base.k);
+            (*count)++;
+        }
+    }
+    return 0;
+}
+
+/* --- output ------------------------------------------------------------- */
+
+static void cpu_model(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (!strncmp(line, "model name", 10) && colon) {
+            snprintf(buf, size, "%s", colon + 2);
+            buf[strcspn(buf, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+typedef struct {
+    int have[DEV_COUNT];
+    nmf_ceilings ceil[DEV_COUNT];
+    nmf_device_info gpu;
+    char cpu[256];
+    int threads;
+} machine;
+
+/* The fraction of the binding ceiling: the larger of the flop rate against
+ * the GEMM ceiling and, where measured, the byte rate against copy bandwidth. */
+static double pct_of_ceiling(const machine *mc, int dev, nmf_precision precision, double gflops,
+                             double gbps, const char **which)
+{
+    const nmf_ceilings *c = &mc->ceil[dev];
+    double gemm = dev == DEV_GPU && precision == NMF_PRECISION_TF32 ? c->tf32_gflops : c->sgemm_gflops;
+    double pf = gemm > 0 ? 100 * gflops / gemm : NAN, pb = c->copy_gbps > 0 ? 100 * gbps / c->copy_gbps : NAN;
+    int by_bytes = isfinite(pb) && (!isfinite(pf) || pb > pf);
+    *which = by_bytes ? (dev == DEV_GPU ? "gpu copy bandwidth" : "copy bandwidth")
+                      : (dev == DEV_GPU ? (precision == NMF_PRECISION_TF32 ? "gpu tf32 gemm" : "gpu sgemm")
+                                        : "cpu sgemm");
+    return by_bytes ? pb : pf;
+}
+
+static void print_table(const bench_case *cases, int count, const machine *mc, const options *o)
+{
+    printf("\n%-22s %6s %10s %10s %9s %8s %11s %11s %14s %7s %8s\n", "case", "device", "ms/iter",
+           "min ms", "GFLOP/s", "GB/s", "% ceiling", "transfer ms", "loss", "agrees", "speedup");
+    for (int i = 0; i < count; i++) {
+        const bench_case *c = &cases[i];
+        for (int dev = 0; dev < DEV_COUNT; dev++) {
+            const result *r = &c->res[dev];
+            if (!o->devices[dev])
+                continue;
+            if (!r->run) {
+                printf("%-22s %6s skipped: %s\n", c->name, device_names[dev], r->skipped);
+                continue;
+            }
+            double gflops = case_flops(c) / r->median_ms / 1e6, gbps = case_bytes(c) / r->median_ms / 1e6;
+            const char *which;
+            double pct = pct_of_ceiling(mc, dev, o->precision, gflops, gbps, &which);
+            int pair = dev == DEV_GPU && c->res[DEV_CPU].run;
+            const char *agree = pair ? (losses_agree(c, o->precision) ? "yes" : "NO") : "-";
+            char speedup[16] = "-";
+            if (pair && losses_agree(c, o->precision))
+                snprintf(speedup, sizeof speedup, "%.1fx", c->res[DEV_CPU].median_ms / r->median_ms);
+            printf("%-22s %6s %10.3f %10.3f %9.1f %8.1f %10.1f%% %11.1f %14.6g %7s %8s\n", c->name,
+                   device_names[dev], r->median_ms, r->min_ms, gflops, gbps, pct, r->transfer_ms,
+                   r->loss, agree, speedup);
+            if (pair && !losses_agree(c, o->precision))
+                printf("FAIL: %s: GPU loss %.9g vs CPU %.9g differ by more than %g relative\n",
+                       c->name, r->loss, c->res[DEV_CPU].loss, agreement_tolerance(o->precision));
+        }
+    }
+}
+
+static void json_ceiling(strbuf *sb, const machine *mc, int dev)
+{
+    const nmf_ceilings *c = &mc->ceil[dev];
+    if (!mc->have[dev]) {
+        sb_printf(sb, "null");
+        return;
+    }
+    sb_printf(sb, "{\"sgemm_gflops\": ");
+    sb_number(sb, c->sgemm_gflops);
+    sb_printf(sb, ", \"sgemm_size\": %d", c->sgemm_size);
+    if (dev == DEV_GPU) {
+        sb_printf(sb, ", \"tf32_gflops\": ");
+        sb_number(sb, c->tf32_gflops);
+        sb_printf(sb, ", \"d2d_gbps\": ");
+        sb_number(sb, c->copy_gbps);
+    }
+    sb_printf(sb, "}");
+}
+
+static nmf_status write_json(const char *path, const bench_case *cases, int count,
+                             const machine *mc, const options *o, const char *command)
+{
+    strbuf sb;
+    if (strbuf_init(&sb))
+        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for %s", path);
+    char date[32];
+    time_t t = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    sb_printf(&sb, "{\n  \"tool\": \"nmf-bench\", \"version\": \"%s\", \"date\": \"%s\",\n  \"command\": ",
+              NMF_VERSION, date);
+    sb_string(&sb, command);
+    sb_printf(&sb, ",\n  \"machine\": {\"cpu_model\": ");
+    sb_string(&sb, mc->cpu);
+    sb_printf(&sb, ", \"cpu_threads\": %d, \"blas\": ", mc->threads);
+    sb_string(&sb, openblas_get_config());
+    sb_printf(&sb, ", \"blas_core\": ");
+    sb_string(&sb, openblas_get_corename());
+    sb_printf(&sb, ",\n              \"gpu\": ");
+    if (mc->have[DEV_GPU]) {
+        sb_printf(&sb, "{\"name\": ");
+        sb_string(&sb, mc->gpu.name);
+        sb_printf(&sb, ", \"driver\": \"%s\", \"cuda_runtime\": \"%s\", \"memory_gb\": %.1f}",
+                  mc->gpu.driver, mc->gpu.runtime, mc->gpu.memory_gb);
+    } else {
+        sb_printf(&sb, "null");
+    }
+    sb_printf(&sb, ", \"precision\": \"%s\"},\n  \"ceilings\": {\"cpu\": ",
+              nmf_precision_name(o->precision));
+    json_ceiling(&sb, mc, DEV_CPU);
+    sb_printf(&sb, ", \"gpu\": ");
+    json_ceiling(&sb, mc, DEV_GPU);
+    sb_printf(&sb, "},\n  \"cases\": [");
+    for (int i = 0; i < count; i++) {
+        const bench_case *c = &cases[i];
+        sb_printf(&sb, "%s\n    {\"name\": \"%s\", \"source\": \"%s\", \"m\": %zu, \"n\": %zu, "
+                       "\"k\": %zu, \"seed\": 42, \"iters\": %d, \"repeats\": %d,\n     "
+                       "\"flops_per_iter\": %.6g, \"bytes_per_iter\": %.6g, \"data_dir\": ",
+                  i ? "," : "", c->name, c->faces ? "faces" : "synthetic", c->m, c->n, c->k,
+                  o->iters, o->repeats, case_flops(c), case_bytes(c));
+        if (o->export_dir) {
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s/%.63s", o->export_dir, c->name);
+            sb_string(&sb, dir);
+        } else {
+            sb_printf(&sb, "null");
+        }
+        sb_printf(&sb, ",\n     \"results\": [");
+        int first = 1;
+        for (int dev = 0; dev < DEV_COUNT; dev++) {
+            const result *r = &c->res[dev];
+            if (!o->devices[dev])
+                continue;
+            nmf_precision prec = dev == DEV_GPU ? o->precision : NMF_PRECISION_FP32;
+            sb_printf(&sb, "%s\n      {\"impl\": \"nmf-faces\", \"device\": \"%s\", \"precision\": \"%s\", ",
+                      first ? "" : ",", device_names[dev], nmf_precision_name(prec));
+            first = 0;
+            if (!r->run) {
+                sb_printf(&sb, "\"skipped\": ");
+                sb_string(&sb, r->skipped);
+                sb_printf(&sb, "}");
+                continue;
+            }
+            double gflops = case_flops(c) / r->median_ms / 1e6, gbps = case_bytes(c) / r->median_ms / 1e6;
+            const char *which;
+            double pct = pct_of_ceiling(mc, dev, o->precision, gflops, gbps, &which);
+            int pair = dev == DEV_GPU && c->res[DEV_CPU].run;
+            int agree = pair && losses_agree(c, o->precision);
+            sb_printf(&sb, "\"ms_per_iter_median\": ");
+            sb_number(&sb, r->median_ms);
+            sb_printf(&sb, ", \"ms_per_iter_min\": ");
+            sb_number(&sb, r->min_ms);
+            sb_printf(&sb, ", \"transfer_ms\": ");
+            sb_number(&sb, r->transfer_ms);
+            sb_printf(&sb, ",\n       \"gflops\": ");
+            sb_number(&sb, gflops);
+            sb_printf(&sb, ", \"gbps\": ");
+            sb_number(&sb, gbps);
+            sb_printf(&sb, ", \"pct_of_ceiling\": ");
+            sb_number(&sb, pct);
+            sb_printf(&sb, ", \"ceiling\": \"%s\", \"loss\": ", which);
+            sb_number(&sb, r->loss);
+            sb_printf(&sb, ", \"loss_agrees\": %s, \"speedup_vs_cpu\": ",
+                      pair ? (agree ? "true" : "false") : "null");
+            sb_number(&sb, agree ? c->res[DEV_CPU].median_ms / r->median_ms : NAN);
+            sb_printf(&sb, ", \"skipped\": null}");
+        }
+        sb_printf(&sb, "]}");
+    }
+    sb_printf(&sb, "\n  ]\n}\n");
+    nmf_status st = sb.failed ? nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for %s", path)
+                              : NMF_STATUS_OK;
+    if (st == NMF_STATUS_OK) {
+        atomic_file f;
+        if ((st = atomic_file_open(&f, path)) == NMF_STATUS_OK) {
+            fwrite(sb.buf, 1, sb.len, f.fp);
+            st = atomic_file_commit(&f);
+        }
+    }
+    free(sb.buf);
+    return st;
+}
+
+/* --- main --------------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+"usage: nmf-bench [options]\n"
+"Times nmf-faces per iteration on the CPU and the GPU from the same start,\n"
+"against ceilings it measures itself, and checks that the devices agree.\n"
+"\n"
+"  --quick           faces k=20 and 1000x1000 k=16, 20 iterations, 3 repeats\n"
+"  --cases LIST      comma-separated: faces, MxN (default: faces, 1000x1000,\n"
+"                    4000x4000, 16384x4096, 65536x4096, 200000x4096)\n"
+"  --k LIST          components (default: 20,64 for faces; 16,64,128 otherwise)\n"
+"  --devices LIST    cpu, gpu or cpu,gpu (default: both, gpu when present)\n"
+"  --iters N         iterations per timed run (default 50)\n"
+"  --repeat R        timed runs, after one warm-up (default 5)\n"
+"  --threads N       CPU threads (default: all)\n"
+"  --precision P     GPU precision: fp32 or tf32 (default fp32)\n"
+"  --json FILE       write the results as JSON\n"
+"  --export DIR      write each case's V, W0, H0 as .npy under DIR/CASE (for\n"
+"                    bench/peers/run_peers.py)\n"
+"  -h, --help        this help\n");
+}
+
+static int usage_error(const char *what)
+{
+    fprintf(stderr, "nmf-bench: error: %s\nhint: nmf-bench --help lists the options\n", what);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_QUICK = 256, OPT_CASES, OPT_K, OPT_DEVICES, OPT_ITERS, OPT_REPEAT, OPT_THREADS,
+           OPT_PRECISION, OPT_JSON, OPT_EXPORT };
+    static const struct option long_options[] = {
+        {"quick", no_argument, NULL, OPT_QUICK},       {"cases", required_argument, NULL, OPT_CASES},
+        {"k", required_argument, NULL, OPT_K},         {"devices", required_argument, NULL, OPT_DEVICES},
+        {"iters", required_argument, NULL, OPT_ITERS}, {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"precision", required_argument, NULL, OPT_PRECISION},
+        {"json", required_argument, NULL, OPT_JSON},   {"export", required_argument, NULL, OPT_EXPORT},
+        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
+    options o = {.devices = {1, 1}, .iters = 0, .repeats = 0};
+    const char *device_list = NULL;
+    int c;
+    size_t v;
+    while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_QUICK: o.quick = 1; break;
+        case OPT_CASES: o.case_list = optarg; break;
+        case OPT_K: o.k_list = optarg; break;
+        case OPT_DEVICES: device_list = optarg; break;
+        case OPT_ITERS:
+            if (parse_size_t(optarg, &v) || v > 100000)
+                return usage_error("--iters: must be a whole number in 1..100000");
+            o.iters = (int)v;
+            break;
+        case OPT_REPEAT:
+            if (parse_size_t(optarg, &v) || v > MAX_REPEAT)
+                return usage_error("--repeat: must be a whole number in 1..100");
+            o.repeats = (int)v;
+            break;
+        case OPT_THREADS:
+            if (parse_size_t(optarg, &v) || v > 4096)
+                return usage_error("--threads: must be a whole number in 1..4096");
+            o.threads = (int)v;
+            break;
+        case OPT_PRECISION:
+            if (nmf_precision_parse(optarg, &o.precision))
+                return usage_error("--precision: must be fp32 or tf32");
+            break;
+        case OPT_JSON: o.json_path = optarg; break;
+        case OPT_EXPORT: o.export_dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: return usage_error("unknown option or missing value");
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument");
+    if (!o.iters)
+        o.iters = o.quick ? 20 : 50;
+    if (!o.repeats)
+        o.repeats = o.quick ? 3 : 5;
+    if (device_list) {
+        char names[DEV_COUNT + 1][32];
+        int n = parse_list(device_list, names, DEV_COUNT + 1);
+        o.devices[DEV_CPU] = o.devices[DEV_GPU] = 0;
+        for (int i = 0; i < n; i++) {
+            if (!strcmp(names[i], "cpu"))
+                o.devices[DEV_CPU] = 1;
+            else if (!strcmp(names[i], "gpu"))
+                o.devices[DEV_GPU] = 1;
+            else
+                return usage_error("--devices: must list cpu and/or gpu");
+        }
+        if (n <= 0)
+            return usage_error("--devices: must list cpu and/or gpu");
+    }
+    static bench_case cases[MAX_CASES];
+    int count;
+    if (make_cases(&o, cases, &count))
+        return usage_error("--cases/--k: cases are faces or MxN, k a whole number, comma-separated");
+    nmf_set_note_handler(NULL, NULL);
+    if (o.threads > 0) {
+#ifdef _OPENMP
+        omp_set_num_threads(o.threads);
+#endif
+        openblas_set_num_threads(o.threads);
+    }
+
+    /* Backends and their ceilings, once per run. */
+    machine mc = {0};
+    const nmf_backend *backends[DEV_COUNT] = {&nmf_backend_cpu, NULL};
+    const nmf_backend *gpu;
+    if (o.devices[DEV_GPU] && nmf_backend_select(NMF_DEVICE_GPU, &gpu) == NMF_STATUS_OK) {
+        backends[DEV_GPU] = gpu;
+    } else if (o.devices[DEV_GPU]) {
+        fprintf(stderr, "nmf-bench: note: %s; GPU results skipped\n", nmf_last_error());
+        if (!device_list) /* gpu was only a default */
+            o.devices[DEV_GPU] = 0;
+    }
+    cpu_model(mc.cpu, sizeof mc.cpu);
+#ifdef _OPENMP
+    mc.threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+#else
+    mc.threads = 1;
+#endif
+    for (int dev = 0; dev < DEV_COUNT; dev++) {
+        if (!o.devices[dev] || !backends[dev])
+            continue;
+        fprintf(stderr, "measuring the %s ceilings...\n", device_names[dev]);
+        if (backends[dev]->measure_ceilings(&mc.ceil[dev]) != NMF_STATUS_OK) {
+            fprintf(stderr, "nmf-bench: error: %s\n", nmf_last_error());
+            return 1;
+        }
+        mc.have[dev] = 1;
+        if (backends[dev]->device_info)
+            backends[dev]->device_info(&mc.gpu);
+    }
+    printf("nmf-bench %s: CPU %s, %d threads, %s (%s core); GPU %s; precision %s\n", NMF_VERSION,
+           mc.cpu, mc.threads, "OpenBLAS", openblas_get_corename(),
+           mc.have[DEV_GPU] ? mc.gpu.name : "none", nmf_precision_name(o.precision));
+    if (mc.have[DEV_CPU])
+        printf("ceiling cpu: SGEMM %d^2 %.1f GFLOP/s\n", mc.ceil[DEV_CPU].sgemm_size,
+               mc.ceil[DEV_CPU].sgemm_gflops);
+    if (mc.have[DEV_GPU])
+        printf("ceiling gpu: SGEMM %d^2 %.0f GFLOP/s, TF32 %.0f GFLOP/s, device copy %.0f GB/s\n",
+               mc.ceil[DEV_GPU].sgemm_size, mc.ceil[DEV_GPU].sgemm_gflops,
+               mc.ceil[DEV_GPU].tf32_gflops, mc.ceil[DEV_GPU].copy_gbps);
+
+    for (int i = 0; i < count; i++) {
+        bench_case *bc = &cases[i];
+        double cpu_flop = case_flops(bc) * o.iters * (o.repeats + 1);
+        if (!o.case_list && !bc->faces && cpu_flop > CPU_CASE_BUDGET_FLOP)
+            snprintf(bc->res[DEV_CPU].skipped, sizeof bc->res[DEV_CPU].skipped,
+                     "over the default CPU budget (%.0f GFLOP in all); name it in --cases to run it",
+                     cpu_flop / 1e9);
+        if (run_case(bc, &o, backends) != NMF_STATUS_OK) {
+            fprintf(stderr, "nmf-bench: error: %s: %s\n", bc->name, nmf_last_error());
+            return 1;
+        }
+    }
+    print_table(cases, count, &mc, &o);
+
+    int failed = 0;
+    for (int i = 0; i < count; i++)
+        failed |= cases[i].res[DEV_CPU].run && cases[i].res[DEV_GPU].run &&
+                  !losses_agree(&cases[i], o.precision);
+    if (o.json_path) {
+        char command[2048] = "";
+        for (int i = 0; i < argc; i++) {
+            size_t len = strlen(command);
+            snprintf(command + len, sizeof command - len, "%s%s", i ? " " : "", argv[i]);
+        }
+        if (write_json(o.json_path, cases, count, &mc, &o, command) != NMF_STATUS_OK) {
+            fprintf(stderr, "nmf-bench: error: %s\n", nmf_last_error());
+            return 1;
+        }
+        printf("results: %s\n", o.json_path);
+    }
+    return failed;
+}

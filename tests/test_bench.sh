@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# test_bench.sh - nmf-bench --quick on the CPU runs and its JSON carries the
+# documented fields with sane values (no timing thresholds: speed targets
+# live in the benchmark, not in tests).
+# usage: test_bench.sh PATH/TO/nmf-bench PYTHON
+set -eu
+bench=$1
+python=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$bench" --quick --devices cpu --json "$work/bench.json" --export "$work/cases" >"$work/out.txt"
+cat "$work/out.txt"
+"$python" - "$work/bench.json" <<'PY'
+import json, math, os, sys
+doc = json.load(open(sys.argv[1]))
+failures = []
+checks = 0
+def need(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+need(doc["tool"] == "nmf-bench", "tool")
+m = doc["machine"]
+for key in ("cpu_model", "cpu_threads", "blas", "blas_core", "gpu", "precision"):
+    need(key in m, f"machine.{key}")
+need(doc["ceilings"]["cpu"]["sgemm_gflops"] > 0, "ceilings.cpu.sgemm_gflops > 0")
+names = [c["name"] for c in doc["cases"]]
+need(names == ["faces-k20", "1000x1000-k16"], f"quick cases {names}")
+faces = doc["cases"][0]
+need((faces["m"], faces["n"], faces["k"]) == (400, 10304, 20), "faces shape")
+need(abs(faces["flops_per_iter"] - (4*400*10304*20 + 4*400*(400+10304) + 6*(400+10304)*20)) < 1e3,
+     "faces flops_per_iter follows the documented formula")
+for case in doc["cases"]:
+    for f in ("V.npy", "W0.npy", "H0.npy"):
+        need(os.path.exists(os.path.join(case["data_dir"], f)), f"{case['name']}: exported {f}")
+    r = case["results"][0]
+    need(r["impl"] == "nmf-faces" and r["device"] == "cpu" and r["skipped"] is None,
+         f"{case['name']}: a CPU result")
+    for key in ("ms_per_iter_median", "ms_per_iter_min", "gflops", "gbps", "pct_of_ceiling", "loss"):
+        need(isinstance(r[key], (int, float)) and math.isfinite(r[key]) and r[key] > 0,
+             f"{case['name']}: {key} positive")
+    need(r["ms_per_iter_min"] <= r["ms_per_iter_median"], f"{case['name']}: min <= median")
+    need("transfer_ms" in r and "loss_agrees" in r and "speedup_vs_cpu" in r, f"{case['name']}: keys")
+for f in failures:
+    print("FAIL:", f)
+print(f"test_bench: {checks - len(failures)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
+PY
