@@ -6,7 +6,9 @@
 #   3. runs compute-sanitizer memcheck on a short GPU run
 #   4. runs the tool on the bundled faces on the GPU and on the CPU (200
 #      iterations, tol 0) and compares the errors and the fit times
-#   5. prints a summary table last
+#   5. runs the benchmark (bench/run.sh: nmf-bench and the scikit-learn and
+#      PyTorch peers) on the cases the speed targets name
+#   6. prints a summary table last
 # Missing OpenBLAS/LAPACKE/stb come from .device-deps/debs (bench/device-deps.sh,
 # run beforehand where packages can be downloaded). Sized for < 8 minutes.
 # Everything is logged under $OUT (or ./device-out), which the device tool
@@ -63,6 +65,10 @@ step "compute-sanitizer memcheck" compute-sanitizer --tool memcheck --error-exit
 step "faces on the GPU (200 it)" "$build/nmf-faces" -q --device gpu --tol 0 -o "$out/faces-gpu"
 step "faces on the GPU, tf32 (200 it)" "$build/nmf-faces" -q --device gpu --precision tf32 --tol 0 -o "$out/faces-gpu-tf32"
 step "faces on the CPU (200 it)" "$build/nmf-faces" -q --device cpu --tol 0 -o "$out/faces-cpu"
+# The speed targets' cases: faces k=20 and 65536x4096 k=64 (k=64 on the faces
+# and k=20 on the large case come with them).
+step "benchmark (bench/run.sh)" env BENCH_OUT="$out/bench" bench/run.sh "$build" \
+    --cases faces,4000x4000,65536x4096 --k 20,64 --iters 50 --repeat 5
 
 field() { sed -n "s/.*\"$2\": \\([^,}]*\\).*/\\1/p" "$out/$1/metrics.json" 2>/dev/null | head -1; }
 {
@@ -75,6 +81,9 @@ field() { sed -n "s/.*\"$2\": \\([^,}]*\\).*/\\1/p" "$out/$1/metrics.json" 2>/de
         printf '%-22s %14s %10s %10s\n' "$run" "$(field $run reconstruction_err)" \
             "$(field $run fit_s)" "$(field $run ms_per_iter)"
     done
+    echo
+    echo "benchmark (ms/iter; full table in $log, JSON and charts in $out/bench):"
+    sed -n '/^case  *device/,/^results:/p' "$log" | grep -v '^results:'
     gpu=$(field faces-gpu reconstruction_err)
     cpu=$(field faces-cpu reconstruction_err)
     if [ -n "$gpu" ] && [ -n "$cpu" ]; then

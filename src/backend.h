@@ -36,7 +36,11 @@ typedef struct nmf_backend {
                        const nmf_params *params, const float *W0, const float *H0);
     /* Runs n iterations of params->solver (W then H each time). */
     nmf_status (*iterate)(void *ctx, int n);
-    /* ||V - WH||_F of the current factors. */
+    /* HALS: the projected-gradient violation of the last iteration (the
+     * sum of both sweeps'), for scikit-learn's 'cd' stopping rule. */
+    nmf_status (*violation)(void *ctx, double *violation);
+    /* scikit-learn's reconstruction_err_ of the current factors:
+     * sqrt(2·D(V || WH)), ||V - WH||_F for beta = 2. */
     nmf_status (*loss)(void *ctx, double *error);
     /* Copies the current factors out into W (m, k) and H (k, n). */
     nmf_status (*get_factors)(void *ctx, float *W, float *H);

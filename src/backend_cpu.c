@@ -1,5 +1,7 @@
 /* backend_cpu.c - the CPU backend: GEMMs through CBLAS (OpenBLAS), the
  * element-wise updates in OpenMP loops over the shared per-element math.
+ * Three solvers share its products: Frobenius MU (below), MU for other
+ * beta-divergences (beta_mu.c) and HALS (hals.c).
  *
  * One Frobenius MU iteration (scikit-learn's order, W first):
  *   HHt = H Hᵀ            (k, k)  2k²n flops (syrk: half)
@@ -10,12 +12,16 @@
  *   H  *= WtV / (WtW H)   (k, n)  2k²n
  * The loss reuses WtV and WtW, which stay valid for the current W after the
  * H update, and HHt of the new H, which the next W update needs anyway:
- *   ||V - WH||² = ||V||² - 2<WtV, H> + <WtW, HHt>, summed in double. */
+ *   ||V - WH||² = ||V||² - 2<WtV, H> + <WtW, HHt>, summed in double.
+ * HALS sweeps W with HHt and VHt, then H with WtW and WtV: the same products.
+ * Other betas need WH (m, n) and cost 3-4 GEMMs of 2mnk per update. */
 #define _POSIX_C_SOURCE 200809L
 #include "backend.h"
+#include "beta_mu.h"
 #include "error.h"
-#include "reduce.h"
+#include "hals.h"
 #include "nmf_elementwise.h"
+#include "reduce.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -35,7 +41,12 @@ typedef struct {
     float *VHt;     /* (m, k) scratch */
     float *den_W;   /* (m, k) scratch */
     float *den_H;   /* (k, n) scratch */
+    float *WH, *R;  /* (m, n) scratch, beta != 2 only */
+    nmf_solver solver;
+    float beta;
+    float l1_W, l2_W, l1_H, l2_H; /* scaled regularisation */
     double norm_V_sq;
+    double violation; /* HALS: of the last iteration */
     int HHt_valid, WtV_valid;
 } cpu_ctx;
 
@@ -50,12 +61,12 @@ static void gram(float *S, const float *A, size_t k, size_t len, CBLAS_TRANSPOSE
             S[i * k + j] = S[j * k + i];
 }
 
-/* X *= num / den element-wise, len entries. */
-static void mu_apply(float *X, const float *num, const float *den, size_t len)
+/* X *= num / (den + l1 + l2·X) element-wise, len entries. */
+static void mu_apply(float *X, const float *num, const float *den, size_t len, float l1, float l2)
 {
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < len; i++)
-        X[i] = nmf_mu_update(X[i], num[i], den[i]);
+        X[i] = nmf_mu_update(X[i], num[i], den[i], l1, l2, 1.0f);
 }
 
 static void ensure_HHt(cpu_ctx *c)
@@ -77,31 +88,58 @@ static void ensure_WtV(cpu_ctx *c)
     }
 }
 
-static void update_W(cpu_ctx *c)
+/* VHt (m, k) = V Hᵀ for the current H, with den_W as scratch. */
+static void compute_VHt(cpu_ctx *c)
 {
     const int m = (int)c->m, n = (int)c->n, k = (int)c->k;
-    ensure_HHt(c);
-    /* VHt (m, k) as the transpose of H Vᵀ (k, m): OpenBLAS runs this shape
-     * 20-30% faster than V Hᵀ (measured on the faces, k = 20), and the
-     * transpose of k·m floats is nothing beside 2mnk flops. */
+    /* As the transpose of H Vᵀ (k, m): OpenBLAS runs this shape 20-30%
+     * faster than V Hᵀ (measured on the faces, k = 20), and the transpose
+     * of k·m floats is nothing beside 2mnk flops. */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, m, n, 1.0f, c->H, n, c->V, n,
                 0.0f, c->den_W, m);
     for (size_t i = 0; i < c->m; i++)
         for (size_t t = 0; t < c->k; t++)
             c->VHt[i * c->k + t] = c->den_W[t * c->m + i];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, k, 1.0f, c->W, k,
-                c->HHt, k, 0.0f, c->den_W, k);
-    mu_apply(c->W, c->VHt, c->den_W, c->m * c->k);
-    c->WtV_valid = 0;
 }
 
-static void update_H(cpu_ctx *c)
+/* One Frobenius MU iteration: W, then H with the new W. */
+static void mu_iteration(cpu_ctx *c)
 {
-    const int n = (int)c->n, k = (int)c->k;
+    const int m = (int)c->m, n = (int)c->n, k = (int)c->k;
+    ensure_HHt(c);
+    compute_VHt(c);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, k, 1.0f, c->W, k,
+                c->HHt, k, 0.0f, c->den_W, k);
+    mu_apply(c->W, c->VHt, c->den_W, c->m * c->k, c->l1_W, c->l2_W);
+    c->WtV_valid = 0;
     ensure_WtV(c);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, n, k, 1.0f, c->WtW, k,
                 c->H, n, 0.0f, c->den_H, n);
-    mu_apply(c->H, c->WtV, c->den_H, c->k * c->n);
+    mu_apply(c->H, c->WtV, c->den_H, c->k * c->n, c->l1_H, c->l2_H);
+    c->HHt_valid = 0;
+}
+
+/* One beta-divergence MU iteration (beta_mu.c): W, then H. */
+static void beta_mu_iteration(cpu_ctx *c)
+{
+    nmf_beta_update_W_cpu(c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_W, c->l2_W, c->WH,
+                          c->R, c->VHt, c->den_W);
+    nmf_beta_update_H_cpu(c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_H, c->l2_H, c->WH,
+                          c->R, c->WtV, c->den_H);
+    c->HHt_valid = c->WtV_valid = 0;
+}
+
+/* One HALS iteration (hals.c): sweep W's columns, then H's rows. */
+static void hals_iteration(cpu_ctx *c)
+{
+    ensure_HHt(c);
+    compute_VHt(c);
+    c->violation = nmf_hals_sweep_cpu(c->W, c->m, c->k, c->k, 1, c->HHt, c->VHt, c->k, 1,
+                                      c->l1_W, c->l2_W);
+    c->WtV_valid = 0;
+    ensure_WtV(c);
+    c->violation += nmf_hals_sweep_cpu(c->H, c->n, c->k, 1, c->n, c->WtW, c->WtV, 1, c->n,
+                                       c->l1_H, c->l2_H);
     c->HHt_valid = 0;
 }
 
@@ -118,6 +156,8 @@ static void cpu_free(void *ctx)
     free(c->VHt);
     free(c->den_W);
     free(c->den_H);
+    free(c->WH);
+    free(c->R);
     free(c);
 }
 
@@ -144,7 +184,19 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->VHt = malloc(m * k * sizeof(float));
     c->den_W = malloc(m * k * sizeof(float));
     c->den_H = malloc(k * n * sizeof(float));
-    if (!c->W || !c->H || !c->HHt || !c->WtW || !c->WtV || !c->VHt || !c->den_W || !c->den_H) {
+    c->solver = params->solver;
+    c->beta = (float)params->beta;
+    nmf_regularization reg = nmf_regularization_of(problem, params);
+    c->l1_W = (float)reg.l1_W;
+    c->l2_W = (float)reg.l2_W;
+    c->l1_H = (float)reg.l1_H;
+    c->l2_H = (float)reg.l2_H;
+    if (params->beta != 2.0) {
+        c->WH = malloc(m * n * sizeof(float));
+        c->R = malloc(m * n * sizeof(float));
+    }
+    if (!c->W || !c->H || !c->HHt || !c->WtW || !c->WtV || !c->VHt || !c->den_W || !c->den_H ||
+        (params->beta != 2.0 && (!c->WH || !c->R))) {
         cpu_free(c);
         return nmf_error(NMF_STATUS_NO_MEMORY,
                          "out of memory for the factors (%zu x %zu, k = %zu)", m, n, k);
@@ -160,15 +212,29 @@ static nmf_status cpu_iterate(void *ctx, int n_iter)
 {
     cpu_ctx *c = ctx;
     for (int it = 0; it < n_iter; it++) {
-        update_W(c);
-        update_H(c);
+        if (c->solver == NMF_SOLVER_HALS)
+            hals_iteration(c);
+        else if (c->beta != 2.0f)
+            beta_mu_iteration(c);
+        else
+            mu_iteration(c);
     }
+    return NMF_STATUS_OK;
+}
+
+static nmf_status cpu_violation(void *ctx, double *violation)
+{
+    *violation = ((cpu_ctx *)ctx)->violation;
     return NMF_STATUS_OK;
 }
 
 static nmf_status cpu_loss(void *ctx, double *error)
 {
     cpu_ctx *c = ctx;
+    if (c->beta != 2.0f) {
+        *error = nmf_beta_error_cpu(c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->WH);
+        return NMF_STATUS_OK;
+    }
     ensure_HHt(c);
     ensure_WtV(c);
     double cross = nmf_dot_double(c->WtV, c->H, c->k * c->n);
@@ -233,6 +299,7 @@ const nmf_backend nmf_backend_cpu = {
     .name = "cpu",
     .init = cpu_init,
     .iterate = cpu_iterate,
+    .violation = cpu_violation,
     .loss = cpu_loss,
     .get_factors = cpu_get_factors,
     .reset = cpu_reset,

@@ -5,14 +5,20 @@
  * captured once in a CUDA Graph and replayed, so an iteration costs no
  * host work and no launch latency.
  *
+ * The three solvers are the CPU backend's: Frobenius MU, MU for other betas
+ * (kernels/beta_mu.cu between cuBLAS GEMMs) and HALS (kernels/hals_sweep.cu,
+ * one launch per factor sweep).
+ *
  * The products are the CPU backend's (backend_cpu.c), as row-major
  * matrices; cuBLAS is column-major, so each row-major C = op(A)·op(B) is
  * computed as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ (gemm_rm below). */
 #include "backend.h"
+#include "beta_mu.cuh"
 #include "cuda_check.h"
 #include "error.h"
+#include "hals_sweep.cuh"
 #include "loss.cuh"
-#include "mu_update.cuh"
+#include "nmf_elementwise.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -26,7 +32,7 @@
  * NVIDIA recommends for Hopper. */
 #define CUBLAS_WORKSPACE_BYTES (32u << 20)
 
-enum { SUM_NORM_V, SUM_CROSS, SUM_QUAD, SUM_LOSS, SUM_COUNT };
+enum { SUM_NORM_V, SUM_CROSS, SUM_QUAD, SUM_LOSS, SUM_VIOLATION_W, SUM_VIOLATION_H, SUM_COUNT };
 
 typedef struct {
     size_t m, n, k;
@@ -42,10 +48,18 @@ typedef struct {
     float *d_VHt;   /* (m, k) */
     float *d_den_W; /* (m, k) */
     float *d_den_H; /* (k, n) */
+    float *d_WH, *d_R;  /* (m, n), beta != 2 only */
+    float *d_ones;      /* max(m, n) ones, beta == 1 only (row and column sums) */
+    float *d_sum;       /* (k) row sums of H or column sums of W, beta == 1 */
+    double *d_row_violation; /* max(m, n), HALS only */
     double *d_partial; /* NMF_DOT_PARTIALS */
     double *d_sums;    /* SUM_COUNT */
-    double *h_loss;    /* pinned, 1 */
+    double *h_sums;    /* pinned, SUM_COUNT */
+    nmf_solver solver;
+    float beta, gamma;
+    float l1_W, l2_W, l1_H, l2_H;
     int WtV_valid;
+    int eager_runs; /* 10-iteration runs done before capturing the graph */
     cudaGraphExec_t graph;
     cudaEvent_t timer[2]; /* for the benchmark harness */
 } cuda_ctx;
@@ -89,9 +103,9 @@ cleanup:
     return st;
 }
 
-/* One MU iteration in scikit-learn's order (see backend_cpu.c for the
- * products and their costs). */
-static nmf_status enqueue_iteration(cuda_ctx *c)
+/* One Frobenius MU iteration in scikit-learn's order (see backend_cpu.c
+ * for the products and their costs). */
+static nmf_status enqueue_mu(cuda_ctx *c)
 {
     nmf_status st = NMF_STATUS_OK;
     const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
@@ -99,13 +113,85 @@ static nmf_status enqueue_iteration(cuda_ctx *c)
     CUBLAS_CHECK(gemm_rm(c->blas, N, T, k, k, n, c->d_H, n, c->d_H, n, c->d_HHt, k));
     CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_V, n, c->d_H, n, c->d_VHt, k));
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, k, k, c->d_W, k, c->d_HHt, k, c->d_den_W, k));
-    CUDA_CHECK(nmf_cuda_mu_update(c->d_W, c->d_VHt, c->d_den_W, m * k, c->stream));
+    CUDA_CHECK(nmf_cuda_mu_update_reg(c->d_W, c->d_VHt, c->d_den_W, m * k, c->l1_W, c->l2_W,
+                                      1.0f, 0.0f, c->stream));
     if ((st = enqueue_W_products(c)) != NMF_STATUS_OK)
         goto cleanup;
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, k, n, k, c->d_WtW, k, c->d_H, n, c->d_den_H, n));
-    CUDA_CHECK(nmf_cuda_mu_update(c->d_H, c->d_WtV, c->d_den_H, k * n, c->stream));
+    CUDA_CHECK(nmf_cuda_mu_update_reg(c->d_H, c->d_WtV, c->d_den_H, k * n, c->l1_H, c->l2_H,
+                                      1.0f, 0.0f, c->stream));
 cleanup:
     return st;
+}
+
+/* One MU iteration for beta != 2 (src/beta_mu.h has the formulas): WH, its
+ * element-wise terms, two GEMMs (one and a broadcast for beta = 1) per
+ * factor, the update and the small-value threshold. */
+static nmf_status enqueue_beta_mu(cuda_ctx *c)
+{
+    nmf_status st = NMF_STATUS_OK;
+    const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
+    const size_t m = c->m, n = c->n, k = c->k;
+    const int kl = c->beta == 1.0f;
+    /* W: num = (V ∘ WH^(β-2)) Hᵀ, den = rowsums(H) or WH^(β-1) Hᵀ. */
+    CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, n, k, c->d_W, k, c->d_H, n, c->d_WH, n));
+    CUDA_CHECK(nmf_cuda_beta_terms(c->d_V, c->d_WH, c->d_R, m * n, c->beta, c->stream));
+    CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_R, n, c->d_H, n, c->d_VHt, k));
+    if (kl) {
+        CUBLAS_CHECK(gemm_rm(c->blas, N, N, k, 1, n, c->d_H, n, c->d_ones, 1, c->d_sum, 1));
+        CUDA_CHECK(nmf_cuda_broadcast(c->d_den_W, c->d_sum, m, k, 1, 0.0f, c->stream));
+    } else {
+        CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_WH, n, c->d_H, n, c->d_den_W, k));
+    }
+    CUDA_CHECK(nmf_cuda_mu_update_reg(c->d_W, c->d_VHt, c->d_den_W, m * k, c->l1_W, c->l2_W,
+                                      c->gamma, c->beta < 1.0f ? NMF_EPSILON64 : 0.0f, c->stream));
+    /* H with the new W: num = Wᵀ (V ∘ WH^(β-2)), den = colsums(W) (0 -> 1)
+     * or Wᵀ WH^(β-1). */
+    CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, n, k, c->d_W, k, c->d_H, n, c->d_WH, n));
+    CUDA_CHECK(nmf_cuda_beta_terms(c->d_V, c->d_WH, c->d_R, m * n, c->beta, c->stream));
+    CUBLAS_CHECK(gemm_rm(c->blas, T, N, k, n, m, c->d_W, k, c->d_R, n, c->d_WtV, n));
+    if (kl) {
+        CUBLAS_CHECK(gemm_rm(c->blas, N, N, 1, k, m, c->d_ones, m, c->d_W, k, c->d_sum, k));
+        CUDA_CHECK(nmf_cuda_broadcast(c->d_den_H, c->d_sum, k, n, 0, 1.0f, c->stream));
+    } else {
+        CUBLAS_CHECK(gemm_rm(c->blas, T, N, k, n, m, c->d_W, k, c->d_WH, n, c->d_den_H, n));
+    }
+    CUDA_CHECK(nmf_cuda_mu_update_reg(c->d_H, c->d_WtV, c->d_den_H, k * n, c->l1_H, c->l2_H,
+                                      c->gamma, c->beta <= 1.0f ? NMF_EPSILON64 : 0.0f,
+                                      c->stream));
+cleanup:
+    return st;
+}
+
+/* One HALS iteration: one sweep kernel over W's rows with HHt and VHt, one
+ * over H's columns with WtW and WtV; each sweep's violation summed on the
+ * device into d_sums, read only when the stopping rule asks. */
+static nmf_status enqueue_hals(cuda_ctx *c)
+{
+    nmf_status st = NMF_STATUS_OK;
+    const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
+    const size_t m = c->m, n = c->n, k = c->k;
+    CUBLAS_CHECK(gemm_rm(c->blas, N, T, k, k, n, c->d_H, n, c->d_H, n, c->d_HHt, k));
+    CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_V, n, c->d_H, n, c->d_VHt, k));
+    CUDA_CHECK(nmf_cuda_hals_sweep(c->d_W, m, k, k, 1, c->d_HHt, c->d_VHt, k, 1, c->l1_W,
+                                   c->l2_W, c->d_row_violation, c->stream));
+    CUDA_CHECK(nmf_cuda_sum_double(c->d_row_violation, m, c->d_partial,
+                                   c->d_sums + SUM_VIOLATION_W, c->stream));
+    if ((st = enqueue_W_products(c)) != NMF_STATUS_OK)
+        goto cleanup;
+    CUDA_CHECK(nmf_cuda_hals_sweep(c->d_H, n, k, 1, n, c->d_WtW, c->d_WtV, 1, n, c->l1_H,
+                                   c->l2_H, c->d_row_violation, c->stream));
+    CUDA_CHECK(nmf_cuda_sum_double(c->d_row_violation, n, c->d_partial,
+                                   c->d_sums + SUM_VIOLATION_H, c->stream));
+cleanup:
+    return st;
+}
+
+static nmf_status enqueue_iteration(cuda_ctx *c)
+{
+    return c->solver == NMF_SOLVER_HALS ? enqueue_hals(c)
+           : c->beta != 2.0f            ? enqueue_beta_mu(c)
+                                        : enqueue_mu(c);
 }
 
 /* Captures GRAPH_ITERATIONS iterations into c->graph. */
@@ -160,10 +246,15 @@ static void cuda_free(void *ctx)
     CUDA_FREE(c->d_VHt);
     CUDA_FREE(c->d_den_W);
     CUDA_FREE(c->d_den_H);
+    CUDA_FREE(c->d_WH);
+    CUDA_FREE(c->d_R);
+    CUDA_FREE(c->d_ones);
+    CUDA_FREE(c->d_sum);
+    CUDA_FREE(c->d_row_violation);
     CUDA_FREE(c->d_partial);
     CUDA_FREE(c->d_sums);
-    if (c->h_loss)
-        cudaFreeHost(c->h_loss);
+    if (c->h_sums)
+        cudaFreeHost(c->h_sums);
     free(c);
 }
 
@@ -204,10 +295,11 @@ static void cuda_describe(char *buf, size_t size)
 }
 
 /* Bytes of device memory the fit needs, or 0 if that overflows size_t. */
-static size_t bytes_needed(size_t m, size_t n, size_t k)
+static size_t bytes_needed(size_t m, size_t n, size_t k, const nmf_params *p)
 {
-    size_t floats[] = {m * n, 3 * m * k, 3 * k * n, 2 * k * k};
-    size_t total = CUBLAS_WORKSPACE_BYTES + (NMF_DOT_PARTIALS + SUM_COUNT) * sizeof(double);
+    size_t mn = m > n ? m : n;
+    size_t floats[] = {m * n * (p->beta != 2.0 ? 3 : 1), 3 * m * k, 3 * k * n, 2 * k * k + k + mn};
+    size_t total = CUBLAS_WORKSPACE_BYTES + (NMF_DOT_PARTIALS + SUM_COUNT + mn) * sizeof(double);
     for (size_t i = 0; i < 4; i++) {
         if (floats[i] > (SIZE_MAX - total) / sizeof(float))
             return 0;
@@ -226,7 +318,7 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "%zu x %zu is beyond cuBLAS's 32-bit matrix dimensions", m, n);
     /* The m*n bound above keeps these products far from overflowing on 64-bit. */
-    size_t need = bytes_needed(m, n, k), free_bytes = 0, total_bytes = 0;
+    size_t need = bytes_needed(m, n, k, params), free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     if (need == 0 || need > free_bytes)
         return nmf_error(NMF_STATUS_TOO_LARGE,
@@ -241,6 +333,14 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     c->m = m;
     c->n = n;
     c->k = k;
+    c->solver = params->solver;
+    c->beta = (float)params->beta;
+    c->gamma = nmf_mu_gamma(c->beta);
+    nmf_regularization reg = nmf_regularization_of(problem, params);
+    c->l1_W = (float)reg.l1_W;
+    c->l2_W = (float)reg.l2_W;
+    c->l1_H = (float)reg.l1_H;
+    c->l2_H = (float)reg.l2_H;
     CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
     CUBLAS_CHECK(cublasCreate(&c->blas));
     CUBLAS_CHECK(cublasSetStream(c->blas, c->stream));
@@ -262,7 +362,22 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     CUDA_CHECK(cudaMalloc((void **)&c->d_den_H, k * n * sizeof(float)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_partial, NMF_DOT_PARTIALS * sizeof(double)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_sums, SUM_COUNT * sizeof(double)));
-    CUDA_CHECK(cudaMallocHost((void **)&c->h_loss, sizeof(double)));
+    CUDA_CHECK(cudaMallocHost((void **)&c->h_sums, SUM_COUNT * sizeof(double)));
+    const size_t mn = m > n ? m : n;
+    if (c->beta != 2.0f) {
+        CUDA_CHECK(cudaMalloc((void **)&c->d_WH, m * n * sizeof(float)));
+        CUDA_CHECK(cudaMalloc((void **)&c->d_R, m * n * sizeof(float)));
+    }
+    if (c->beta == 1.0f) {
+        CUDA_CHECK(cudaMalloc((void **)&c->d_ones, mn * sizeof(float)));
+        CUDA_CHECK(cudaMalloc((void **)&c->d_sum, k * sizeof(float)));
+        /* d_ones: one host-side 1, broadcast down max(m, n) rows. */
+        const float one = 1.0f;
+        CUDA_CHECK(cudaMemcpy(c->d_sum, &one, sizeof one, cudaMemcpyHostToDevice));
+        CUDA_CHECK(nmf_cuda_broadcast(c->d_ones, c->d_sum, mn, 1, 1, 0.0f, c->stream));
+    }
+    if (c->solver == NMF_SOLVER_HALS)
+        CUDA_CHECK(cudaMalloc((void **)&c->d_row_violation, mn * sizeof(double)));
     CUDA_CHECK(cudaEventCreate(&c->timer[0]));
     CUDA_CHECK(cudaEventCreate(&c->timer[1]));
 
@@ -286,16 +401,47 @@ static nmf_status cuda_iterate(void *ctx, int n_iter)
 {
     cuda_ctx *c = ctx;
     nmf_status st = NMF_STATUS_OK;
-    if (n_iter == GRAPH_ITERATIONS) {
+    /* The first 10 run eagerly, so that one-time set-up inside the kernels'
+     * launchers (shared-memory opt-in for a large k) and cuBLAS happens
+     * outside stream capture; the graph replays from the second on. */
+    if (n_iter == GRAPH_ITERATIONS && c->eager_runs > 0) {
         if (!c->graph && (st = capture_graph(c)) != NMF_STATUS_OK)
             goto cleanup;
         CUDA_CHECK(cudaGraphLaunch(c->graph, c->stream));
     } else {
+        c->eager_runs += n_iter == GRAPH_ITERATIONS;
         for (int it = 0; it < n_iter && st == NMF_STATUS_OK; it++)
             st = enqueue_iteration(c);
     }
-    /* Each iteration ends with WtV and WtW of the current W. */
-    c->WtV_valid = 1;
+    /* MU and HALS iterations end with WtV and WtW of the current W; the
+     * beta-MU iteration leaves other products in those buffers. */
+    c->WtV_valid = c->beta == 2.0f;
+cleanup:
+    return st;
+}
+
+/* Copies `count` sums from d_sums[first] home: the one synchronisation. */
+static nmf_status read_sums(cuda_ctx *c, int first, int count)
+{
+    nmf_status st = NMF_STATUS_OK;
+    CUDA_CHECK(cudaMemcpyAsync(c->h_sums + first, c->d_sums + first, count * sizeof(double),
+                               cudaMemcpyDeviceToHost, c->stream));
+    CUDA_CHECK(cudaStreamSynchronize(c->stream));
+cleanup:
+    return st;
+}
+
+/* scikit-learn's error for beta != 2: D from WH in one reduction. */
+static nmf_status beta_loss(cuda_ctx *c, double *error)
+{
+    nmf_status st = NMF_STATUS_OK;
+    CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, c->m, c->n, c->k, c->d_W, c->k,
+                         c->d_H, c->n, c->d_WH, c->n));
+    CUDA_CHECK(nmf_cuda_beta_divergence(c->d_V, c->d_WH, c->m * c->n, c->beta, c->d_partial,
+                                        c->d_sums + SUM_LOSS, c->stream));
+    if ((st = read_sums(c, SUM_LOSS, 1)) != NMF_STATUS_OK)
+        goto cleanup;
+    *error = sqrt(2.0 * (c->h_sums[SUM_LOSS] > 0.0 ? c->h_sums[SUM_LOSS] : 0.0));
 cleanup:
     return st;
 }
@@ -305,6 +451,8 @@ static nmf_status cuda_loss(void *ctx, double *error)
     cuda_ctx *c = ctx;
     nmf_status st = NMF_STATUS_OK;
     const size_t n = c->n, k = c->k;
+    if (c->beta != 2.0f)
+        return beta_loss(c, error);
     CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, k, k, n, c->d_H, n, c->d_H, n,
                          c->d_HHt, k));
     if (!c->WtV_valid) {
@@ -318,12 +466,20 @@ static nmf_status cuda_loss(void *ctx, double *error)
                             c->stream));
     CUDA_CHECK(nmf_cuda_loss_combine(c->d_sums + SUM_NORM_V, c->d_sums + SUM_CROSS,
                                      c->d_sums + SUM_QUAD, c->d_sums + SUM_LOSS, c->stream));
-    CUDA_CHECK(cudaMemcpyAsync(c->h_loss, c->d_sums + SUM_LOSS, sizeof(double),
-                               cudaMemcpyDeviceToHost, c->stream));
     /* The one synchronisation per 10 iterations. */
-    CUDA_CHECK(cudaStreamSynchronize(c->stream));
-    *error = sqrt(*c->h_loss);
+    if ((st = read_sums(c, SUM_LOSS, 1)) != NMF_STATUS_OK)
+        goto cleanup;
+    *error = sqrt(c->h_sums[SUM_LOSS]);
 cleanup:
+    return st;
+}
+
+static nmf_status cuda_violation(void *ctx, double *violation)
+{
+    cuda_ctx *c = ctx;
+    nmf_status st = read_sums(c, SUM_VIOLATION_W, 2);
+    if (st == NMF_STATUS_OK)
+        *violation = c->h_sums[SUM_VIOLATION_W] + c->h_sums[SUM_VIOLATION_H];
     return st;
 }
 
@@ -462,6 +618,7 @@ const nmf_backend nmf_backend_cuda = {
     .describe = cuda_describe,
     .init = cuda_init,
     .iterate = cuda_iterate,
+    .violation = cuda_violation,
     .loss = cuda_loss,
     .get_factors = cuda_get_factors,
     .reset = cuda_reset,

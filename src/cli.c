@@ -31,6 +31,17 @@ static void usage(FILE *out)
 "      --tol T          stop when the error falls by less than T times the\n"
 "                       initial error over 10 iterations; 0 runs every\n"
 "                       iteration (default 1e-4)\n"
+"      --solver S       mu (multiplicative updates, any loss) or hals\n"
+"                       (coordinate descent, Frobenius only) (default mu)\n"
+"      --loss L         frobenius, kullback-leibler (kl) or itakura-saito (is)\n"
+"                       (default frobenius)\n"
+"      --beta B         the beta-divergence for --solver mu: 2 frobenius,\n"
+"                       1 kl, 0 is, any other value (default 2)\n"
+"      --alpha-w A      regularisation of W, scaled as scikit-learn scales it\n"
+"                       (times the number of pixels) (default 0)\n"
+"      --alpha-h A      regularisation of H (times the number of images)\n"
+"                       (default: same as --alpha-w)\n"
+"      --l1-ratio R     L1 share of the regularisation, 0..1 (default 0)\n"
 "      --init METHOD    random, nndsvd, nndsvda, nndsvdar or custom\n"
 "                       (default nndsvda)\n"
 "      --init-w FILE    W0 for --init custom: .npy, images x K\n"
@@ -69,6 +80,18 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end == s || *end != '\0' || errno == ERANGE || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses a whole finite decimal number in [lo, hi]; 0 on success. */
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !(v >= lo && v <= hi))
         return -1;
     *out = v;
     return 0;
@@ -116,12 +139,19 @@ static void note_to_stderr(const char *msg, void *user)
 int main(int argc, char **argv)
 {
     enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED,
-           OPT_THREADS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE };
+           OPT_THREADS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE,
+           OPT_SOLVER, OPT_LOSS, OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO };
     static const struct option long_options[] = {
         {"components", required_argument, NULL, 'k'},
         {"max-iter", required_argument, NULL, OPT_MAX_ITER},
         {"tol", required_argument, NULL, OPT_TOL},
         {"init", required_argument, NULL, OPT_INIT},
+        {"solver", required_argument, NULL, OPT_SOLVER},
+        {"loss", required_argument, NULL, OPT_LOSS},
+        {"beta", required_argument, NULL, OPT_BETA},
+        {"alpha-w", required_argument, NULL, OPT_ALPHA_W},
+        {"alpha-h", required_argument, NULL, OPT_ALPHA_H},
+        {"l1-ratio", required_argument, NULL, OPT_L1_RATIO},
         {"init-w", required_argument, NULL, OPT_INIT_W},
         {"init-h", required_argument, NULL, OPT_INIT_H},
         {"seed", required_argument, NULL, OPT_SEED},
@@ -147,7 +177,6 @@ int main(int argc, char **argv)
     opterr = 0;
     int c;
     long v;
-    char *end;
     while ((c = getopt_long(argc, argv, ":k:o:qhV", long_options, NULL)) != -1) {
         const char *name = optind > 1 ? argv[optind - 1] : "";
         switch (c) {
@@ -162,11 +191,39 @@ int main(int argc, char **argv)
             opt.params.max_iter = (int)v;
             break;
         case OPT_TOL:
-            errno = 0;
-            opt.params.tol = strtod(optarg, &end);
-            if (end == optarg || *end || errno || !(opt.params.tol >= 0) ||
-                opt.params.tol > 1e300)
+            if (parse_double(optarg, 0.0, 1e300, &opt.params.tol))
                 return usage_error("--tol", optarg, "must be a number >= 0");
+            break;
+        case OPT_SOLVER:
+            if (nmf_solver_parse(optarg, &opt.params.solver))
+                return usage_error("--solver", optarg, "must be mu or hals");
+            break;
+        case OPT_LOSS:
+            if (!strcmp(optarg, "frobenius"))
+                opt.params.beta = 2.0;
+            else if (!strcmp(optarg, "kullback-leibler") || !strcmp(optarg, "kl"))
+                opt.params.beta = 1.0;
+            else if (!strcmp(optarg, "itakura-saito") || !strcmp(optarg, "is"))
+                opt.params.beta = 0.0;
+            else
+                return usage_error("--loss", optarg,
+                                   "must be frobenius, kullback-leibler (kl) or itakura-saito (is)");
+            break;
+        case OPT_BETA:
+            if (parse_double(optarg, -100.0, 100.0, &opt.params.beta))
+                return usage_error("--beta", optarg, "must be a number in -100..100");
+            break;
+        case OPT_ALPHA_W:
+            if (parse_double(optarg, 0.0, 1e30, &opt.params.alpha_W))
+                return usage_error("--alpha-w", optarg, "must be a number >= 0");
+            break;
+        case OPT_ALPHA_H:
+            if (parse_double(optarg, 0.0, 1e30, &opt.params.alpha_H))
+                return usage_error("--alpha-h", optarg, "must be a number >= 0");
+            break;
+        case OPT_L1_RATIO:
+            if (parse_double(optarg, 0.0, 1.0, &opt.params.l1_ratio))
+                return usage_error("--l1-ratio", optarg, "must be a number in 0..1");
             break;
         case OPT_INIT:
             if (nmf_init_parse(optarg, &opt.params.init))

@@ -18,15 +18,23 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     sb_printf(&sb, "{\n  \"version\": \"%s\",\n  \"device\": \"%s\",\n", NMF_VERSION, r->device);
     sb_printf(&sb, "  \"precision\": \"%s\",\n", nmf_precision_name(p->precision));
     sb_printf(&sb, "  \"solver\": \"%s\",\n  \"loss\": \"%s\",\n  \"init\": \"%s\",\n",
-              nmf_solver_name(p->solver), nmf_loss_name(p->loss), nmf_init_name(p->init));
-    sb_printf(&sb, "  \"seed\": %u,\n  \"k\": %d,\n  \"max_iter\": %d,\n  \"tol\": ",
+              nmf_solver_name(p->solver), nmf_loss_name(p->beta), nmf_init_name(p->init));
+    sb_printf(&sb, "  \"beta\": ");
+    sb_number(&sb, p->beta);
+    sb_printf(&sb, ",\n  \"alpha_w\": ");
+    sb_number(&sb, p->alpha_W);
+    sb_printf(&sb, ",\n  \"alpha_h\": ");
+    sb_number(&sb, p->alpha_H < 0 ? p->alpha_W : p->alpha_H);
+    sb_printf(&sb, ",\n  \"l1_ratio\": ");
+    sb_number(&sb, p->l1_ratio);
+    sb_printf(&sb, ",\n  \"seed\": %u,\n  \"k\": %d,\n  \"max_iter\": %d,\n  \"tol\": ",
               (unsigned)p->seed, p->k, p->max_iter);
     sb_number(&sb, p->tol);
     sb_printf(&sb, ",\n  \"images\": %zu,\n  \"skipped_files\": %zu,\n", rm->images, rm->skipped);
     sb_printf(&sb, "  \"height\": %d,\n  \"width\": %d,\n  \"threads\": %d,\n", rm->height,
               rm->width, rm->threads);
-    sb_printf(&sb, "  \"iterations\": %d,\n  \"converged\": %s,\n", r->iterations,
-              r->converged ? "true" : "false");
+    sb_printf(&sb, "  \"iterations\": %d,\n  \"converged\": %s,\n  \"stop_rule\": \"%s\",\n",
+              r->iterations, r->converged ? "true" : "false", r->stop_rule);
     sb_printf(&sb, "  \"reconstruction_err\": ");
     sb_number(&sb, r->reconstruction_err);
     sb_printf(&sb, ",\n  \"relative_err\": ");
@@ -38,6 +46,11 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
         sb_printf(&sb, "%s[%d, ", i ? ", " : "", r->history_iter[i]);
         sb_number(&sb, r->history_err[i]);
         sb_printf(&sb, "]");
+    }
+    sb_printf(&sb, "],\n  \"history_time_s\": [");
+    for (int i = 0; i < r->history_len; i++) {
+        sb_printf(&sb, "%s", i ? ", " : "");
+        sb_number(&sb, r->history_s[i]);
     }
     sb_printf(&sb, "],\n  \"ms_per_iter\": ");
     sb_number(&sb, r->iterations ? 1e3 * r->fit_s / r->iterations : NAN);

@@ -27,17 +27,41 @@ void nmf_params_default(nmf_params *p)
     p->seed = 42;
     p->init = NMF_INIT_NNDSVDA;
     p->solver = NMF_SOLVER_MU;
-    p->loss = NMF_LOSS_FROBENIUS;
+    p->beta = 2.0;
+    p->alpha_H = -1.0;
 }
 
 const char *nmf_solver_name(nmf_solver solver)
 {
-    return solver == NMF_SOLVER_MU ? "mu" : NULL;
+    return solver == NMF_SOLVER_MU ? "mu" : solver == NMF_SOLVER_HALS ? "hals" : NULL;
 }
 
-const char *nmf_loss_name(nmf_loss loss)
+int nmf_solver_parse(const char *name, nmf_solver *out)
 {
-    return loss == NMF_LOSS_FROBENIUS ? "frobenius" : NULL;
+    for (int i = NMF_SOLVER_MU; i <= NMF_SOLVER_HALS; i++)
+        if (name && !strcmp(name, nmf_solver_name((nmf_solver)i))) {
+            *out = (nmf_solver)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *nmf_loss_name(double beta)
+{
+    return beta == 2.0   ? "frobenius"
+           : beta == 1.0 ? "kullback-leibler"
+           : beta == 0.0 ? "itakura-saito"
+                         : "beta";
+}
+
+nmf_regularization nmf_regularization_of(const nmf_problem *problem, const nmf_params *p)
+{
+    double alpha_H = p->alpha_H < 0 ? p->alpha_W : p->alpha_H;
+    double m = (double)problem->m, n = (double)problem->n;
+    return (nmf_regularization){.l1_W = n * p->alpha_W * p->l1_ratio,
+                                .l2_W = n * p->alpha_W * (1.0 - p->l1_ratio),
+                                .l1_H = m * alpha_H * p->l1_ratio,
+                                .l2_H = m * alpha_H * (1.0 - p->l1_ratio)};
 }
 
 nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
@@ -55,9 +79,22 @@ nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
     if (p->threads < 0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "--threads: must be >= 0, got %d", p->threads);
-    if (!nmf_init_name(p->init) || !nmf_solver_name(p->solver) || !nmf_loss_name(p->loss) ||
+    if (!nmf_init_name(p->init) || !nmf_solver_name(p->solver) ||
         !nmf_precision_name(p->precision) || p->device < NMF_DEVICE_AUTO || p->device > NMF_DEVICE_GPU)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown init, solver, loss, device or precision");
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown init, solver, device or precision");
+    if (!isfinite(p->beta) || fabs(p->beta) > 100)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--beta: must be a number in -100..100, got %g",
+                         p->beta);
+    if (p->solver == NMF_SOLVER_HALS && p->beta != 2.0)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--loss/--beta: --solver hals minimises the Frobenius loss (beta 2) "
+                         "only; --solver mu supports beta = %g", p->beta);
+    if (!(p->alpha_W >= 0) || !isfinite(p->alpha_W) || !isfinite(p->alpha_H))
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--alpha-w/--alpha-h: must be finite numbers >= 0");
+    if (!(p->l1_ratio >= 0 && p->l1_ratio <= 1))
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--l1-ratio: must be in [0, 1], got %g",
+                         p->l1_ratio);
     int nndsvd = p->init == NMF_INIT_NNDSVD || p->init == NMF_INIT_NNDSVDA ||
                  p->init == NMF_INIT_NNDSVDAR;
     if (nndsvd && (size_t)p->k > min_mn)
@@ -93,6 +130,23 @@ nmf_status nmf_problem_check(const nmf_problem *problem)
     return NMF_STATUS_OK;
 }
 
+/* scikit-learn refuses beta <= 0 on data with zeros (the updates divide by
+ * powers of WH that V's zeros drive to 0). */
+static nmf_status check_beta_data(const nmf_problem *problem, double beta)
+{
+    if (beta > 0.0)
+        return NMF_STATUS_OK;
+    size_t len = problem->m * problem->n;
+    for (size_t i = 0; i < len; i++)
+        if (problem->V[i] == 0.0f)
+            return nmf_error(NMF_STATUS_BAD_INPUT,
+                             "image %zu, pixel %zu is 0: with beta <= 0 (--beta %g) the data must "
+                             "have no zeros, as scikit-learn requires; hint: add a small value to "
+                             "the data or use a positive beta",
+                             i / problem->n, i % problem->n, beta);
+    return NMF_STATUS_OK;
+}
+
 /* Checks that a start factor is finite and non-negative. */
 static nmf_status check_factor(const char *name, const float *X, size_t rows, size_t cols)
 {
@@ -123,10 +177,11 @@ static void set_threads(int threads)
 
 /* Appends (iteration, error) to the result's history, which has room for
  * every entry the loop can record. */
-static void record(nmf_result *r, int iteration, double error)
+static void record(nmf_result *r, int iteration, double error, const struct timespec *t0)
 {
     r->history_iter[r->history_len] = iteration;
     r->history_err[r->history_len] = error;
+    r->history_s[r->history_len] = seconds_since(t0);
     r->history_len++;
 }
 
@@ -148,6 +203,7 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
     memset(result, 0, sizeof *result);
 
     if ((st = nmf_params_check(problem, p)) != NMF_STATUS_OK ||
+        (st = check_beta_data(problem, p->beta)) != NMF_STATUS_OK ||
         (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK)
         return st;
     if (backend == &nmf_backend_cpu && p->precision != NMF_PRECISION_FP32)
@@ -159,11 +215,13 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
         (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
         return st;
 
-    /* Iteration 0, every 10th and the last. */
+    /* Iteration 0, every 10th and the last (a HALS run that converges
+     * between two tens adds that iteration instead of the last). */
     int capacity = p->max_iter / NMF_HISTORY_EVERY + 2;
     result->history_iter = malloc((size_t)capacity * sizeof *result->history_iter);
     result->history_err = malloc((size_t)capacity * sizeof *result->history_err);
-    if (!result->history_iter || !result->history_err) {
+    result->history_s = malloc((size_t)capacity * sizeof *result->history_s);
+    if (!result->history_iter || !result->history_err || !result->history_s) {
         st = nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the loss history");
         goto cleanup;
     }
@@ -177,25 +235,39 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
     double error_at_init, error;
     if ((st = backend->loss(ctx, &error_at_init)) != NMF_STATUS_OK)
         goto cleanup;
-    record(result, 0, error_at_init);
+    record(result, 0, error_at_init, &t0);
     result->error_at_init = error = error_at_init;
     int stop = report(p, 0, error_at_init, &t0);
 
-    /* scikit-learn's rule: every 10 iterations, stop when the error fell by
-     * less than tol * error_at_init since the previous check. */
-    double previous = error_at_init;
+    /* The stopping rules, scikit-learn's: MU every 10 iterations stops when
+     * the error fell by less than tol * error_at_init since the previous
+     * check; HALS after every iteration stops when its projected-gradient
+     * violation is at most tol times the first iteration's. */
+    const int mu_rule = p->solver == NMF_SOLVER_MU && p->tol > 0.0;
+    const int hals_rule = p->solver == NMF_SOLVER_HALS && p->tol > 0.0;
+    double previous = error_at_init, violation_at_1 = 0.0;
     int it = 0;
     while (!stop && it < p->max_iter && !result->converged) {
-        int step = NMF_HISTORY_EVERY - it % NMF_HISTORY_EVERY;
+        int step = hals_rule ? 1 : NMF_HISTORY_EVERY - it % NMF_HISTORY_EVERY;
         if (step > p->max_iter - it)
             step = p->max_iter - it;
         if ((st = backend->iterate(ctx, step)) != NMF_STATUS_OK)
             goto cleanup;
         it += step;
+        if (hals_rule) {
+            double violation;
+            if ((st = backend->violation(ctx, &violation)) != NMF_STATUS_OK)
+                goto cleanup;
+            if (it == 1)
+                violation_at_1 = violation;
+            result->converged = violation_at_1 == 0.0 || violation / violation_at_1 <= p->tol;
+        }
+        if (it % NMF_HISTORY_EVERY && it < p->max_iter && !result->converged)
+            continue;
         if ((st = backend->loss(ctx, &error)) != NMF_STATUS_OK)
             goto cleanup;
-        record(result, it, error);
-        if (p->tol > 0.0 && it % NMF_HISTORY_EVERY == 0) {
+        record(result, it, error, &t0);
+        if (mu_rule && it % NMF_HISTORY_EVERY == 0) {
             if ((previous - error) / error_at_init < p->tol)
                 result->converged = 1;
             previous = error;
@@ -209,6 +281,9 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
     result->reconstruction_err = error;
     result->norm_V = sqrt(nmf_dot_double(problem->V, NULL, problem->m * problem->n));
     result->fit_s = seconds_since(&t0);
+    result->stop_rule = result->converged ? (hals_rule ? "hals tolerance" : "mu tolerance")
+                        : it < p->max_iter ? "interrupted"
+                                           : "max_iter";
     if (stop && it < p->max_iter && !result->converged)
         st = nmf_error(NMF_STATUS_INTERRUPTED, "stopped after %d iterations", it);
 
@@ -224,6 +299,7 @@ void nmf_result_free(nmf_result *result)
 {
     free(result->history_iter);
     free(result->history_err);
+    free(result->history_s);
     memset(result, 0, sizeof *result);
 }
 

@@ -117,32 +117,47 @@ static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_
     free(V), free(W), free(H), free(Vd), free(Wd), free(Hd);
 }
 
-/* Runs `iters` single-iteration fits in a row, checking after each that
- * W and H are non-negative and finite and that the loss did not increase. */
-static void check_monotone(const nmf_problem *problem, float *W, float *H, int k, int iters)
+/* The objective scikit-learn's test_nmf_decreasing checks: D + l1_W·ΣW +
+ * l1_H·ΣH + l2_W·ΣW² + l2_H·ΣH², with D = error²/2 for beta = 2. */
+static double objective(const nmf_problem *problem, const nmf_params *p, double error,
+                        const float *W, const float *H)
 {
-    nmf_params p;
-    nmf_params_default(&p);
-    p.k = k;
+    nmf_regularization reg = nmf_regularization_of(problem, p);
+    double sw = 0, sw2 = 0, sh = 0, sh2 = 0;
+    for (size_t i = 0; i < problem->m * (size_t)p->k; i++)
+        sw += W[i], sw2 += (double)W[i] * W[i];
+    for (size_t i = 0; i < (size_t)p->k * problem->n; i++)
+        sh += H[i], sh2 += (double)H[i] * H[i];
+    return 0.5 * error * error + reg.l1_W * sw + reg.l1_H * sh + reg.l2_W * sw2 + reg.l2_H * sh2;
+}
+
+/* Runs `iters` single-iteration fits of p's solver in a row, checking
+ * after each that W and H are non-negative and finite and that the
+ * (regularised) objective did not increase. */
+static void check_monotone(const nmf_problem *problem, float *W, float *H, nmf_params p, int iters)
+{
     p.max_iter = 1;
     p.tol = 0;
     int negative = 0, increases = 0;
+    double previous = INFINITY;
     for (int it = 0; it < iters; it++) {
         nmf_result r;
         CHECK(nmf_fit(problem, &p, W, H, &r) == NMF_STATUS_OK);
-        /* Lee-Seung: non-increasing in exact arithmetic; float32 rounding of
-         * the products may move the loss by a few ulps of ||V||² near a
-         * fixed point, hence the 1e-6 relative slack. */
-        if (r.reconstruction_err > r.error_at_init * (1.0 + 1e-6)) {
+        double obj = objective(problem, &p, r.reconstruction_err, W, H);
+        /* Non-increasing in exact arithmetic; float32 rounding of the
+         * products may move it by a few ulps of ||V||² near a fixed point,
+         * hence the 1e-6 relative slack. */
+        if (obj > previous * (1.0 + 1e-6)) {
             increases++;
-            fprintf(stderr, "  iteration %d: error %.9g > %.9g\n", it + 1,
-                    r.reconstruction_err, r.error_at_init);
+            fprintf(stderr, "  %s, iteration %d: objective %.9g > %.9g\n",
+                    nmf_solver_name(p.solver), it + 1, obj, previous);
         }
+        previous = obj;
         nmf_result_free(&r);
     }
-    for (size_t i = 0; i < problem->m * (size_t)k; i++)
+    for (size_t i = 0; i < problem->m * (size_t)p.k; i++)
         negative += !(W[i] >= 0.0f) || !isfinite(W[i]);
-    for (size_t i = 0; i < (size_t)k * problem->n; i++)
+    for (size_t i = 0; i < (size_t)p.k * problem->n; i++)
         negative += !(H[i] >= 0.0f) || !isfinite(H[i]);
     CHECK(increases == 0);
     CHECK(negative == 0);
@@ -156,13 +171,24 @@ static void test_monotone_random(void)
     float *V = random_matrix(&rng, m * n, 255.0);
     nmf_problem problem = {m, n, V};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
+    float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
     nmf_params p;
     nmf_params_default(&p);
     p.k = (int)k;
     p.init = NMF_INIT_RANDOM;
-    CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
-    check_monotone(&problem, W, H, (int)k, 60);
-    free(V), free(W), free(H);
+    CHECK(nmf_initialize(&problem, &p, W0, H0) == NMF_STATUS_OK);
+    /* Each solver, plain and regularised (scikit-learn's test uses alpha
+     * 0.1 and l1_ratio 0.5 on data of this scale). */
+    for (int solver = NMF_SOLVER_MU; solver <= NMF_SOLVER_HALS; solver++)
+        for (int regularised = 0; regularised < 2; regularised++) {
+            p.solver = (nmf_solver)solver;
+            p.alpha_W = regularised ? 0.1 : 0.0;
+            p.l1_ratio = 0.5;
+            memcpy(W, W0, m * k * sizeof *W);
+            memcpy(H, H0, k * n * sizeof *H);
+            check_monotone(&problem, W, H, p, 60);
+        }
+    free(V), free(W), free(H), free(W0), free(H0);
 }
 
 /* A face-like matrix: smooth non-negative blobs with a dark border and one
@@ -184,14 +210,14 @@ static void test_monotone_face_like(void)
     nmf_params_default(&p);
     p.k = (int)k;
     CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
-    check_monotone(&problem, W, H, (int)k, 60);
+    check_monotone(&problem, W, H, p, 60);
     for (size_t t = 0; t < k; t++)
         CHECK(W[t] == 0.0f); /* the black image needs no component */
     free(V), free(W), free(H);
 }
 
-/* V = W* H* with known non-negative factors is recovered. */
-static void test_low_rank_recovered(void)
+/* V = W* H* with known non-negative factors is recovered, by each solver. */
+static void test_low_rank_recovered(nmf_solver solver)
 {
     nmf_rng rng;
     nmf_rng_seed(&rng, 3);
@@ -210,11 +236,13 @@ static void test_low_rank_recovered(void)
     p.tol = 0;
     p.max_iter = 5000;
     p.init = NMF_INIT_NNDSVDA;
+    p.solver = solver;
     nmf_result r;
     CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
     CHECK(nmf_fit(&problem, &p, W, H, &r) == NMF_STATUS_OK);
     double rel = nmf_reconstruction_error(&problem, W, H, k) / r.norm_V;
-    printf("low-rank recovery: relative error %.3g after %d iterations\n", rel, r.iterations);
+    printf("low-rank recovery, %s: relative error %.3g after %d iterations\n",
+           nmf_solver_name(solver), rel, r.iterations);
     CHECK(rel < 1e-3);
     nmf_result_free(&r);
     free(Wt), free(Ht), free(V), free(W), free(H);
@@ -272,6 +300,27 @@ static void test_checks_refuse_bad_arguments(void)
     p.tol = 0;
     CHECK(nmf_fit(&problem, &p, W, H, &r) == NMF_STATUS_BAD_ARGUMENT);
     CHECK(strstr(nmf_last_error(), "W0[1, 0]") != NULL);
+    W[2] = 1;
+    p.solver = NMF_SOLVER_HALS;
+    p.beta = 1.0;
+    CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
+    CHECK(strstr(nmf_last_error(), "--solver mu supports") != NULL);
+    p.solver = NMF_SOLVER_MU;
+    p.l1_ratio = 1.5;
+    CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
+    p.l1_ratio = 0;
+    p.alpha_W = -1;
+    CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
+    p.alpha_W = 0;
+    /* Itakura-Saito on data with a zero: refused, as scikit-learn does. */
+    float V0[6] = {1, 0, 3, 4, 5, 6};
+    nmf_problem with_zero = {2, 3, V0};
+    p.beta = 0.0;
+    CHECK(nmf_fit(&with_zero, &p, W, H, &r) == NMF_STATUS_BAD_INPUT);
+    CHECK(strstr(nmf_last_error(), "beta <= 0") != NULL);
+    p.beta = 1.0;
+    CHECK(nmf_fit(&with_zero, &p, W, H, &r) == NMF_STATUS_OK);
+    nmf_result_free(&r);
 }
 
 int main(void)
@@ -282,7 +331,8 @@ int main(void)
     test_one_step_matches_oracle(20, 31, 3, 1);
     test_monotone_random();
     test_monotone_face_like();
-    test_low_rank_recovered();
+    test_low_rank_recovered(NMF_SOLVER_MU);
+    test_low_rank_recovered(NMF_SOLVER_HALS);
     test_tolerance_stops();
     test_checks_refuse_bad_arguments();
     return test_exit();

@@ -17,10 +17,14 @@ try:
     import sklearn
     from sklearn.decomposition import NMF
     from sklearn.decomposition._nmf import _initialize_nmf
+    from sklearn.exceptions import ConvergenceWarning
 except ImportError as e:
     print(f"SKIPPED: scikit-learn is not installed for {sys.executable} ({e})")
     sys.exit(77)
 
+import warnings
+
+warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter ends these runs on purpose
 tool, faces = sys.argv[1], sys.argv[2]
 failures = 0
 passes = 0
@@ -81,14 +85,51 @@ with tempfile.TemporaryDirectory() as tmp:
     W, H, metrics, _ = run_tool(f"{tmp}/custom", "--init", "custom", "--init-w", f"{tmp}/W0.npy",
                                 "--init-h", f"{tmp}/H0.npy", "--max-iter", "200", "--tol", "0")
     ref = NMF(n_components=20, init="custom", solver="mu", max_iter=200, tol=0)
-    ref.fit_transform(V, W=W0, H=H0)
+    ref.fit_transform(V, W=W0.copy(), H=H0.copy())  # it updates them in place
     err = metrics["reconstruction_err"]
     print(f"custom (nndsvda) start: nmf-faces {err:.4f}, scikit-learn {ref.reconstruction_err_:.4f}")
     check(abs(err - ref.reconstruction_err_) <= 1e-4 * ref.reconstruction_err_,
           "custom-start error within 1e-4 of scikit-learn")
     check(cosines(H, ref.components_).min() > 0.999, "custom-start components match")
 
-    # 3. Our own nndsvda (exact SVD) against scikit-learn's (randomized SVD).
+    # 3. The other solvers and objectives from the same custom start: KL MU,
+    # HALS (scikit-learn's cd without shuffling), regularised MU, and the
+    # seed's HALS settings (tol 1e-4 stops after 2 iterations from nndsvda).
+    same_start = ["--init", "custom", "--init-w", f"{tmp}/W0.npy", "--init-h", f"{tmp}/H0.npy"]
+    runs = [
+        ("kl mu", ["--loss", "kl", "--max-iter", "200", "--tol", "0"],
+         dict(solver="mu", beta_loss="kullback-leibler", max_iter=200, tol=0)),
+        ("hals", ["--solver", "hals", "--max-iter", "200", "--tol", "0"],
+         dict(solver="cd", shuffle=False, max_iter=200, tol=0)),
+        ("regularised mu", ["--alpha-w", "0.0005", "--l1-ratio", "0.5", "--max-iter", "100",
+                            "--tol", "0"],
+         dict(solver="mu", alpha_W=0.0005, l1_ratio=0.5, max_iter=100, tol=0)),
+        ("hals tol 1e-4", ["--solver", "hals"], dict(solver="cd", shuffle=False)),
+    ]
+    for name, args, sk in runs:
+        _, H, metrics, _ = run_tool(f"{tmp}/{name.replace(' ', '-')}", *same_start, *args)
+        ref = NMF(n_components=20, init="custom", **sk)
+        ref.fit_transform(V, W=W0.copy(), H=H0.copy())
+        err = metrics["reconstruction_err"]
+        print(f"{name}: nmf-faces {err:.4f} after {metrics['iterations']} "
+              f"({metrics['stop_rule']}), scikit-learn {ref.reconstruction_err_:.4f} after "
+              f"{ref.n_iter_}")
+        check(abs(err - ref.reconstruction_err_) <= 1e-4 * ref.reconstruction_err_,
+              f"{name}: error within 1e-4 of scikit-learn")
+        check(metrics["iterations"] == ref.n_iter_, f"{name}: same number of iterations")
+
+    # 4. KL from init='random': the same draw, the same answer.
+    _, _, metrics, _ = run_tool(f"{tmp}/kl-random", "--loss", "kl", "--init", "random",
+                                "--seed", "42", "--max-iter", "200", "--tol", "0")
+    ref = NMF(n_components=20, init="random", random_state=42, solver="mu",
+              beta_loss="kullback-leibler", max_iter=200, tol=0)
+    ref.fit_transform(V)
+    err = metrics["reconstruction_err"]
+    print(f"kl, random init: nmf-faces {err:.4f}, scikit-learn {ref.reconstruction_err_:.4f}")
+    check(abs(err - ref.reconstruction_err_) <= 1e-4 * ref.reconstruction_err_,
+          "kl random-init error within 1e-4 of scikit-learn")
+
+    # 5. Our own nndsvda (exact SVD) against scikit-learn's (randomized SVD).
     _, _, metrics, _ = run_tool(f"{tmp}/nndsvda", "--max-iter", "200", "--tol", "0")
     err = metrics["reconstruction_err"]
     print(f"nndsvda init: nmf-faces {err:.4f}, scikit-learn 49829.58 (REFERENCE.md)")

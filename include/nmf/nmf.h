@@ -61,12 +61,9 @@ const char *nmf_init_name(nmf_init_method init);
 int nmf_init_parse(const char *name, nmf_init_method *out);
 
 typedef enum {
-    NMF_SOLVER_MU /* Lee-Seung multiplicative updates, W then H */
+    NMF_SOLVER_MU,  /* Lee-Seung multiplicative updates, W then H; any beta */
+    NMF_SOLVER_HALS /* hierarchical ALS (scikit-learn's 'cd', no shuffle); beta = 2 */
 } nmf_solver;
-
-typedef enum {
-    NMF_LOSS_FROBENIUS /* beta = 2: 1/2 ||V - WH||_F^2 */
-} nmf_loss;
 
 typedef enum {
     NMF_DEVICE_AUTO, /* the GPU when one is usable, else the CPU (saying so) */
@@ -80,7 +77,11 @@ typedef enum {
 } nmf_precision;
 
 const char *nmf_solver_name(nmf_solver solver);
-const char *nmf_loss_name(nmf_loss loss);
+/* 0 on success, -1 for an unknown name ("mu", "hals"). */
+int nmf_solver_parse(const char *name, nmf_solver *out);
+/* The loss's name for a beta: "frobenius" (2), "kullback-leibler" (1),
+ * "itakura-saito" (0), "beta" otherwise. */
+const char *nmf_loss_name(double beta);
 
 /* The data to factorise. V is borrowed, never modified or freed. */
 typedef struct {
@@ -93,7 +94,7 @@ typedef struct {
 typedef struct {
     int iteration;       /* iterations done so far */
     int max_iter;
-    double error;        /* ||V - WH||_F after `iteration` iterations */
+    double error;        /* reconstruction error after `iteration` iterations */
     double elapsed_s;    /* seconds since the fit started (init excluded) */
 } nmf_progress;
 
@@ -108,7 +109,10 @@ typedef struct {
     uint32_t seed;          /* for random and nndsvdar inits (default 42) */
     nmf_init_method init;   /* default NMF_INIT_NNDSVDA */
     nmf_solver solver;      /* default NMF_SOLVER_MU */
-    nmf_loss loss;          /* default NMF_LOSS_FROBENIUS */
+    double beta;            /* the beta-divergence: 2 Frobenius (default), 1 KL, 0 IS */
+    double alpha_W;         /* regularisation of W, >= 0 (default 0) */
+    double alpha_H;         /* of H, >= 0; negative means "same as alpha_W" (default -1) */
+    double l1_ratio;        /* in [0, 1]: the L1 share of the regularisation (default 0) */
     int threads;            /* OpenMP and BLAS threads; 0 = library default */
     nmf_device device;      /* default NMF_DEVICE_AUTO */
     nmf_precision precision; /* default NMF_PRECISION_FP32 */
@@ -146,14 +150,19 @@ nmf_status nmf_initialize(const nmf_problem *problem, const nmf_params *p,
 typedef struct {
     int iterations;          /* iterations run */
     int converged;           /* 1 when the tolerance rule stopped the run */
-    double error_at_init;    /* ||V - W0 H0||_F */
-    double reconstruction_err; /* ||V - WH||_F at the end (scikit-learn's reconstruction_err_) */
+    double error_at_init;    /* the error of W0, H0 */
+    double reconstruction_err; /* at the end: scikit-learn's reconstruction_err_,
+                                * sqrt(2·D(V || WH)), ||V - WH||_F for beta = 2 */
     double norm_V;           /* ||V||_F */
     int history_len;         /* entries in the two arrays below */
     int *history_iter;       /* iteration 0, every 10th, and the last (owned) */
     double *history_err;     /* error at those iterations (owned) */
+    double *history_s;       /* seconds since the fit started at those iterations (owned) */
     double fit_s;            /* seconds spent iterating, staging included */
     const char *device;      /* the backend that ran: "cpu" or "cuda" (static) */
+    const char *stop_rule;   /* what ended the run (static): "max_iter", "mu tolerance"
+                              * (error decrease), "hals tolerance" (projected
+                              * gradient), or "interrupted" */
 } nmf_result;
 
 /* Runs the factorisation from the start in W (m, k) and H (k, n), which the
@@ -164,6 +173,14 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p,
                    float *W, float *H, nmf_result *result);
 
 void nmf_result_free(nmf_result *result);
+
+/* The regularisation terms scikit-learn adds, scaled as it scales them:
+ * l1_W = n·alpha_W·l1_ratio, l2_W = n·alpha_W·(1 - l1_ratio), and for H
+ * with m and alpha_H (alpha_W when alpha_H < 0). */
+typedef struct {
+    double l1_W, l2_W, l1_H, l2_H;
+} nmf_regularization;
+nmf_regularization nmf_regularization_of(const nmf_problem *problem, const nmf_params *p);
 
 /* ||V - WH||_F computed directly in double (a reference, O(mnk)). */
 double nmf_reconstruction_error(const nmf_problem *problem, const float *W,

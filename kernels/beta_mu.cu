@@ -1,0 +1,150 @@
+/* beta_mu.cu - element-wise kernels of the beta-divergence MU updates and
+ * the beta-divergence itself (see beta_mu.cuh for the order of calls). The
+ * per-element math is nmf_elementwise.h's, shared with src/beta_mu.c.
+ *
+ * Work per W or H update on the faces (m = 400, n = 10304, k = 20): the
+ * terms kernel touches m·n = 4.1M elements (16 bytes each: 66 MB, two powf),
+ * the MU step (m + n)k = 214k elements (16 bytes: 3.4 MB), the broadcast
+ * (β = 1 only) writes mk or kn floats. Against 4mnk to 6mnk GEMM flops
+ * (0.33-0.49 GFLOP) the terms kernel's bytes dominate: bandwidth-bound. */
+#include "beta_mu.cuh"
+#include "reduce.cuh"
+#include "loss.cuh"
+#include "nmf_elementwise.h"
+
+#include <stdint.h>
+
+static const int BETA_BLOCK = 256;
+/* Enough blocks to fill any current GPU; the grid-stride loops do the rest. */
+static const size_t BETA_MAX_BLOCKS = 4096;
+
+static unsigned grid_for(size_t len, size_t max_blocks)
+{
+    size_t blocks = (len + BETA_BLOCK - 1) / BETA_BLOCK;
+    if (blocks > max_blocks)
+        blocks = max_blocks;
+    return blocks ? (unsigned)blocks : 1u;
+}
+
+/* ---- R = V ∘ WH^(β-2), WH ← WH^(β-1) -----------------------------------
+ * Per element: read V, WH, write R and (β != 1) WH: 16 bytes, two powf
+ * (one divide at β = 1, 12 bytes). */
+static __global__ void beta_terms_kernel(const float *__restrict__ V, float *__restrict__ WH,
+                                         float *__restrict__ R, size_t len, float beta)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < len;
+         i += (size_t)gridDim.x * blockDim.x) {
+        float wh = WH[i];
+        R[i] = nmf_beta_numerator_term(V[i], wh, beta);
+        if (beta != 1.0f)
+            WH[i] = nmf_beta_denominator_term(wh, beta);
+    }
+}
+
+static cudaError_t launch_beta_terms(const float *V, float *WH, float *R, size_t len,
+                                     float beta, cudaStream_t stream)
+{
+    beta_terms_kernel<<<grid_for(len, BETA_MAX_BLOCKS), BETA_BLOCK, 0, stream>>>(V, WH, R, len,
+                                                                                 beta);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nmf_cuda_beta_terms(const float *V, float *WH, float *R, size_t len,
+                                           float beta, cudaStream_t stream)
+{
+    if (len == 0)
+        return cudaSuccess;
+    if (!V || !WH || !R)
+        return cudaErrorInvalidValue;
+    return launch_beta_terms(V, WH, R, len, beta, stream);
+}
+
+/* ---- dst (rows, cols) = a repeated vector ------------------------------
+ * Per element: one read (cached: the vector is short), one 4-byte write and
+ * a 64-bit division for the index. mk or kn elements: 0.2M on the faces. */
+static __global__ void broadcast_kernel(float *__restrict__ dst, const float *__restrict__ vec,
+                                        size_t rows, size_t cols, int along_rows, float zero_to)
+{
+    const size_t len = rows * cols;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < len;
+         i += (size_t)gridDim.x * blockDim.x) {
+        float x = vec[along_rows ? i % cols : i / cols];
+        dst[i] = x == 0.0f ? zero_to : x;
+    }
+}
+
+static cudaError_t launch_broadcast(float *dst, const float *vec, size_t rows, size_t cols,
+                                    int along_rows, float zero_to, cudaStream_t stream)
+{
+    broadcast_kernel<<<grid_for(rows * cols, BETA_MAX_BLOCKS), BETA_BLOCK, 0, stream>>>(
+        dst, vec, rows, cols, along_rows, zero_to);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nmf_cuda_broadcast(float *dst, const float *vec, size_t rows,
+                                          size_t cols, int along_rows, float zero_to,
+                                          cudaStream_t stream)
+{
+    if (rows == 0 || cols == 0)
+        return cudaSuccess;
+    if (!dst || !vec || rows > SIZE_MAX / cols)
+        return cudaErrorInvalidValue;
+    return launch_broadcast(dst, vec, rows, cols, along_rows, zero_to, stream);
+}
+
+/* ---- X ∘= (num / (den + l1 + l2 X))^γ, then a threshold ----------------
+ * Per element: read X, num, den, write X: 16 bytes; a divide, a powf when
+ * γ != 1. (m + n)k elements per iteration: 3.4 MB on the faces at k = 20. */
+static __global__ void mu_update_reg_kernel(float *__restrict__ X, const float *__restrict__ num,
+                                            const float *__restrict__ den, size_t len, float l1,
+                                            float l2, float gamma, float zero_below)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < len;
+         i += (size_t)gridDim.x * blockDim.x) {
+        float x = nmf_mu_update(X[i], num[i], den[i], l1, l2, gamma);
+        X[i] = x < zero_below ? 0.0f : x;
+    }
+}
+
+static cudaError_t launch_mu_update_reg(float *X, const float *num, const float *den,
+                                        size_t len, float l1, float l2, float gamma,
+                                        float zero_below, cudaStream_t stream)
+{
+    mu_update_reg_kernel<<<grid_for(len, BETA_MAX_BLOCKS), BETA_BLOCK, 0, stream>>>(
+        X, num, den, len, l1, l2, gamma, zero_below);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const float *den,
+                                              size_t len, float l1, float l2, float gamma,
+                                              float zero_below, cudaStream_t stream)
+{
+    if (len == 0)
+        return cudaSuccess;
+    if (!X || !num || !den)
+        return cudaErrorInvalidValue;
+    return launch_mu_update_reg(X, num, den, len, l1, l2, gamma, zero_below, stream);
+}
+
+/* ---- D(V || WH) in double ----------------------------------------------
+ * Per element: read V and WH (8 bytes), up to three double pow (or a log
+ * and a divide): on the faces 33 MB and ~12M double transcendentals, every
+ * 10 iterations. The grid is fixed by len alone (never by the device), so
+ * the partials and their order, hence the bits, are too. */
+
+struct beta_loss_term {
+    const float *V, *WH;
+    double beta;
+    __device__ double operator()(size_t i) const { return nmf_beta_loss_term(V[i], WH[i], beta); }
+};
+
+extern "C" cudaError_t nmf_cuda_beta_divergence(const float *V, const float *WH, size_t len,
+                                                float beta, double *partial, double *out,
+                                                cudaStream_t stream)
+{
+    if (len == 0 || !V || !WH || !partial || !out)
+        return cudaErrorInvalidValue;
+    const double b = beta;
+    return nmf_reduce(beta_loss_term{V, WH, b}, len, partial, out,
+                      b == 0.0 || b == 1.0 ? 1.0 : 1.0 / (b * (b - 1.0)), stream);
+}

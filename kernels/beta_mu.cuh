@@ -1,0 +1,72 @@
+/* beta_mu.cuh - the element-wise steps of the beta-divergence (beta != 2)
+ * multiplicative updates and its loss on the GPU, to be called between
+ * cuBLAS GEMMs; the CPU version, which the GPU results are checked against,
+ * is src/beta_mu.h. All pointers are device pointers, all arrays row-major;
+ * every entry point enqueues on `stream` and returns the launch's error
+ * (cudaErrorInvalidValue for a NULL pointer with len > 0).
+ *
+ * One W update for beta != 2, as src/beta_mu.c does it on the CPU:
+ *   WH = W H                                       (cuBLAS)
+ *   nmf_cuda_beta_terms(V, WH, R, m·n, beta)       R = V∘WH^(β-2); WH ← WH^(β-1) (β != 1)
+ *   num = R Hᵀ                                     (cuBLAS)
+ *   den = WH Hᵀ                                    (cuBLAS; β != 1)
+ *   β = 1: hsum = rowsums(H) (k), then nmf_cuda_broadcast(den, hsum, m, k, 1, 0)
+ *   nmf_cuda_mu_update_reg(W, num, den, m·k, l1_W, l2_W, γ, β < 1 ? NMF_EPSILON64 : 0)
+ * The H update recomputes WH = W H with the new W, then num = Wᵀ R,
+ * den = Wᵀ WH (β != 1) or, at β = 1, wsum = colsums(W) (k) and
+ * nmf_cuda_broadcast(den, wsum, k, n, 0, 1.0f), and
+ * nmf_cuda_mu_update_reg(H, num, den, k·n, l1_H, l2_H, γ, β <= 1 ? NMF_EPSILON64 : 0),
+ * γ = nmf_mu_gamma(β). */
+#ifndef NMF_BETA_MU_CUH
+#define NMF_BETA_MU_CUH
+
+#include <cuda_runtime_api.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* For i < len: R[i] = nmf_beta_numerator_term(V[i], WH[i], beta) and, when
+ * beta != 1, WH[i] = nmf_beta_denominator_term(WH[i], beta) in place (from
+ * the original WH[i]). At beta == 1, WH is only read. V, WH, R of len
+ * floats; R must not alias V or WH. */
+cudaError_t nmf_cuda_beta_terms(const float *V, float *WH, float *R, size_t len, float beta,
+                                cudaStream_t stream);
+
+/* Fills dst (rows, cols) with a vector repeated: along_rows != 0: dst[r][c]
+ * = vec[c] (vec of length cols, the same row repeated: the β = 1 W-update
+ * denominator, vec = rowsums(H)); along_rows == 0: dst[r][c] = vec[r] (vec
+ * of length rows, the same column repeated: the H-update denominator, vec =
+ * colsums(W)). Entries of vec equal to 0 are replaced by zero_to first
+ * (pass 0.0f to keep zeros, 1.0f for scikit-learn's W_sum[W_sum == 0] = 1).
+ * vec is not modified; dst must not alias it. */
+cudaError_t nmf_cuda_broadcast(float *dst, const float *vec, size_t rows, size_t cols,
+                               int along_rows, float zero_to, cudaStream_t stream);
+
+/* For i < len: X[i] = nmf_mu_update(X[i], num[i], den[i], l1, l2, gamma),
+ * then X[i] = 0 when X[i] < zero_below (pass 0.0f for no threshold,
+ * NMF_EPSILON64 for scikit-learn's W after β < 1 and H after β <= 1). */
+cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const float *den, size_t len,
+                                   float l1, float l2, float gamma, float zero_below,
+                                   cudaStream_t stream);
+
+/* out[0] = scikit-learn's D(V || WH) for dense V of len entries, summed in
+ * double over a fixed grid (at most NMF_DOT_PARTIALS blocks, one partial
+ * each in `partial`) and then by one block in a fixed order: the same bits
+ * for the same len on any GPU. With WH' = WH where WH != 0, else EPSILON,
+ * and the V-dependent parts only where V > EPSILON:
+ *   β = 1:  D = Σ_{V>EPS} (V log(V/WH') - V) + Σ_all WH
+ *   β = 0:  D = Σ_{V>EPS} (V/WH' - log(V/WH')) - len
+ *   else:   D = (Σ_{V>EPS} (V^β - β V WH'^(β-1)) + (β-1) Σ_all WH^β) / (β(β-1))
+ * This is the complete D: the host's reconstruction_err_ is
+ * sqrt(2·max(D, 0)), after an 8-byte copy of out[0]. partial holds
+ * NMF_DOT_PARTIALS doubles (loss.cuh); out one double. len must be > 0. */
+cudaError_t nmf_cuda_beta_divergence(const float *V, const float *WH, size_t len, float beta,
+                                     double *partial, double *out, cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

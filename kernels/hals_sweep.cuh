@@ -1,0 +1,50 @@
+/* hals_sweep.cuh - one HALS (coordinate descent) sweep over a factor on the
+ * GPU, the CUDA version of src/hals.h, and a deterministic sum of doubles
+ * for the sweep's violation. */
+#ifndef NMF_HALS_SWEEP_CUH
+#define NMF_HALS_SWEEP_CUH
+
+#include <cuda_runtime_api.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One sweep of nmf_hals_sweep_cpu (src/hals.h: same layouts, same
+ * arithmetic through nmf_hals_step) in ONE kernel launch on `stream`:
+ * for each row i in parallel, for t = 0..k-1 in order,
+ *   grad = sum_r (G[t, r] + l2·[r == t]) X[i, r] - (P[i, t] - l1)
+ *   X[i, t] = nmf_hals_step(X[i, t], grad, G[t, t] + l2, &pg)
+ * with entry (i, t) of X at X[i*x_row + t*x_comp] and of P at
+ * P[i*p_row + t*p_comp]; G is (k, k) row-major. row_violation[i] receives
+ * row i's sum of |pg| in double (rows doubles; NULL when not wanted): sum it
+ * with nmf_cuda_sum_double for the sweep's violation.
+ * All pointers are device pointers; X must not overlap G, P or
+ * row_violation. G is held in shared memory, k·k·4 bytes per block: above
+ * 48 KiB (k > 110) the kernel's shared-memory limit is raised with
+ * cudaFuncSetAttribute, which is not a stream operation (call this once
+ * outside graph capture with the same k before capturing, to be safe).
+ * Returns cudaSuccess for rows == 0 or k == 0 (nothing done);
+ * cudaErrorInvalidValue for a NULL X/G/P or a k whose k·k floats exceed the
+ * device's opt-in shared memory per block (k > 238 on H100); otherwise the
+ * launch's error. */
+cudaError_t nmf_cuda_hals_sweep(float *X, size_t rows, size_t k, size_t x_row, size_t x_comp,
+                                const float *G, const float *P, size_t p_row, size_t p_comp,
+                                float l1, float l2, double *row_violation,
+                                cudaStream_t stream);
+
+/* *out = sum_i x[i] (len doubles; 0 when len == 0), deterministic: a grid
+ * fixed by len writes one partial per block, one block adds them in a fixed
+ * order. All pointers are device pointers; partial holds NMF_DOT_PARTIALS
+ * doubles (loss.cuh) and may be the scratch nmf_cuda_dot uses, as long as
+ * the two are on the same stream. Returns cudaErrorInvalidValue for a NULL
+ * pointer, otherwise the launches' error. */
+cudaError_t nmf_cuda_sum_double(const double *x, size_t len, double *partial, double *out,
+                                cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,73 @@
+/* reduce.cuh - the one deterministic reduction the kernels share: a fixed
+ * grid (set by the length alone, never by the device) writes one partial
+ * sum per block, then one block adds the partials in a fixed tree, all in
+ * double. The same input gives the same bits on any GPU. Used for the
+ * loss's dot products (loss.cu), the HALS violation (hals_sweep.cu) and the
+ * beta-divergence (beta_mu.cu); each passes the term to sum as a functor. */
+#ifndef NMF_REDUCE_CUH
+#define NMF_REDUCE_CUH
+
+#include "loss.cuh" /* NMF_DOT_PARTIALS */
+
+#include <cuda_runtime_api.h>
+#include <stddef.h>
+
+static const int NMF_REDUCE_BLOCK = 256;
+
+/* Sums a block's values in shared memory; the result is in sums[0]. */
+static __device__ __forceinline__ void nmf_block_sum(double *sums)
+{
+    for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+        __syncthreads();
+        if (threadIdx.x < stride)
+            sums[threadIdx.x] += sums[threadIdx.x + stride];
+    }
+    __syncthreads();
+}
+
+template <typename Term>
+static __global__ void nmf_partial_sum_kernel(Term term, size_t len, double *__restrict__ partial)
+{
+    __shared__ double sums[NMF_REDUCE_BLOCK];
+    double s = 0.0;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < len;
+         i += (size_t)gridDim.x * blockDim.x)
+        s += term(i);
+    sums[threadIdx.x] = s;
+    nmf_block_sum(sums);
+    if (threadIdx.x == 0)
+        partial[blockIdx.x] = sums[0];
+}
+
+static __global__ void nmf_final_sum_kernel(const double *__restrict__ partial, int count,
+                                            double scale, double *__restrict__ out)
+{
+    __shared__ double sums[NMF_REDUCE_BLOCK];
+    double s = 0.0;
+    for (int i = threadIdx.x; i < count; i += blockDim.x)
+        s += partial[i];
+    sums[threadIdx.x] = s;
+    nmf_block_sum(sums);
+    if (threadIdx.x == 0)
+        *out = sums[0] * scale;
+}
+
+/* *out = scale * sum_{i < len} term(i); partial holds NMF_DOT_PARTIALS doubles. */
+template <typename Term>
+static cudaError_t nmf_reduce(Term term, size_t len, double *partial, double *out, double scale,
+                              cudaStream_t stream)
+{
+    size_t blocks = (len + NMF_REDUCE_BLOCK - 1) / NMF_REDUCE_BLOCK;
+    if (blocks > NMF_DOT_PARTIALS)
+        blocks = NMF_DOT_PARTIALS;
+    if (blocks == 0)
+        blocks = 1;
+    nmf_partial_sum_kernel<<<(unsigned)blocks, NMF_REDUCE_BLOCK, 0, stream>>>(term, len, partial);
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess)
+        return err;
+    nmf_final_sum_kernel<<<1, NMF_REDUCE_BLOCK, 0, stream>>>(partial, (int)blocks, scale, out);
+    return cudaGetLastError();
+}
+
+#endif
