@@ -70,6 +70,14 @@ step "faces on the CPU (200 it)" "$build/nmf-faces" -q --device cpu --tol 0 -o "
 step "benchmark (bench/run.sh)" env BENCH_OUT="$out/bench" bench/run.sh "$build" \
     --cases faces,4000x4000,65536x4096 --k 20,64 --iters 50 --repeat 5
 
+# Error against time for MU and HALS on both devices and scikit-learn's mu
+# and cd (needs a python3 with scikit-learn; skipped without one).
+if python3 -c "import sklearn" 2>/dev/null; then
+    step "convergence (bench/convergence.py)" python3 bench/convergence.py "$build" "$out/convergence"
+else
+    summary+=("$(printf '%-34s SKIP  (no scikit-learn for python3)' "convergence")")
+fi
+
 field() { sed -n "s/.*\"$2\": \\([^,}]*\\).*/\\1/p" "$out/$1/metrics.json" 2>/dev/null | head -1; }
 {
     echo
@@ -84,6 +92,8 @@ field() { sed -n "s/.*\"$2\": \\([^,}]*\\).*/\\1/p" "$out/$1/metrics.json" 2>/de
     echo
     echo "benchmark (ms/iter; full table in $log, JSON and charts in $out/bench):"
     sed -n '/^case  *device/,/^results:/p' "$log" | grep -v '^results:'
+    grep -E 'x$|nmf-faces (CPU|GPU) vs|loss mismatch' "$log" | grep -v '^===' || true
+    grep -E '^target:|reaches it|does not reach' "$log" || true
     gpu=$(field faces-gpu reconstruction_err)
     cpu=$(field faces-cpu reconstruction_err)
     if [ -n "$gpu" ] && [ -n "$cpu" ]; then
