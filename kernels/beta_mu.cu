@@ -132,6 +132,33 @@ extern "C" cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const 
  * 10 iterations. The grid is fixed by len alone (never by the device), so
  * the partials and their order, hence the bits, are too. */
 
+/* ---- sums of each component in double --------------------------------
+ * Per component: len floats read once; k blocks. */
+static __global__ void component_sums_kernel(const float *__restrict__ X, size_t rows,
+                                             size_t cols, int sum_rows, float *__restrict__ out)
+{
+    __shared__ double sums[NMF_REDUCE_BLOCK];
+    const size_t comp = blockIdx.x, len = sum_rows ? cols : rows;
+    double s = 0.0;
+    for (size_t i = threadIdx.x; i < len; i += blockDim.x)
+        s += sum_rows ? X[comp * cols + i] : X[i * cols + comp];
+    sums[threadIdx.x] = s;
+    nmf_block_sum(sums);
+    if (threadIdx.x == 0)
+        out[comp] = (float)sums[0];
+}
+
+extern "C" cudaError_t nmf_cuda_component_sums(const float *X, size_t rows, size_t cols,
+                                               int sum_rows, float *out, cudaStream_t stream)
+{
+    const size_t k = sum_rows ? rows : cols;
+    if (!X || !out || k == 0 || k > 0x7fffffff)
+        return cudaErrorInvalidValue;
+    component_sums_kernel<<<(unsigned)k, NMF_REDUCE_BLOCK, 0, stream>>>(X, rows, cols, sum_rows,
+                                                                         out);
+    return cudaGetLastError();
+}
+
 struct beta_loss_term {
     const float *V, *WH;
     double beta;
@@ -146,5 +173,5 @@ extern "C" cudaError_t nmf_cuda_beta_divergence(const float *V, const float *WH,
         return cudaErrorInvalidValue;
     const double b = beta;
     return nmf_reduce(beta_loss_term{V, WH, b}, len, partial, out,
-                      b == 0.0 || b == 1.0 ? 1.0 : 1.0 / (b * (b - 1.0)), stream);
+                      b == 0.0 || b == 1.0 ? 1.0 : b * (b - 1.0), stream);
 }

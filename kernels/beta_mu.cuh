@@ -10,10 +10,12 @@
  *   nmf_cuda_beta_terms(V, WH, R, m·n, beta)       R = V∘WH^(β-2); WH ← WH^(β-1) (β != 1)
  *   num = R Hᵀ                                     (cuBLAS)
  *   den = WH Hᵀ                                    (cuBLAS; β != 1)
- *   β = 1: hsum = rowsums(H) (k), then nmf_cuda_broadcast(den, hsum, m, k, 1, 0)
+ *   β = 1: nmf_cuda_component_sums(H, k, n, 1, ...) = rowsums(H) (k), then
+ *          nmf_cuda_broadcast(den, hsum, m, k, 1, 0)
  *   nmf_cuda_mu_update_reg(W, num, den, m·k, l1_W, l2_W, γ, β < 1 ? NMF_EPSILON64 : 0)
  * The H update recomputes WH = W H with the new W, then num = Wᵀ R,
- * den = Wᵀ WH (β != 1) or, at β = 1, wsum = colsums(W) (k) and
+ * den = Wᵀ WH (β != 1) or, at β = 1, wsum = colsums(W) (k,
+ * nmf_cuda_component_sums(W, m, k, 0, ...)) and
  * nmf_cuda_broadcast(den, wsum, k, n, 0, 1.0f), and
  * nmf_cuda_mu_update_reg(H, num, den, k·n, l1_H, l2_H, γ, β <= 1 ? NMF_EPSILON64 : 0),
  * γ = nmf_mu_gamma(β). */
@@ -43,6 +45,12 @@ cudaError_t nmf_cuda_beta_terms(const float *V, float *WH, float *R, size_t len,
  * vec is not modified; dst must not alias it. */
 cudaError_t nmf_cuda_broadcast(float *dst, const float *vec, size_t rows, size_t cols,
                                int along_rows, float zero_to, cudaStream_t stream);
+
+/* out[c] (k values) = the sums of X's k components in double, cast to
+ * float, as the CPU sums them: rowsums of X (k, cols) when sum_rows, else
+ * column sums of X (rows, k). One block per component, a fixed tree. */
+cudaError_t nmf_cuda_component_sums(const float *X, size_t rows, size_t cols, int sum_rows,
+                                    float *out, cudaStream_t stream);
 
 /* For i < len: X[i] = nmf_mu_update(X[i], num[i], den[i], l1, l2, gamma),
  * then X[i] = 0 when X[i] < zero_below (pass 0.0f for no threshold,

@@ -40,7 +40,7 @@ static __global__ void nmf_partial_sum_kernel(Term term, size_t len, double *__r
 }
 
 static __global__ void nmf_final_sum_kernel(const double *__restrict__ partial, int count,
-                                            double scale, double *__restrict__ out)
+                                            double divisor, double *__restrict__ out)
 {
     __shared__ double sums[NMF_REDUCE_BLOCK];
     double s = 0.0;
@@ -49,12 +49,12 @@ static __global__ void nmf_final_sum_kernel(const double *__restrict__ partial, 
     sums[threadIdx.x] = s;
     nmf_block_sum(sums);
     if (threadIdx.x == 0)
-        *out = sums[0] * scale;
+        *out = sums[0] / divisor; /* divided, as the CPU divides */
 }
 
-/* *out = scale * sum_{i < len} term(i); partial holds NMF_DOT_PARTIALS doubles. */
+/* *out = sum_{i < len} term(i) / divisor; partial holds NMF_DOT_PARTIALS doubles. */
 template <typename Term>
-static cudaError_t nmf_reduce(Term term, size_t len, double *partial, double *out, double scale,
+static cudaError_t nmf_reduce(Term term, size_t len, double *partial, double *out, double divisor,
                               cudaStream_t stream)
 {
     size_t blocks = (len + NMF_REDUCE_BLOCK - 1) / NMF_REDUCE_BLOCK;
@@ -66,7 +66,7 @@ static cudaError_t nmf_reduce(Term term, size_t len, double *partial, double *ou
     cudaError_t err = cudaGetLastError();
     if (err != cudaSuccess)
         return err;
-    nmf_final_sum_kernel<<<1, NMF_REDUCE_BLOCK, 0, stream>>>(partial, (int)blocks, scale, out);
+    nmf_final_sum_kernel<<<1, NMF_REDUCE_BLOCK, 0, stream>>>(partial, (int)blocks, divisor, out);
     return cudaGetLastError();
 }
 

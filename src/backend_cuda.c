@@ -49,7 +49,6 @@ typedef struct {
     float *d_den_W; /* (m, k) */
     float *d_den_H; /* (k, n) */
     float *d_WH, *d_R;  /* (m, n), beta != 2 only */
-    float *d_ones;      /* max(m, n) ones, beta == 1 only (row and column sums) */
     float *d_sum;       /* (k) row sums of H or column sums of W, beta == 1 */
     double *d_row_violation; /* max(m, n), HALS only */
     double *d_partial; /* NMF_DOT_PARTIALS */
@@ -138,7 +137,7 @@ static nmf_status enqueue_beta_mu(cuda_ctx *c)
     CUDA_CHECK(nmf_cuda_beta_terms(c->d_V, c->d_WH, c->d_R, m * n, c->beta, c->stream));
     CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_R, n, c->d_H, n, c->d_VHt, k));
     if (kl) {
-        CUBLAS_CHECK(gemm_rm(c->blas, N, N, k, 1, n, c->d_H, n, c->d_ones, 1, c->d_sum, 1));
+        CUDA_CHECK(nmf_cuda_component_sums(c->d_H, k, n, 1, c->d_sum, c->stream));
         CUDA_CHECK(nmf_cuda_broadcast(c->d_den_W, c->d_sum, m, k, 1, 0.0f, c->stream));
     } else {
         CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_WH, n, c->d_H, n, c->d_den_W, k));
@@ -151,7 +150,7 @@ static nmf_status enqueue_beta_mu(cuda_ctx *c)
     CUDA_CHECK(nmf_cuda_beta_terms(c->d_V, c->d_WH, c->d_R, m * n, c->beta, c->stream));
     CUBLAS_CHECK(gemm_rm(c->blas, T, N, k, n, m, c->d_W, k, c->d_R, n, c->d_WtV, n));
     if (kl) {
-        CUBLAS_CHECK(gemm_rm(c->blas, N, N, 1, k, m, c->d_ones, m, c->d_W, k, c->d_sum, k));
+        CUDA_CHECK(nmf_cuda_component_sums(c->d_W, m, k, 0, c->d_sum, c->stream));
         CUDA_CHECK(nmf_cuda_broadcast(c->d_den_H, c->d_sum, k, n, 0, 1.0f, c->stream));
     } else {
         CUBLAS_CHECK(gemm_rm(c->blas, T, N, k, n, m, c->d_W, k, c->d_WH, n, c->d_den_H, n));
@@ -248,7 +247,6 @@ static void cuda_free(void *ctx)
     CUDA_FREE(c->d_den_H);
     CUDA_FREE(c->d_WH);
     CUDA_FREE(c->d_R);
-    CUDA_FREE(c->d_ones);
     CUDA_FREE(c->d_sum);
     CUDA_FREE(c->d_row_violation);
     CUDA_FREE(c->d_partial);
@@ -294,12 +292,16 @@ static void cuda_describe(char *buf, size_t size)
     }
 }
 
+/* cuBLAS's handle, its kernels and the graph take memory of their own. */
+#define DEVICE_MEMORY_MARGIN ((size_t)256 << 20)
+
 /* Bytes of device memory the fit needs, or 0 if that overflows size_t. */
 static size_t bytes_needed(size_t m, size_t n, size_t k, const nmf_params *p)
 {
     size_t mn = m > n ? m : n;
-    size_t floats[] = {m * n * (p->beta != 2.0 ? 3 : 1), 3 * m * k, 3 * k * n, 2 * k * k + k + mn};
-    size_t total = CUBLAS_WORKSPACE_BYTES + (NMF_DOT_PARTIALS + SUM_COUNT + mn) * sizeof(double);
+    size_t floats[] = {m * n * (p->beta != 2.0 ? 3 : 1), 3 * m * k, 3 * k * n, 2 * k * k + k};
+    size_t total = DEVICE_MEMORY_MARGIN + CUBLAS_WORKSPACE_BYTES +
+                   (NMF_DOT_PARTIALS + SUM_COUNT + mn) * sizeof(double);
     for (size_t i = 0; i < 4; i++) {
         if (floats[i] > (SIZE_MAX - total) / sizeof(float))
             return 0;
@@ -327,6 +329,17 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
                          (double)need / 1e9, m, n, (double)free_bytes / 1e9,
                          (double)total_bytes / 1e9);
 
+    if (params->solver == NMF_SOLVER_HALS) {
+        /* The sweep keeps the k x k Gram matrix in one block's shared memory. */
+        int device = 0, shared = 0;
+        CUDA_CHECK(cudaGetDevice(&device));
+        CUDA_CHECK(cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+        if (k * k * sizeof(float) > (size_t)shared)
+            return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                             "-k/--components: %zu is too many for --solver hals on this GPU "
+                             "(its sweep holds k² floats in %d bytes of shared memory); hint: "
+                             "--device cpu or --solver mu", k, shared);
+    }
     c = calloc(1, sizeof *c);
     if (!c)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the CUDA backend");
@@ -368,14 +381,8 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
         CUDA_CHECK(cudaMalloc((void **)&c->d_WH, m * n * sizeof(float)));
         CUDA_CHECK(cudaMalloc((void **)&c->d_R, m * n * sizeof(float)));
     }
-    if (c->beta == 1.0f) {
-        CUDA_CHECK(cudaMalloc((void **)&c->d_ones, mn * sizeof(float)));
+    if (c->beta == 1.0f)
         CUDA_CHECK(cudaMalloc((void **)&c->d_sum, k * sizeof(float)));
-        /* d_ones: one host-side 1, broadcast down max(m, n) rows. */
-        const float one = 1.0f;
-        CUDA_CHECK(cudaMemcpy(c->d_sum, &one, sizeof one, cudaMemcpyHostToDevice));
-        CUDA_CHECK(nmf_cuda_broadcast(c->d_ones, c->d_sum, mn, 1, 1, 0.0f, c->stream));
-    }
     if (c->solver == NMF_SOLVER_HALS)
         CUDA_CHECK(cudaMalloc((void **)&c->d_row_violation, mn * sizeof(double)));
     CUDA_CHECK(cudaEventCreate(&c->timer[0]));
@@ -441,7 +448,10 @@ static nmf_status beta_loss(cuda_ctx *c, double *error)
                                         c->d_sums + SUM_LOSS, c->stream));
     if ((st = read_sums(c, SUM_LOSS, 1)) != NMF_STATUS_OK)
         goto cleanup;
-    *error = sqrt(2.0 * (c->h_sums[SUM_LOSS] > 0.0 ? c->h_sums[SUM_LOSS] : 0.0));
+    double divergence = c->h_sums[SUM_LOSS];
+    if (divergence < 0.0) /* rounding; a NaN stays NaN, as on the CPU */
+        divergence = 0.0;
+    *error = sqrt(2.0 * divergence);
 cleanup:
     return st;
 }
@@ -549,7 +559,7 @@ cleanup:
     } while (0)
 
 /* The GPU's ceilings: SGEMM and TF32 GEMM of 8192² matrices through cuBLAS,
- * and a 1 GiB device-to-device copy. */
+ * and a 256 MiB device-to-device copy. */
 static nmf_status cuda_measure_ceilings(nmf_ceilings *out)
 {
     nmf_status st = NMF_STATUS_OK;
@@ -569,13 +579,15 @@ static nmf_status cuda_measure_ceilings(nmf_ceilings *out)
     CUDA_CHECK(cudaMalloc((void **)&d_A, len * sizeof(float)));
     CUDA_CHECK(cudaMalloc((void **)&d_B, len * sizeof(float)));
     CUDA_CHECK(cudaMalloc((void **)&d_C, len * sizeof(float)));
-    CUDA_CHECK(cudaMemsetAsync(d_A, 0, len * sizeof(float), stream));
-    CUDA_CHECK(cudaMemsetAsync(d_B, 0, len * sizeof(float), stream));
+    /* Non-zero inputs (every float 0x3c3c3c3c = 0.0115): GEMMs on zeros
+     * run faster than on real data and would flatter the ceiling. */
+    CUDA_CHECK(cudaMemsetAsync(d_A, 0x3c, len * sizeof(float), stream));
+    CUDA_CHECK(cudaMemsetAsync(d_B, 0x3c, len * sizeof(float), stream));
     CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH));
     BEST_MS(sgemm_ms, stream, CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, &one, d_A, size, d_B, size, &zero, d_C, size)));
     CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_TF32_TENSOR_OP_MATH));
     BEST_MS(tf32_ms, stream, CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, &one, d_A, size, d_B, size, &zero, d_C, size)));
-    /* 1 GiB from the first two buffers' memory into the third's. */
+    /* One whole 256 MiB buffer into another (copy_bytes caps it at 1 GiB). */
     BEST_MS(copy_ms, stream, CUDA_CHECK(cudaMemcpyAsync(d_C, d_A, copy_bytes < len * sizeof(float) ? copy_bytes : len * sizeof(float), cudaMemcpyDeviceToDevice, stream)));
     double flops = 2.0 * size * size * (double)size;
     size_t copied = copy_bytes < len * sizeof(float) ? copy_bytes : len * sizeof(float);

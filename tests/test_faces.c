@@ -53,6 +53,7 @@ int main(void)
     nmf_problem problem = {d.m, d.n, d.V};
     nmf_params p;
     nmf_params_default(&p);
+    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
     p.init = NMF_INIT_RANDOM;
     p.max_iter = 200;
     p.tol = 0;

@@ -97,6 +97,7 @@ static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_
     nmf_problem problem = {m, n, V};
     nmf_params p;
     nmf_params_default(&p);
+    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
     p.k = (int)k;
     p.max_iter = 1;
     p.tol = 0;
@@ -174,6 +175,7 @@ static void test_monotone_random(void)
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
     nmf_params p;
     nmf_params_default(&p);
+    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
     p.k = (int)k;
     p.init = NMF_INIT_RANDOM;
     CHECK(nmf_initialize(&problem, &p, W0, H0) == NMF_STATUS_OK);
@@ -208,6 +210,7 @@ static void test_monotone_face_like(void)
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p;
     nmf_params_default(&p);
+    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
     p.k = (int)k;
     CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
     check_monotone(&problem, W, H, p, 60);
@@ -232,6 +235,7 @@ static void test_low_rank_recovered(nmf_solver solver)
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p;
     nmf_params_default(&p);
+    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
     p.k = (int)k;
     p.tol = 0;
     p.max_iter = 5000;
@@ -259,6 +263,7 @@ static void test_tolerance_stops(void)
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p;
     nmf_params_default(&p);
+    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
     p.k = (int)k;
     p.max_iter = 1000;
     p.tol = 1e-2;
@@ -278,6 +283,7 @@ static void test_checks_refuse_bad_arguments(void)
     nmf_problem problem = {2, 3, V};
     nmf_params p;
     nmf_params_default(&p);
+    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
     CHECK(nmf_problem_check(&problem) == NMF_STATUS_OK);
     CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT); /* k 20 > 2 */
     CHECK(strstr(nmf_last_error(), "-k/--components") != NULL);
