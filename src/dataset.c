@@ -221,6 +221,12 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
     if (!f)
         return nmf_error(NMF_STATUS_IO, "%s: %s", e->path, strerror(errno));
     if (stbi_info_from_file(f, &e->w, &e->h, &comp)) {
+        /* stb's PNM header parser accepts a 0 (found by fuzzing). */
+        if (e->w <= 0 || e->h <= 0) {
+            st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (size %dx%d)", e->path,
+                           e->w, e->h);
+            goto cleanup;
+        }
         *is_image = 1;
         if (stbi_is_hdr_from_file(f))
             e->format = PIXELS_HDR;
