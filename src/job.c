@@ -4,6 +4,7 @@
 #include "job.h"
 
 #include "backend.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "fsutil.h"
 #include "metrics.h"
@@ -85,6 +86,25 @@ static nmf_status write_inputs_list(const char *dir, const dataset *d)
     return st;
 }
 
+/* The checkpoint callback: the run's options, its images' fingerprint and
+ * the fit state, into the output directory. */
+typedef struct {
+    const job_options *opt;
+    const dataset *d;
+} checkpoint_ctx;
+
+static nmf_status write_checkpoint(const nmf_result *state, const float *W, const float *H,
+                                   void *user)
+{
+    const checkpoint_ctx *cc = user;
+    checkpoint_info info = {.job = *cc->opt,
+                            .fingerprint = dataset_fingerprint(cc->d),
+                            .m = cc->d->m,
+                            .width = cc->d->width,
+                            .height = cc->d->height};
+    return checkpoint_write(cc->opt->output_dir, &info, state, W, H);
+}
+
 static nmf_status write_outputs(const job_options *opt, const dataset *d, const float *W,
                                 const float *H, run_metrics *rm)
 {
@@ -134,7 +154,7 @@ nmf_status job_run(const job_options *opt)
     fit_params.device = backend == &nmf_backend_cpu ? NMF_DEVICE_CPU : NMF_DEVICE_GPU;
 
     progress_state ps;
-    progress_start(&ps, opt->quiet);
+    progress_start(&ps, opt->quiet, opt->stop_flag);
     dataset_options data = opt->data;
     data.progress = progress_loading;
     data.progress_user = &ps;
@@ -149,6 +169,12 @@ nmf_status job_run(const job_options *opt)
                 d.width, d.height, load_s, d.skipped, d.skipped == 1 ? "" : "s");
 
     nmf_problem problem = {d.m, d.n, d.V};
+    if (opt->resume && dataset_fingerprint(&d) != opt->resume_fingerprint) {
+        st = nmf_error(NMF_STATUS_BAD_INPUT,
+                       "--resume %s: the images found differ from the checkpointed run's (a "
+                       "file added, removed, renamed or resized since)", opt->output_dir);
+        goto cleanup;
+    }
     if ((st = nmf_problem_check(&problem)) != NMF_STATUS_OK ||
         (st = nmf_params_check(&problem, p)) != NMF_STATUS_OK)
         goto cleanup;
@@ -161,7 +187,10 @@ nmf_status job_run(const job_options *opt)
         goto cleanup;
     }
     t0 = now_s();
-    if (p->init == NMF_INIT_CUSTOM) {
+    if (opt->resume) {
+        memcpy(W, opt->resume_W, d.m * k * sizeof *W);
+        memcpy(H, opt->resume_H, k * d.n * sizeof *H);
+    } else if (p->init == NMF_INIT_CUSTOM) {
         if ((st = load_factor(opt->init_w_path, "W", d.m, k, W)) != NMF_STATUS_OK ||
             (st = load_factor(opt->init_h_path, "H", k, d.n, H)) != NMF_STATUS_OK)
             goto cleanup;
@@ -170,11 +199,18 @@ nmf_status job_run(const job_options *opt)
     }
     double init_s = now_s() - t0;
 
-    progress_start(&ps, opt->quiet);
+    progress_start(&ps, opt->quiet, opt->stop_flag);
+    checkpoint_ctx cc = {opt, &d};
     fit_params.progress = progress_report;
     fit_params.progress_user = &ps;
-    st = nmf_fit(&problem, &fit_params, W, H, &result);
+    fit_params.checkpoint = write_checkpoint;
+    fit_params.checkpoint_user = &cc;
+    st = nmf_fit_resume(&problem, &fit_params, W, H, opt->resume, &result);
     progress_finish(&ps);
+    /* Interrupted: the state so far is saved, and the outputs show it. */
+    nmf_status fit_st = st;
+    if (st == NMF_STATUS_INTERRUPTED)
+        st = write_checkpoint(&result, W, H, &cc);
     if (st != NMF_STATUS_OK)
         goto cleanup;
 
@@ -187,6 +223,13 @@ nmf_status job_run(const job_options *opt)
                       load_s, init_s, 0.0};
     if ((st = write_outputs(opt, &d, W, H, &rm)) != NMF_STATUS_OK)
         goto cleanup;
+    if (fit_st == NMF_STATUS_INTERRUPTED) {
+        st = nmf_error(NMF_STATUS_INTERRUPTED,
+                       "interrupted after %d iterations; outputs and a checkpoint are in %s; "
+                       "hint: continue with nmf-faces --resume %s",
+                       result.iterations, opt->output_dir, opt->output_dir);
+        goto cleanup;
+    }
     if (!opt->quiet)
         fprintf(stderr,
                 "done on the %s: %d iterations (%s), error %.6g (%.4f relative), %.2f "

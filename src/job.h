@@ -6,6 +6,9 @@
 #include "dataset.h"
 #include "nmf/nmf.h"
 
+#include <signal.h>
+#include <stdint.h>
+
 typedef struct {
     const char *const *inputs; /* directories and image files */
     size_t n_inputs;
@@ -16,13 +19,25 @@ typedef struct {
     const char *init_h_path;
     int recon_count;         /* images shown in reconstructions.png */
     int quiet;
+    /* Set (by a signal handler) to stop the fit after the current chunk of
+     * iterations, write a checkpoint and the outputs; may be NULL. */
+    volatile sig_atomic_t *stop_flag;
+    /* A run to continue (from checkpoint_read): its state, factors and the
+     * fingerprint its images had; resume == NULL for a fresh run. */
+    const nmf_result *resume;
+    const float *resume_W, *resume_H;
+    uint64_t resume_fingerprint;
 } job_options;
 
 /* Loads, checks, initialises, fits and writes every output. Everything that
  * can be checked is checked before the output directory is touched, so a
  * failing run leaves no output behind; every output file is written under
- * a temporary name and renamed, metrics.json last. On failure
- * nmf_last_error() holds the one-line reason. */
+ * a temporary name and renamed, metrics.json last. With
+ * params.checkpoint_every, a checkpoint goes to the output directory every
+ * that many iterations; when *stop_flag is set, the fit stops, a checkpoint
+ * and the outputs (marked not converged) are written and
+ * NMF_STATUS_INTERRUPTED is returned. On failure nmf_last_error() holds the
+ * one-line reason. */
 nmf_status job_run(const job_options *opt);
 
 #endif

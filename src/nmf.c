@@ -177,25 +177,30 @@ static void set_threads(int threads)
 
 /* Appends (iteration, error) to the result's history, which has room for
  * every entry the loop can record. */
-static void record(nmf_result *r, int iteration, double error, const struct timespec *t0)
+static void record(nmf_result *r, int iteration, double error, double seconds)
 {
     r->history_iter[r->history_len] = iteration;
     r->history_err[r->history_len] = error;
-    r->history_s[r->history_len] = seconds_since(t0);
+    r->history_s[r->history_len] = seconds;
     r->history_len++;
 }
 
-static int report(const nmf_params *p, int iteration, double error,
-                  const struct timespec *t0)
+static int report(const nmf_params *p, int iteration, double error, double seconds)
 {
     if (!p->progress)
         return 0;
-    nmf_progress pr = {iteration, p->max_iter, error, seconds_since(t0)};
+    nmf_progress pr = {iteration, p->max_iter, error, seconds};
     return p->progress(&pr, p->progress_user);
 }
 
 nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
                    nmf_result *result)
+{
+    return nmf_fit_resume(problem, p, W, H, NULL, result);
+}
+
+nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
+                          const nmf_result *from, nmf_result *result)
 {
     const nmf_backend *backend;
     void *ctx = NULL;
@@ -215,9 +220,15 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
         (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
         return st;
 
+    if (from && (from->iterations < 0 || from->iterations > p->max_iter ||
+                 from->history_len < 1 || from->history_len > from->iterations / NMF_HISTORY_EVERY + 2))
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "resume: the saved state (%d iterations) does not fit --max-iter %d",
+                         from->iterations, p->max_iter);
+
     /* Iteration 0, every 10th and the last (a HALS run that converges
      * between two tens adds that iteration instead of the last). */
-    int capacity = p->max_iter / NMF_HISTORY_EVERY + 2;
+    int capacity = p->max_iter / NMF_HISTORY_EVERY + 2 + (from ? 1 : 0);
     result->history_iter = malloc((size_t)capacity * sizeof *result->history_iter);
     result->history_err = malloc((size_t)capacity * sizeof *result->history_err);
     result->history_s = malloc((size_t)capacity * sizeof *result->history_s);
@@ -229,15 +240,26 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
     set_threads(p->threads);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* A resumed run's clock goes on from where the earlier one stopped. */
+    const double time_offset = from ? from->fit_s : 0.0;
     if ((st = backend->init(&ctx, problem, p, W, H)) != NMF_STATUS_OK)
         goto cleanup;
 
     double error_at_init, error;
-    if ((st = backend->loss(ctx, &error_at_init)) != NMF_STATUS_OK)
-        goto cleanup;
-    record(result, 0, error_at_init, &t0);
-    result->error_at_init = error = error_at_init;
-    int stop = report(p, 0, error_at_init, &t0);
+    int stop = 0;
+    if (from) {
+        for (int i = 0; i < from->history_len; i++)
+            record(result, from->history_iter[i], from->history_err[i], from->history_s[i]);
+        error_at_init = from->error_at_init;
+        error = from->history_err[from->history_len - 1];
+    } else {
+        if ((st = backend->loss(ctx, &error_at_init)) != NMF_STATUS_OK)
+            goto cleanup;
+        record(result, 0, error_at_init, seconds_since(&t0));
+        error = error_at_init;
+        stop = report(p, 0, error_at_init, seconds_since(&t0));
+    }
+    result->error_at_init = error_at_init;
 
     /* The stopping rules, scikit-learn's: MU every 10 iterations stops when
      * the error fell by less than tol * error_at_init since the previous
@@ -245,12 +267,15 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
      * violation is at most tol times the first iteration's. */
     const int mu_rule = p->solver == NMF_SOLVER_MU && p->tol > 0.0;
     const int hals_rule = p->solver == NMF_SOLVER_HALS && p->tol > 0.0;
-    double previous = error_at_init, violation_at_1 = 0.0;
-    int it = 0;
+    double previous = from ? from->previous_error : error_at_init;
+    double violation_at_1 = from ? from->violation_at_1 : 0.0;
+    int it = from ? from->iterations : 0;
     while (!stop && it < p->max_iter && !result->converged) {
         int step = hals_rule ? 1 : NMF_HISTORY_EVERY - it % NMF_HISTORY_EVERY;
         if (step > p->max_iter - it)
             step = p->max_iter - it;
+        if (p->checkpoint_every > 0 && step > p->checkpoint_every - it % p->checkpoint_every)
+            step = p->checkpoint_every - it % p->checkpoint_every;
         if ((st = backend->iterate(ctx, step)) != NMF_STATUS_OK)
             goto cleanup;
         it += step;
@@ -262,25 +287,38 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
                 violation_at_1 = violation;
             result->converged = violation_at_1 == 0.0 || violation / violation_at_1 <= p->tol;
         }
-        if (it % NMF_HISTORY_EVERY && it < p->max_iter && !result->converged)
-            continue;
-        if ((st = backend->loss(ctx, &error)) != NMF_STATUS_OK)
-            goto cleanup;
-        record(result, it, error, &t0);
-        if (mu_rule && it % NMF_HISTORY_EVERY == 0) {
-            if ((previous - error) / error_at_init < p->tol)
-                result->converged = 1;
-            previous = error;
+        if (it % NMF_HISTORY_EVERY == 0 || it == p->max_iter || result->converged) {
+            if ((st = backend->loss(ctx, &error)) != NMF_STATUS_OK)
+                goto cleanup;
+            record(result, it, error, time_offset + seconds_since(&t0));
+            if (mu_rule && it % NMF_HISTORY_EVERY == 0) {
+                if ((previous - error) / error_at_init < p->tol)
+                    result->converged = 1;
+                previous = error;
+            }
+            stop = report(p, it, error, time_offset + seconds_since(&t0));
         }
-        stop = report(p, it, error, &t0);
+        if (p->checkpoint && p->checkpoint_every > 0 && it % p->checkpoint_every == 0 &&
+            it < p->max_iter && !result->converged && !stop) {
+            result->iterations = it;
+            result->reconstruction_err = error;
+            result->previous_error = previous;
+            result->violation_at_1 = violation_at_1;
+            result->fit_s = time_offset + seconds_since(&t0);
+            if ((st = backend->get_factors(ctx, W, H)) != NMF_STATUS_OK ||
+                (st = p->checkpoint(result, W, H, p->checkpoint_user)) != NMF_STATUS_OK)
+                goto cleanup;
+        }
     }
 
     if ((st = backend->get_factors(ctx, W, H)) != NMF_STATUS_OK)
         goto cleanup;
     result->iterations = it;
     result->reconstruction_err = error;
+    result->previous_error = previous;
+    result->violation_at_1 = violation_at_1;
     result->norm_V = sqrt(nmf_dot_double(problem->V, NULL, problem->m * problem->n));
-    result->fit_s = seconds_since(&t0);
+    result->fit_s = time_offset + seconds_since(&t0);
     result->stop_rule = result->converged ? (hals_rule ? "hals tolerance" : "mu tolerance")
                         : it < p->max_iter ? "interrupted"
                                            : "max_iter";

@@ -13,8 +13,9 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-void progress_start(progress_state *ps, int quiet)
+void progress_start(progress_state *ps, int quiet, volatile sig_atomic_t *stop_flag)
 {
+    ps->stop_flag = stop_flag;
     ps->quiet = quiet;
     ps->tty = isatty(STDERR_FILENO);
     ps->last_print_s = -1.0;
@@ -41,9 +42,10 @@ int progress_report(const nmf_progress *p, void *user)
 {
     progress_state *ps = user;
     int last = p->iteration == p->max_iter;
-    if (ps->quiet || (!ps->tty && !last && p->iteration > 0 &&
+    int stop = ps->stop_flag && *ps->stop_flag;
+    if (ps->quiet || (!ps->tty && !last && !stop && p->iteration > 0 &&
                       p->elapsed_s - ps->last_print_s < 1.0))
-        return 0;
+        return stop;
     ps->last_print_s = p->elapsed_s;
     fprintf(stderr, "%siteration %d/%d  error %.6g", ps->tty ? "\r" : "", p->iteration,
             p->max_iter, p->error);
@@ -53,7 +55,7 @@ int progress_report(const nmf_progress *p, void *user)
     }
     fputs(ps->tty ? "\033[K" : "\n", stderr);
     ps->line_open = ps->tty;
-    return 0;
+    return stop;
 }
 
 void progress_finish(progress_state *ps)

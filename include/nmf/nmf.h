@@ -102,6 +102,13 @@ typedef struct {
  * NMF_STATUS_INTERRUPTED with W and H as of the last iteration). */
 typedef int (*nmf_progress_fn)(const nmf_progress *progress, void *user);
 
+struct nmf_result;
+/* Called every params->checkpoint_every iterations with the run's state
+ * (everything nmf_fit_resume needs) and the current W, H. A failure stops
+ * the fit with that status. */
+typedef nmf_status (*nmf_checkpoint_fn)(const struct nmf_result *state, const float *W,
+                                        const float *H, void *user);
+
 typedef struct {
     int k;                  /* components, >= 1 (default 20) */
     int max_iter;           /* >= 1 (default 200) */
@@ -118,6 +125,9 @@ typedef struct {
     nmf_precision precision; /* default NMF_PRECISION_FP32 */
     nmf_progress_fn progress; /* optional, may be NULL */
     void *progress_user;
+    int checkpoint_every;   /* iterations between checkpoint calls; 0: none */
+    nmf_checkpoint_fn checkpoint; /* optional, may be NULL */
+    void *checkpoint_user;
 } nmf_params;
 
 /* Fills p with the defaults listed above. */
@@ -147,8 +157,8 @@ nmf_status nmf_initialize(const nmf_problem *problem, const nmf_params *p,
 
 #define NMF_HISTORY_EVERY 10 /* the loss is evaluated every 10 iterations, as in scikit-learn */
 
-typedef struct {
-    int iterations;          /* iterations run */
+typedef struct nmf_result {
+    int iterations;          /* iterations run (in all, for a resumed run) */
     int converged;           /* 1 when the tolerance rule stopped the run */
     double error_at_init;    /* the error of W0, H0 */
     double reconstruction_err; /* at the end: scikit-learn's reconstruction_err_,
@@ -158,7 +168,9 @@ typedef struct {
     int *history_iter;       /* iteration 0, every 10th, and the last (owned) */
     double *history_err;     /* error at those iterations (owned) */
     double *history_s;       /* seconds since the fit started at those iterations (owned) */
-    double fit_s;            /* seconds spent iterating, staging included */
+    double fit_s;            /* seconds spent iterating, staging included (in all) */
+    double previous_error;   /* the MU rule's last checked error (for resuming) */
+    double violation_at_1;   /* the HALS rule's first violation (for resuming) */
     const char *device;      /* the backend that ran: "cpu" or "cuda" (static) */
     const char *stop_rule;   /* what ended the run (static): "max_iter", "mu tolerance"
                               * (error decrease), "hals tolerance" (projected
@@ -171,6 +183,14 @@ typedef struct {
  * NMF_STATUS_INTERRUPTED; free it with nmf_result_free(). */
 nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p,
                    float *W, float *H, nmf_result *result);
+
+/* Continues a run from a state an earlier nmf_fit reported (through its
+ * checkpoint callback or on NMF_STATUS_INTERRUPTED) with W, H as it left
+ * them; p must be the earlier run's parameters (max_iter may be larger).
+ * On the CPU with the same threads the result is bitwise the one an
+ * uninterrupted run gives. */
+nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
+                          const nmf_result *from, nmf_result *result);
 
 void nmf_result_free(nmf_result *result);
 

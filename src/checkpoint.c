@@ -1,0 +1,238 @@
+/* checkpoint.c - see checkpoint.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "checkpoint.h"
+
+#include "error.h"
+#include "fsutil.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAGIC "nmf-faces checkpoint 1"
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+uint64_t dataset_fingerprint(const dataset *d)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < d->m; i++)
+        h = fnv1a(h, d->paths[i], strlen(d->paths[i]) + 1);
+    uint64_t dims[3] = {d->m, (uint64_t)d->width, (uint64_t)d->height};
+    return fnv1a(h, dims, sizeof dims);
+}
+
+static const char *grey_name(dataset_grey g)
+{
+    return g == DATASET_GREY_FIRST ? "first" : "luma";
+}
+
+static const char *device_name(nmf_device d)
+{
+    return d == NMF_DEVICE_CPU ? "cpu" : d == NMF_DEVICE_GPU ? "gpu" : "auto";
+}
+
+nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const nmf_result *state,
+                            const float *W, const float *H)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINT_FILE) >= sizeof path)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: output path too long", dir);
+    nmf_status st = fs_make_dirs(dir);
+    atomic_file f;
+    if (st != NMF_STATUS_OK || (st = atomic_file_open(&f, path)) != NMF_STATUS_OK)
+        return st;
+    const job_options *o = &info->job;
+    const nmf_params *p = &o->params;
+    FILE *fp = f.fp;
+    fprintf(fp, "%s\nfingerprint %016" PRIx64 "\nm %zu\nwidth %d\nheight %d\n", MAGIC,
+            info->fingerprint, info->m, info->width, info->height);
+    fprintf(fp, "k %d\nmax_iter %d\ntol %.17g\nseed %u\ninit %s\nsolver %s\n", p->k, p->max_iter,
+            p->tol, (unsigned)p->seed, nmf_init_name(p->init), nmf_solver_name(p->solver));
+    fprintf(fp, "beta %.17g\nalpha_w %.17g\nalpha_h %.17g\nl1_ratio %.17g\n", p->beta, p->alpha_W,
+            p->alpha_H, p->l1_ratio);
+    fprintf(fp, "threads %d\ndevice %s\nprecision %s\ncheckpoint_every %d\n", p->threads,
+            device_name(p->device), nmf_precision_name(p->precision), p->checkpoint_every);
+    fprintf(fp, "grey %s\nresize %d %d\nrecon %d\n", grey_name(o->data.grey), o->data.resize_w,
+            o->data.resize_h, o->recon_count);
+    fprintf(fp, "iteration %d\nerror_at_init %.17g\nprevious_error %.17g\nviolation_at_1 %.17g\n"
+                "fit_s %.17g\nhistory %d\n",
+            state->iterations, state->error_at_init, state->previous_error, state->violation_at_1,
+            state->fit_s, state->history_len);
+    for (int i = 0; i < state->history_len; i++)
+        fprintf(fp, "%d %.17g %.17g\n", state->history_iter[i], state->history_err[i],
+                state->history_s[i]);
+    fprintf(fp, "inputs %zu\n", o->n_inputs);
+    for (size_t i = 0; i < o->n_inputs; i++)
+        fprintf(fp, "%zu %s\n", strlen(o->inputs[i]), o->inputs[i]);
+    fprintf(fp, "end\n");
+    size_t k = (size_t)p->k, n = (size_t)info->width * (size_t)info->height;
+    fwrite(W, sizeof *W, info->m * k, fp);
+    fwrite(H, sizeof *H, k * n, fp);
+    return atomic_file_commit(&f);
+}
+
+/* --- reading ---------------------------------------------------------- */
+
+typedef struct {
+    FILE *fp;
+    const char *path;
+    char line[512];
+} reader;
+
+/* Reads "key value" into r->line and returns the value, or NULL when the
+ * line does not start with key. */
+static const char *field(reader *r, const char *key)
+{
+    if (!fgets(r->line, sizeof r->line, r->fp))
+        return NULL;
+    r->line[strcspn(r->line, "\n")] = '\0';
+    size_t len = strlen(key);
+    if (strncmp(r->line, key, len) != 0 || r->line[len] != ' ')
+        return NULL;
+    return r->line + len + 1;
+}
+
+#define READ(r, key, fmt, ...)                                            \
+    do {                                                                  \
+        const char *v_ = field(r, key);                                   \
+        if (!v_ || sscanf(v_, fmt, __VA_ARGS__) < 1) {                    \
+            st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: malformed checkpoint (%s)", r->path, key); \
+            goto cleanup;                                                 \
+        }                                                                 \
+    } while (0)
+
+nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *state, float **W,
+                           float **H)
+{
+    char path[4096], name[64];
+    snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINT_FILE);
+    memset(info, 0, sizeof *info);
+    memset(state, 0, sizeof *state);
+    *W = *H = NULL;
+    nmf_status st = NMF_STATUS_OK;
+    reader rd = {fopen(path, "rb"), path, ""}, *r = &rd;
+    if (!r->fp)
+        return nmf_error(NMF_STATUS_IO, "%s: no checkpoint to resume (cannot open it)", path);
+    job_options *o = &info->job;
+    nmf_params *p = &o->params;
+    nmf_params_default(p);
+    dataset_options_default(&o->data);
+    if (!fgets(r->line, sizeof r->line, r->fp) || strncmp(r->line, MAGIC, strlen(MAGIC))) {
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an nmf-faces checkpoint", path);
+        goto cleanup;
+    }
+    unsigned seed;
+    READ(r, "fingerprint", "%" SCNx64, &info->fingerprint);
+    READ(r, "m", "%zu", &info->m);
+    READ(r, "width", "%d", &info->width);
+    READ(r, "height", "%d", &info->height);
+    READ(r, "k", "%d", &p->k);
+    READ(r, "max_iter", "%d", &p->max_iter);
+    READ(r, "tol", "%lf", &p->tol);
+    READ(r, "seed", "%u", &seed);
+    p->seed = seed;
+    READ(r, "init", "%63s", name);
+    if (nmf_init_parse(name, &p->init))
+        goto bad_value;
+    READ(r, "solver", "%63s", name);
+    if (nmf_solver_parse(name, &p->solver))
+        goto bad_value;
+    READ(r, "beta", "%lf", &p->beta);
+    READ(r, "alpha_w", "%lf", &p->alpha_W);
+    READ(r, "alpha_h", "%lf", &p->alpha_H);
+    READ(r, "l1_ratio", "%lf", &p->l1_ratio);
+    READ(r, "threads", "%d", &p->threads);
+    READ(r, "device", "%63s", name);
+    if (nmf_device_parse(name, &p->device))
+        goto bad_value;
+    READ(r, "precision", "%63s", name);
+    if (nmf_precision_parse(name, &p->precision))
+        goto bad_value;
+    READ(r, "checkpoint_every", "%d", &p->checkpoint_every);
+    READ(r, "grey", "%63s", name);
+    o->data.grey = strcmp(name, "first") ? DATASET_GREY_LUMA : DATASET_GREY_FIRST;
+    READ(r, "resize", "%d %d", &o->data.resize_w, &o->data.resize_h);
+    READ(r, "recon", "%d", &o->recon_count);
+    READ(r, "iteration", "%d", &state->iterations);
+    READ(r, "error_at_init", "%lf", &state->error_at_init);
+    READ(r, "previous_error", "%lf", &state->previous_error);
+    READ(r, "violation_at_1", "%lf", &state->violation_at_1);
+    READ(r, "fit_s", "%lf", &state->fit_s);
+    READ(r, "history", "%d", &state->history_len);
+    if (p->k < 1 || p->max_iter < 1 || info->m == 0 || info->width < 1 || info->height < 1 ||
+        info->width > (1 << 16) || info->height > (1 << 16) || state->history_len < 1 ||
+        state->history_len > p->max_iter / NMF_HISTORY_EVERY + 3)
+        goto bad_value;
+    size_t hl = (size_t)state->history_len;
+    state->history_iter = malloc(hl * sizeof *state->history_iter);
+    state->history_err = malloc(hl * sizeof *state->history_err);
+    state->history_s = malloc(hl * sizeof *state->history_s);
+    if (!state->history_iter || !state->history_err || !state->history_s) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", path);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < hl; i++)
+        if (fscanf(r->fp, "%d %lf %lf\n", &state->history_iter[i], &state->history_err[i],
+                   &state->history_s[i]) != 3)
+            goto bad_value;
+    READ(r, "inputs", "%zu", &o->n_inputs);
+    if (o->n_inputs < 1 || o->n_inputs > 100000)
+        goto bad_value;
+    info->input_store = calloc(o->n_inputs, sizeof *info->input_store);
+    if (!info->input_store) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", path);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < o->n_inputs; i++) {
+        size_t len;
+        if (fscanf(r->fp, "%zu", &len) != 1 || len > 4095 || fgetc(r->fp) != ' ' ||
+            !(info->input_store[i] = calloc(len + 1, 1)) ||
+            fread(info->input_store[i], 1, len, r->fp) != len || fgetc(r->fp) != '\n')
+            goto bad_value;
+    }
+    o->inputs = (const char *const *)info->input_store;
+    if (!fgets(r->line, sizeof r->line, r->fp) || strcmp(r->line, "end\n"))
+        goto bad_value;
+    size_t k = (size_t)p->k, n = (size_t)info->width * (size_t)info->height;
+    *W = malloc(info->m * k * sizeof **W);
+    *H = malloc(k * n * sizeof **H);
+    if (!*W || !*H) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory for W and H", path);
+        goto cleanup;
+    }
+    if (fread(*W, sizeof **W, info->m * k, r->fp) != info->m * k ||
+        fread(*H, sizeof **H, k * n, r->fp) != k * n) {
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: truncated checkpoint (W and H)", path);
+        goto cleanup;
+    }
+    goto cleanup;
+bad_value:
+    st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: malformed checkpoint (near \"%s\")", path, r->line);
+cleanup:
+    fclose(r->fp);
+    if (st != NMF_STATUS_OK) {
+        checkpoint_info_free(info);
+        nmf_result_free(state);
+        free(*W);
+        free(*H);
+        *W = *H = NULL;
+    }
+    return st;
+}
+
+void checkpoint_info_free(checkpoint_info *info)
+{
+    if (info->input_store)
+        for (size_t i = 0; i < info->job.n_inputs; i++)
+            free(info->input_store[i]);
+    free(info->input_store);
+    memset(info, 0, sizeof *info);
+}

@@ -1,0 +1,45 @@
+/* checkpoint.h - internal: the file that lets a run continue after an
+ * interruption (`--checkpoint-every`, SIGINT/SIGTERM, `--resume DIR`).
+ *
+ * One file, DIR/checkpoint.nmf, written atomically (temporary file, fsync,
+ * rename), so the directory holds the previous checkpoint or the new one,
+ * never a torn one: a text header of "key value" lines (the run's options,
+ * its inputs, a fingerprint of the images found, and the driver's state:
+ * iteration, errors, history), an "end" line, then W (m, k) and H (k, n) as
+ * little-endian float32. */
+#ifndef NMF_CHECKPOINT_H
+#define NMF_CHECKPOINT_H
+
+#include "job.h"
+#include "nmf/nmf.h"
+
+#include <stdint.h>
+
+#define CHECKPOINT_FILE "checkpoint.nmf"
+
+/* Everything a checkpoint records besides the factors and the fit state. */
+typedef struct {
+    job_options job;     /* inputs, output_dir (not recorded: the directory), options */
+    char **input_store;  /* owns job.inputs' strings after checkpoint_read */
+    uint64_t fingerprint; /* of the image list and sizes (dataset_fingerprint) */
+    size_t m;
+    int width, height;
+} checkpoint_info;
+
+/* FNV-1a over every image path and the image size: inputs that changed
+ * since a checkpoint (a file added, removed, renamed or resized) change it. */
+uint64_t dataset_fingerprint(const dataset *d);
+
+/* Writes dir/checkpoint.nmf atomically. */
+nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const nmf_result *state,
+                            const float *W, const float *H);
+
+/* Reads dir/checkpoint.nmf: info (free with checkpoint_info_free), the fit
+ * state (free with nmf_result_free) and new malloc'd W (m, k), H (k, n).
+ * Fails with the path and the reason on a missing or malformed file. */
+nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *state, float **W,
+                           float **H);
+
+void checkpoint_info_free(checkpoint_info *info);
+
+#endif
