@@ -7,6 +7,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "dataset.h"
 
+#include <stb_image.h>
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +19,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* Headers claiming more than a megapixel make every run allocate and
+     * page in gigabytes: they are tested on their own (test_cli's huge
+     * images), and here would slow fuzzing to a dozen runs a second. JPEGs
+     * skip this filter: stb's own header parser is what dataset_load
+     * guards against for them (see jpeg_tables_ok). */
+    int w, h, comp;
+    int jpeg = size >= 2 && data[0] == 0xFF && data[1] == 0xD8;
+    if (size > (size_t)INT32_MAX ||
+        (!jpeg && stbi_info_from_memory(data, (int)size, &w, &h, &comp) &&
+         (long)w * h > (1L << 20)))
+        return 0;
     static int quiet;
     if (!quiet) {
         nmf_set_note_handler(NULL, NULL);
