@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "dataset.h"
+#include "stb_guard.h"
 #include "error.h"
 
 #include <dirent.h>
@@ -208,96 +209,6 @@ static const char *stb_reason(void)
     return r ? r : "unknown reason";
 }
 
-/* The next integer of a PNM header, skipping whitespace and comments as
- * stb does; the character after it is consumed, as by stb. */
-static long pnm_header_int(FILE *f)
-{
-    int c = getc(f);
-    for (;;) {
-        while (c == ' ' || (c >= '\t' && c <= '\r'))
-            c = getc(f);
-        if (c != '#')
-            break;
-        while (c != EOF && c != '\n' && c != '\r')
-            c = getc(f);
-    }
-    /* Every digit is consumed; the value saturates past a million. */
-    long v = 0;
-    for (; c >= '0' && c <= '9'; c = getc(f))
-        if (v < 1000000)
-            v = 10 * v + (c - '0');
-    return v;
-}
-
-/* Debian's stb_image (2.27) builds a JPEG Huffman table from a DHT segment
- * without checking that its code counts add up to at most 256: a crafted
- * file writes past the table (found by fuzzing; stb 2.28 checks it). So
- * JPEG files are scanned first, and DHT tables with more than 256 codes or
- * a bad class or id are refused. Other files pass. Leaves f rewound. */
-static int jpeg_tables_ok(FILE *f)
-{
-    int ok = 1;
-    if (getc(f) != 0xFF || getc(f) != 0xD8)
-        goto done;
-    for (int c; (c = getc(f)) != EOF;) {
-        if (c != 0xFF)
-            continue; /* entropy-coded data */
-        int marker;
-        do
-            marker = getc(f);
-        while (marker == 0xFF);
-        if (marker == EOF || marker == 0xD9)
-            break;
-        if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7))
-            continue; /* a stuffed byte or a marker without a length */
-        int hi = getc(f), lo = getc(f);
-        long len = hi == EOF || lo == EOF ? -1 : (hi << 8 | lo) - 2;
-        if (len < 0)
-            break; /* stb refuses it itself */
-        if (marker != 0xC4) {
-            if (fseek(f, len, SEEK_CUR) != 0)
-                break;
-            continue;
-        }
-        while (len >= 17) {
-            int q = getc(f);
-            long codes = 0;
-            for (int i = 0; i < 16; i++) {
-                int count = getc(f);
-                codes += count == EOF ? 0 : count;
-            }
-            if (q == EOF || (q >> 4) > 1 || (q & 15) > 3 || codes > 256) {
-                ok = q == EOF;
-                goto done;
-            }
-            if (fseek(f, codes, SEEK_CUR) != 0)
-                goto done;
-            len -= 17 + codes;
-        }
-    }
-done:
-    rewind(f);
-    return ok;
-}
-
-/* Whether a binary PNM header's numbers fit what stb and we accept (the
- * dimension cap of stb_impl.c, a 16-bit maxval): stb's own parser
- * overflows int on longer numbers, undefined behaviour found by fuzzing, so
- * such headers never reach it. Other files pass. Leaves f rewound. */
-static int pnm_header_in_range(FILE *f)
-{
-    int ok = 1;
-    if (getc(f) == 'P') {
-        int kind = getc(f);
-        if (kind == '5' || kind == '6') {
-            long w = pnm_header_int(f), h = pnm_header_int(f), maxval = pnm_header_int(f);
-            ok = w <= (1 << 16) && h <= (1 << 16) && maxval <= 65535;
-        }
-    }
-    rewind(f);
-    return ok;
-}
-
 /* Reads the header of e->path into e; *is_image tells whether it is one.
  * A non-image inside a directory (in_dir) is noted and counted in
  * *skipped; given by name it is an error. */
@@ -310,14 +221,9 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
     FILE *f = fopen(e->path, "rb");
     if (!f)
         return nmf_error(NMF_STATUS_IO, "%s: %s", e->path, strerror(errno));
-    if (!pnm_header_in_range(f)) {
-        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (PNM header value out of range)",
-                       e->path);
-        goto cleanup;
-    }
-    if (!jpeg_tables_ok(f)) {
-        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (bad JPEG Huffman table)",
-                       e->path);
+    const char *unsafe = stb_guard_check(f);
+    if (unsafe) {
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, unsafe);
         goto cleanup;
     }
     if (stbi_info_from_file(f, &e->w, &e->h, &comp)) {
@@ -459,9 +365,9 @@ static int pnm_truncated(FILE *f, int w, int h)
     int kind = getc(f);
     if (kind != '5' && kind != '6')
         return 0;
-    pnm_header_int(f);
-    pnm_header_int(f);
-    long bytes = pnm_header_int(f) > 255 ? 2 : 1;
+    stb_guard_pnm_int(f);
+    stb_guard_pnm_int(f);
+    long bytes = stb_guard_pnm_int(f) > 255 ? 2 : 1;
     long header = ftell(f);
     if (header < 0 || fseek(f, 0, SEEK_END) != 0)
         return 1;

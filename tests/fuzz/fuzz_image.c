@@ -6,6 +6,7 @@
  * behaviour. Built like fuzz_npy.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "dataset.h"
+#include "stb_guard.h"
 
 #include <stb_image.h>
 
@@ -19,17 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* Headers claiming more than a megapixel make every run allocate and
-     * page in gigabytes: they are tested on their own (test_cli's huge
-     * images), and here would slow fuzzing to a dozen runs a second. JPEGs
-     * skip this filter: stb's own header parser is what dataset_load
-     * guards against for them (see jpeg_tables_ok). */
-    int w, h, comp;
-    int jpeg = size >= 2 && data[0] == 0xFF && data[1] == 0xD8;
-    if (size > (size_t)INT32_MAX ||
-        (!jpeg && stbi_info_from_memory(data, (int)size, &w, &h, &comp) &&
-         (long)w * h > (1L << 20)))
-        return 0;
     static int quiet;
     if (!quiet) {
         nmf_set_note_handler(NULL, NULL);
@@ -37,11 +27,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char path[64];
     snprintf(path, sizeof path, "/tmp/nmf-fuzz-image-%ld", (long)getpid());
-    FILE *f = fopen(path, "wb");
+    FILE *f = fopen(path, "w+b");
     if (!f)
         return 0;
     fwrite(data, 1, size, f);
+    /* Headers claiming more than a megapixel make every run allocate and
+     * page in gigabytes: they are tested on their own (test_cli's huge
+     * images), and here would slow fuzzing to a dozen runs a second. The
+     * size comes from stb only for inputs the guard lets through, as in
+     * dataset_load. */
+    int w, h, comp, huge = 0;
+    rewind(f);
+    if (!stb_guard_check(f))
+        huge = stbi_info_from_file(f, &w, &h, &comp) && (long)w * h > (1L << 20);
     fclose(f);
+    if (huge) {
+        remove(path);
+        return 0;
+    }
     dataset_options opt;
     dataset_options_default(&opt);
     opt.threads = 1;
