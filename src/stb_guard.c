@@ -52,7 +52,7 @@ static int jpeg_tables_ok(FILE *f)
                 break;
             continue;
         }
-        while (len >= 17) {
+        while (len > 0) { /* as stb: a table may run past its segment */
             int q = getc(f);
             long codes = 0;
             for (int i = 0; i < 16; i++) {
