@@ -30,7 +30,13 @@ long stb_guard_pnm_int(FILE *f)
 static int jpeg_tables_ok(FILE *f)
 {
     int ok = 1;
-    if (getc(f) != 0xFF || getc(f) != 0xD8)
+    /* stb takes any run of 0xFF before the SOI marker, as before any marker. */
+    int soi = getc(f);
+    if (soi != 0xFF)
+        goto done;
+    while (soi == 0xFF)
+        soi = getc(f);
+    if (soi != 0xD8)
         goto done;
     for (int c; (c = getc(f)) != EOF;) {
         if (c != 0xFF)
