@@ -102,15 +102,26 @@ cleanup:
     return st;
 }
 
+/* HHt = H Hᵀ and VHt = V Hᵀ for the current H. */
+static nmf_status enqueue_H_products(cuda_ctx *c)
+{
+    nmf_status st = NMF_STATUS_OK;
+    const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
+    CUBLAS_CHECK(gemm_rm(c->blas, N, T, c->k, c->k, c->n, c->d_H, c->n, c->d_H, c->n, c->d_HHt, c->k));
+    CUBLAS_CHECK(gemm_rm(c->blas, N, T, c->m, c->k, c->n, c->d_V, c->n, c->d_H, c->n, c->d_VHt, c->k));
+cleanup:
+    return st;
+}
+
 /* One Frobenius MU iteration in scikit-learn's order (see backend_cpu.c
  * for the products and their costs). */
 static nmf_status enqueue_mu(cuda_ctx *c)
 {
     nmf_status st = NMF_STATUS_OK;
-    const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
+    const cublasOperation_t N = CUBLAS_OP_N;
     const size_t m = c->m, n = c->n, k = c->k;
-    CUBLAS_CHECK(gemm_rm(c->blas, N, T, k, k, n, c->d_H, n, c->d_H, n, c->d_HHt, k));
-    CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_V, n, c->d_H, n, c->d_VHt, k));
+    if ((st = enqueue_H_products(c)) != NMF_STATUS_OK)
+        goto cleanup;
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, k, k, c->d_W, k, c->d_HHt, k, c->d_den_W, k));
     CUDA_CHECK(nmf_cuda_mu_update_reg(c->d_W, c->d_VHt, c->d_den_W, m * k, c->l1_W, c->l2_W,
                                       1.0f, 0.0f, c->stream));
@@ -168,10 +179,9 @@ cleanup:
 static nmf_status enqueue_hals(cuda_ctx *c)
 {
     nmf_status st = NMF_STATUS_OK;
-    const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
     const size_t m = c->m, n = c->n, k = c->k;
-    CUBLAS_CHECK(gemm_rm(c->blas, N, T, k, k, n, c->d_H, n, c->d_H, n, c->d_HHt, k));
-    CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_V, n, c->d_H, n, c->d_VHt, k));
+    if ((st = enqueue_H_products(c)) != NMF_STATUS_OK)
+        goto cleanup;
     CUDA_CHECK(nmf_cuda_hals_sweep(c->d_W, m, k, k, 1, c->d_HHt, c->d_VHt, k, 1, c->l1_W,
                                    c->l2_W, c->d_row_violation, c->stream));
     CUDA_CHECK(nmf_cuda_sum_double(c->d_row_violation, m, c->d_partial,
