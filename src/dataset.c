@@ -359,15 +359,11 @@ static void to_grey(const void *pix, pixel_format format, int channels, size_t c
  * of failing, which would put garbage into V. */
 static int pnm_truncated(FILE *f, int w, int h)
 {
-    rewind(f);
-    if (getc(f) != 'P')
+    int kind;
+    long hw, hh, maxval;
+    if (!stb_guard_pnm_header(f, &kind, &hw, &hh, &maxval))
         return 0;
-    int kind = getc(f);
-    if (kind != '5' && kind != '6')
-        return 0;
-    stb_guard_pnm_int(f);
-    stb_guard_pnm_int(f);
-    long bytes = stb_guard_pnm_int(f) > 255 ? 2 : 1;
+    long bytes = maxval > 255 ? 2 : 1;
     long header = ftell(f);
     if (header < 0 || fseek(f, 0, SEEK_END) != 0)
         return 1;

@@ -1,25 +1,40 @@
 /* stb_guard.c - see stb_guard.h. */
 #include "stb_guard.h"
 
-/* The next integer of a PNM header, skipping whitespace and comments as
- * stb does; the character after it is consumed, as by stb. */
-long stb_guard_pnm_int(FILE *f)
+/* stb's PNM header tokeniser: whitespace and '#' comments skipped, then
+ * digits; the character after a token is carried to the next call in *c,
+ * as stb carries it (a comment may follow a number directly). The value
+ * saturates past a million instead of overflowing. */
+static long pnm_token(FILE *f, int *c)
 {
-    int c = getc(f);
     for (;;) {
-        while (c == ' ' || (c >= '\t' && c <= '\r'))
-            c = getc(f);
-        if (c != '#')
+        while (*c == ' ' || (*c >= '\t' && *c <= '\r'))
+            *c = getc(f);
+        if (*c != '#')
             break;
-        while (c != EOF && c != '\n' && c != '\r')
-            c = getc(f);
+        while (*c != EOF && *c != '\n' && *c != '\r')
+            *c = getc(f);
     }
-    /* Every digit is consumed; the value saturates past a million. */
     long v = 0;
-    for (; c >= '0' && c <= '9'; c = getc(f))
+    for (; *c >= '0' && *c <= '9'; *c = getc(f))
         if (v < 1000000)
-            v = 10 * v + (c - '0');
+            v = 10 * v + (*c - '0');
     return v;
+}
+
+int stb_guard_pnm_header(FILE *f, int *kind, long *w, long *h, long *maxval)
+{
+    rewind(f);
+    if (getc(f) != 'P')
+        return 0;
+    *kind = getc(f);
+    if (*kind != '5' && *kind != '6')
+        return 0;
+    int c = getc(f);
+    *w = pnm_token(f, &c);
+    *h = pnm_token(f, &c);
+    *maxval = pnm_token(f, &c);
+    return 1;
 }
 
 /* Debian's stb_image (2.27) builds a JPEG Huffman table from a DHT segment
@@ -85,14 +100,10 @@ done:
  * such headers never reach it. Other files pass. Leaves f rewound. */
 static int pnm_header_in_range(FILE *f)
 {
-    int ok = 1;
-    if (getc(f) == 'P') {
-        int kind = getc(f);
-        if (kind == '5' || kind == '6') {
-            long w = stb_guard_pnm_int(f), h = stb_guard_pnm_int(f), maxval = stb_guard_pnm_int(f);
-            ok = w <= (1 << 16) && h <= (1 << 16) && maxval <= 65535;
-        }
-    }
+    int kind;
+    long w, h, maxval;
+    int ok = !stb_guard_pnm_header(f, &kind, &w, &h, &maxval) ||
+             (w <= (1 << 16) && h <= (1 << 16) && maxval <= 65535);
     rewind(f);
     return ok;
 }

@@ -11,9 +11,9 @@
  * the start of f and leaves it rewound. */
 const char *stb_guard_check(FILE *f);
 
-/* The next integer of a PNM header as stb reads it (whitespace and
- * comments skipped, the character after it consumed), saturating past a
- * million instead of overflowing. */
-long stb_guard_pnm_int(FILE *f);
+/* Parses a binary PNM (P5, P6) header as stb does: 1 with the kind ('5' or
+ * '6'), width, height and maxval (each saturated past a million) and f
+ * positioned at the pixel data; 0 when f is no binary PNM. */
+int stb_guard_pnm_header(FILE *f, int *kind, long *w, long *h, long *maxval);
 
 #endif
