@@ -5,6 +5,7 @@
 
 #include "backend.h"
 #include "checkpoint.h"
+#include "clock.h"
 #include "error.h"
 #include "fsutil.h"
 #include "metrics.h"
@@ -16,17 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Reads one custom start factor and checks its shape and values, naming the
  * file in every error. */
@@ -112,7 +105,7 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
     const int k = opt->params.k;
     char path[4096];
     nmf_status st;
-    double t0 = now_s();
+    double t0 = nmf_clock_s();
     if ((st = fs_make_dirs(dir)) != NMF_STATUS_OK ||
         (st = write_path(path, sizeof path, dir, "W.npy")) != NMF_STATUS_OK ||
         (st = npy_write_f32(path, W, d->m, (size_t)k)) != NMF_STATUS_OK ||
@@ -123,7 +116,7 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
                                            opt->recon_count)) != NMF_STATUS_OK ||
         (st = write_inputs_list(dir, d)) != NMF_STATUS_OK)
         return st;
-    rm->write_s = now_s() - t0;
+    rm->write_s = nmf_clock_s() - t0;
 
     /* Written last: a metrics.json means the run's outputs are complete. */
     char *json;
@@ -158,12 +151,12 @@ nmf_status job_run(const job_options *opt)
     dataset_options data = opt->data;
     data.progress = progress_loading;
     data.progress_user = &ps;
-    double t0 = now_s();
+    double t0 = nmf_clock_s();
     st = dataset_load(opt->inputs, opt->n_inputs, &data, &d);
     progress_finish(&ps);
     if (st != NMF_STATUS_OK)
         goto cleanup;
-    double load_s = now_s() - t0;
+    double load_s = nmf_clock_s() - t0;
     if (!opt->quiet)
         fprintf(stderr, "loaded %zu images of %dx%d in %.2f s (%zu skipped file%s)\n", d.m,
                 d.width, d.height, load_s, d.skipped, d.skipped == 1 ? "" : "s");
@@ -186,7 +179,7 @@ nmf_status job_run(const job_options *opt)
         st = nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for W and H (k = %zu)", k);
         goto cleanup;
     }
-    t0 = now_s();
+    t0 = nmf_clock_s();
     if (opt->resume) {
         memcpy(W, opt->resume_W, d.m * k * sizeof *W);
         memcpy(H, opt->resume_H, k * d.n * sizeof *H);
@@ -197,7 +190,7 @@ nmf_status job_run(const job_options *opt)
     } else if ((st = nmf_initialize(&problem, p, W, H)) != NMF_STATUS_OK) {
         goto cleanup;
     }
-    double init_s = now_s() - t0;
+    double init_s = nmf_clock_s() - t0;
 
     progress_start(&ps, opt->quiet, opt->stop_flag);
     checkpoint_ctx cc = {opt, &d};

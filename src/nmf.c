@@ -6,6 +6,7 @@
 #include "nmf/nmf.h"
 
 #include "backend.h"
+#include "clock.h"
 #include "error.h"
 #include "reduce.h"
 
@@ -13,7 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -158,13 +158,6 @@ static nmf_status check_factor(const char *name, const float *X, size_t rows, si
     return NMF_STATUS_OK;
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
-}
-
 static void set_threads(int threads)
 {
     if (threads <= 0)
@@ -238,8 +231,7 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
     }
 
     set_threads(p->threads);
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = nmf_clock_s();
     /* A resumed run's clock goes on from where the earlier one stopped. */
     const double time_offset = from ? from->fit_s : 0.0;
     if ((st = backend->init(&ctx, problem, p, W, H)) != NMF_STATUS_OK)
@@ -255,9 +247,9 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
     } else {
         if ((st = backend->loss(ctx, &error_at_init)) != NMF_STATUS_OK)
             goto cleanup;
-        record(result, 0, error_at_init, seconds_since(&t0));
+        record(result, 0, error_at_init, nmf_clock_s() - t0);
         error = error_at_init;
-        stop = report(p, 0, error_at_init, seconds_since(&t0));
+        stop = report(p, 0, error_at_init, nmf_clock_s() - t0);
     }
     result->error_at_init = error_at_init;
 
@@ -290,13 +282,13 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
         if (it % NMF_HISTORY_EVERY == 0 || it == p->max_iter || result->converged) {
             if ((st = backend->loss(ctx, &error)) != NMF_STATUS_OK)
                 goto cleanup;
-            record(result, it, error, time_offset + seconds_since(&t0));
+            record(result, it, error, time_offset + nmf_clock_s() - t0);
             if (mu_rule && it % NMF_HISTORY_EVERY == 0) {
                 if ((previous - error) / error_at_init < p->tol)
                     result->converged = 1;
                 previous = error;
             }
-            stop = report(p, it, error, time_offset + seconds_since(&t0));
+            stop = report(p, it, error, time_offset + nmf_clock_s() - t0);
         }
         if (p->checkpoint && p->checkpoint_every > 0 && it % p->checkpoint_every == 0 &&
             it < p->max_iter && !result->converged && !stop) {
@@ -304,7 +296,7 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
             result->reconstruction_err = error;
             result->previous_error = previous;
             result->violation_at_1 = violation_at_1;
-            result->fit_s = time_offset + seconds_since(&t0);
+            result->fit_s = time_offset + nmf_clock_s() - t0;
             if ((st = backend->get_factors(ctx, W, H)) != NMF_STATUS_OK ||
                 (st = p->checkpoint(result, W, H, p->checkpoint_user)) != NMF_STATUS_OK)
                 goto cleanup;
@@ -318,7 +310,7 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
     result->previous_error = previous;
     result->violation_at_1 = violation_at_1;
     result->norm_V = sqrt(nmf_dot_double(problem->V, NULL, problem->m * problem->n));
-    result->fit_s = time_offset + seconds_since(&t0);
+    result->fit_s = time_offset + nmf_clock_s() - t0;
     result->stop_rule = result->converged ? (hals_rule ? "hals tolerance" : "mu tolerance")
                         : it < p->max_iter ? "interrupted"
                                            : "max_iter";

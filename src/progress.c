@@ -2,16 +2,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "progress.h"
 
-#include <stdio.h>
-#include <time.h>
-#include <unistd.h>
+#include "clock.h"
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include <stdio.h>
+#include <unistd.h>
 
 void progress_start(progress_state *ps, int quiet, volatile sig_atomic_t *stop_flag)
 {
@@ -20,14 +14,14 @@ void progress_start(progress_state *ps, int quiet, volatile sig_atomic_t *stop_f
     ps->tty = isatty(STDERR_FILENO);
     ps->last_print_s = -1.0;
     ps->line_open = 0;
-    ps->loading_start_s = now_s();
+    ps->loading_start_s = nmf_clock_s();
     ps->loading_print_s = 0.0;
 }
 
 void progress_loading(size_t done, size_t total, void *user)
 {
     progress_state *ps = user;
-    double t = now_s();
+    double t = nmf_clock_s();
     /* A few updates a second are plenty, and keep the lock-free caller fast. */
     if (ps->quiet || !ps->tty || (done < total && t - ps->loading_print_s < 0.2))
         return;
