@@ -635,12 +635,7 @@ int main(int argc, char **argv)
     if (make_cases(&o, cases, &count))
         return usage_error("--cases/--k: cases are faces or MxN, k a whole number, comma-separated");
     nmf_set_note_handler(NULL, NULL);
-    if (o.threads > 0) {
-#ifdef _OPENMP
-        omp_set_num_threads(o.threads);
-#endif
-        openblas_set_num_threads(o.threads);
-    }
+    nmf_set_threads(o.threads);
 
     /* Backends and their ceilings, once per run. */
     machine mc = {0};

@@ -61,6 +61,9 @@ typedef struct nmf_backend {
 
 extern const nmf_backend nmf_backend_cpu;
 
+/* Sets the OpenMP and BLAS thread counts of the process (0: leave them). */
+void nmf_set_threads(int threads);
+
 /* The backend for `device`: the CPU, the CUDA backend, or for AUTO the CUDA
  * backend when it is compiled in and sees a device, else the CPU with an
  * nmf_note() saying why. NMF_STATUS_NO_DEVICE for GPU without a device. */

@@ -158,7 +158,7 @@ static nmf_status check_factor(const char *name, const float *X, size_t rows, si
     return NMF_STATUS_OK;
 }
 
-static void set_threads(int threads)
+void nmf_set_threads(int threads)
 {
     if (threads <= 0)
         return;
@@ -230,7 +230,7 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
         goto cleanup;
     }
 
-    set_threads(p->threads);
+    nmf_set_threads(p->threads);
     const double t0 = nmf_clock_s();
     /* A resumed run's clock goes on from where the earlier one stopped. */
     const double time_offset = from ? from->fit_s : 0.0;
