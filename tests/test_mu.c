@@ -75,6 +75,17 @@ static float *random_matrix(nmf_rng *rng, size_t len, double scale)
     return x;
 }
 
+/* Default parameters with k components, pinned to the CPU backend, which
+ * is what this file tests (on a GPU machine, auto would pick the GPU). */
+static nmf_params cpu_params(int k)
+{
+    nmf_params p;
+    nmf_params_default(&p);
+    p.device = NMF_DEVICE_CPU;
+    p.k = k;
+    return p;
+}
+
 /* One MU step from a fixed start agrees with the oracle element-wise, and
  * the reported loss agrees with the oracle's direct ||V - WH||. */
 static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_column)
@@ -95,10 +106,7 @@ static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_
     double *Vd = to_double(V, m * n), *Wd = to_double(W, m * k), *Hd = to_double(H, k * n);
 
     nmf_problem problem = {m, n, V};
-    nmf_params p;
-    nmf_params_default(&p);
-    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
-    p.k = (int)k;
+    nmf_params p = cpu_params((int)k);
     p.max_iter = 1;
     p.tol = 0;
     nmf_result r;
@@ -173,10 +181,7 @@ static void test_monotone_random(void)
     nmf_problem problem = {m, n, V};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
-    nmf_params p;
-    nmf_params_default(&p);
-    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
-    p.k = (int)k;
+    nmf_params p = cpu_params((int)k);
     p.init = NMF_INIT_RANDOM;
     CHECK(nmf_initialize(&problem, &p, W0, H0) == NMF_STATUS_OK);
     /* Each solver, plain and regularised (scikit-learn's test uses alpha
@@ -208,10 +213,7 @@ static void test_monotone_face_like(void)
             }
     nmf_problem problem = {m, n, V};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
-    nmf_params p;
-    nmf_params_default(&p);
-    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
-    p.k = (int)k;
+    nmf_params p = cpu_params((int)k);
     CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
     check_monotone(&problem, W, H, p, 60);
     for (size_t t = 0; t < k; t++)
@@ -233,10 +235,7 @@ static void test_low_rank_recovered(nmf_solver solver)
                 V[i * n + j] += Wt[i * k + t] * Ht[t * n + j];
     nmf_problem problem = {m, n, V};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
-    nmf_params p;
-    nmf_params_default(&p);
-    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
-    p.k = (int)k;
+    nmf_params p = cpu_params((int)k);
     p.tol = 0;
     p.max_iter = 5000;
     p.init = NMF_INIT_NNDSVDA;
@@ -261,10 +260,7 @@ static void test_tolerance_stops(void)
     float *V = random_matrix(&rng, m * n, 255.0);
     nmf_problem problem = {m, n, V};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
-    nmf_params p;
-    nmf_params_default(&p);
-    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
-    p.k = (int)k;
+    nmf_params p = cpu_params((int)k);
     p.max_iter = 1000;
     p.tol = 1e-2;
     nmf_result r;
@@ -281,9 +277,7 @@ static void test_checks_refuse_bad_arguments(void)
 {
     float V[6] = {1, 2, 3, 4, 5, 6}, zeros[6] = {0}, nan_v[6] = {1, 2, NAN, 4, 5, 6};
     nmf_problem problem = {2, 3, V};
-    nmf_params p;
-    nmf_params_default(&p);
-    p.device = NMF_DEVICE_CPU; /* this tests the CPU backend */
+    nmf_params p = cpu_params(20);
     CHECK(nmf_problem_check(&problem) == NMF_STATUS_OK);
     CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT); /* k 20 > 2 */
     CHECK(strstr(nmf_last_error(), "-k/--components") != NULL);
