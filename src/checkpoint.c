@@ -6,9 +6,11 @@
 #include "fsutil.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MAGIC "nmf-faces checkpoint 1"
 
@@ -113,14 +115,21 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *s
                            float **H)
 {
     char path[4096], name[64];
-    snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINT_FILE);
     memset(info, 0, sizeof *info);
     memset(state, 0, sizeof *state);
     *W = *H = NULL;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINT_FILE) >= sizeof path)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--resume %.64s...: path too long", dir);
     nmf_status st = NMF_STATUS_OK;
     reader rd = {fopen(path, "rb"), path, ""}, *r = &rd;
     if (!r->fp)
         return nmf_error(NMF_STATUS_IO, "%s: no checkpoint to resume (cannot open it)", path);
+    struct stat file_stat;
+    if (fstat(fileno(r->fp), &file_stat) != 0 || !S_ISREG(file_stat.st_mode)) {
+        fclose(r->fp);
+        return nmf_error(NMF_STATUS_IO, "%s: not a regular file", path);
+    }
+    const uint64_t file_size = (uint64_t)file_stat.st_size;
     job_options *o = &info->job;
     nmf_params *p = &o->params;
     nmf_params_default(p);
@@ -158,7 +167,10 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *s
         goto bad_value;
     READ(r, "checkpoint_every", "%d", &p->checkpoint_every);
     READ(r, "grey", "%63s", name);
-    o->data.grey = strcmp(name, "first") ? DATASET_GREY_LUMA : DATASET_GREY_FIRST;
+    if (!strcmp(name, "luma") || !strcmp(name, "first"))
+        o->data.grey = strcmp(name, "first") ? DATASET_GREY_LUMA : DATASET_GREY_FIRST;
+    else
+        goto bad_value;
     READ(r, "resize", "%d %d", &o->data.resize_w, &o->data.resize_h);
     READ(r, "recon", "%d", &o->recon_count);
     READ(r, "iteration", "%d", &state->iterations);
@@ -167,9 +179,15 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *s
     READ(r, "violation_at_1", "%lf", &state->violation_at_1);
     READ(r, "fit_s", "%lf", &state->fit_s);
     READ(r, "history", "%d", &state->history_len);
+    /* Every count is checked before it sizes an allocation: against the
+     * driver's own rules and against what the file can hold. */
     if (p->k < 1 || p->max_iter < 1 || info->m == 0 || info->width < 1 || info->height < 1 ||
-        info->width > (1 << 16) || info->height > (1 << 16) || state->history_len < 1 ||
-        state->history_len > p->max_iter / NMF_HISTORY_EVERY + 3)
+        info->width > (1 << 16) || info->height > (1 << 16) || state->iterations < 0 ||
+        state->iterations > p->max_iter || state->history_len < 1 ||
+        state->history_len > state->iterations / NMF_HISTORY_EVERY + 2 ||
+        (uint64_t)state->history_len > file_size / 6 || !isfinite(state->error_at_init) ||
+        !isfinite(state->previous_error) || !isfinite(state->violation_at_1) ||
+        !(state->fit_s >= 0) || !isfinite(state->fit_s))
         goto bad_value;
     size_t hl = (size_t)state->history_len;
     state->history_iter = malloc(hl * sizeof *state->history_iter);
@@ -201,7 +219,20 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *s
     o->inputs = (const char *const *)info->input_store;
     if (!fgets(r->line, sizeof r->line, r->fp) || strcmp(r->line, "end\n"))
         goto bad_value;
+    /* The rest of the file is exactly W (m, k) and H (k, n). */
     size_t k = (size_t)p->k, n = (size_t)info->width * (size_t)info->height;
+    long header = ftell(r->fp);
+    uint64_t floats = header < 0 || (uint64_t)header > file_size
+                          ? 0 : (file_size - (uint64_t)header) / sizeof(float);
+    if (info->m > floats / k || n > floats / k || info->m * k + k * n > floats) {
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: truncated checkpoint (W and H)", path);
+        goto cleanup;
+    }
+    if (info->m * k + k * n < floats || (file_size - (uint64_t)header) % sizeof(float)) {
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: malformed checkpoint (bytes after W and H)",
+                       path);
+        goto cleanup;
+    }
     *W = malloc(info->m * k * sizeof **W);
     *H = malloc(k * n * sizeof **H);
     if (!*W || !*H) {

@@ -162,7 +162,8 @@ nmf_status job_run(const job_options *opt)
                 d.width, d.height, load_s, d.skipped, d.skipped == 1 ? "" : "s");
 
     nmf_problem problem = {d.m, d.n, d.V};
-    if (opt->resume && dataset_fingerprint(&d) != opt->resume_fingerprint) {
+    if (opt->resume && (dataset_fingerprint(&d) != opt->resume_fingerprint ||
+                        d.m != opt->resume_m || d.n != opt->resume_n)) {
         st = nmf_error(NMF_STATUS_BAD_INPUT,
                        "--resume %s: the images found differ from the checkpointed run's (a "
                        "file added, removed, renamed or resized since)", opt->output_dir);

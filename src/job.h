@@ -22,10 +22,12 @@ typedef struct {
     /* Set (by a signal handler) to stop the fit after the current chunk of
      * iterations, write a checkpoint and the outputs; may be NULL. */
     volatile sig_atomic_t *stop_flag;
-    /* A run to continue (from checkpoint_read): its state, factors and the
-     * fingerprint its images had; resume == NULL for a fresh run. */
+    /* A run to continue (from checkpoint_read): its state, its factors W
+     * (resume_m, k) and H (k, resume_n), and the fingerprint its images had;
+     * resume == NULL for a fresh run. */
     const nmf_result *resume;
     const float *resume_W, *resume_H;
+    size_t resume_m, resume_n;
     uint64_t resume_fingerprint;
 } job_options;
 
