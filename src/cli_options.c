@@ -1,0 +1,356 @@
+/* cli_options.c - see cli_options.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli_options.h"
+
+#include "error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static nmf_status usage_error(const char *option, const char *value, const char *why)
+{
+    if (!*value)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: %s", option, why);
+    return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s %s: %s", option, value, why);
+}
+
+/* Parses a whole decimal integer in [lo, hi]; 0 on success. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses a whole finite decimal number in [lo, hi]; 0 on success. */
+static int parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Parses "WxH" with both sides in 1..65536. */
+static int parse_size(const char *s, int *w, int *h)
+{
+    char buf[64];
+    const char *x = strchr(s, 'x');
+    long lw, lh;
+    if (!x || (size_t)(x - s) >= sizeof buf)
+        return -1;
+    memcpy(buf, s, (size_t)(x - s));
+    buf[x - s] = '\0';
+    if (parse_long(buf, 1, 65536, &lw) || parse_long(x + 1, 1, 65536, &lh))
+        return -1;
+    *w = (int)lw;
+    *h = (int)lh;
+    return 0;
+}
+
+static int parse_loss(const char *s, double *beta)
+{
+    if (!strcmp(s, "frobenius"))
+        *beta = 2.0;
+    else if (!strcmp(s, "kullback-leibler") || !strcmp(s, "kl"))
+        *beta = 1.0;
+    else if (!strcmp(s, "itakura-saito") || !strcmp(s, "is"))
+        *beta = 0.0;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_grey(const char *s, dataset_grey *grey)
+{
+    if (!strcmp(s, "luma"))
+        *grey = DATASET_GREY_LUMA;
+    else if (!strcmp(s, "first"))
+        *grey = DATASET_GREY_FIRST;
+    else
+        return -1;
+    return 0;
+}
+
+enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED, OPT_THREADS,
+       OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
+       OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME };
+
+static const struct option long_options[] = {
+    {"components", required_argument, NULL, 'k'},
+    {"max-iter", required_argument, NULL, OPT_MAX_ITER},
+    {"tol", required_argument, NULL, OPT_TOL},
+    {"init", required_argument, NULL, OPT_INIT},
+    {"solver", required_argument, NULL, OPT_SOLVER},
+    {"loss", required_argument, NULL, OPT_LOSS},
+    {"beta", required_argument, NULL, OPT_BETA},
+    {"alpha-w", required_argument, NULL, OPT_ALPHA_W},
+    {"alpha-h", required_argument, NULL, OPT_ALPHA_H},
+    {"l1-ratio", required_argument, NULL, OPT_L1_RATIO},
+    {"init-w", required_argument, NULL, OPT_INIT_W},
+    {"init-h", required_argument, NULL, OPT_INIT_H},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"precision", required_argument, NULL, OPT_PRECISION},
+    {"output", required_argument, NULL, 'o'},
+    {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT},
+    {"resume", required_argument, NULL, OPT_RESUME},
+    {"recon", required_argument, NULL, OPT_RECON},
+    {"grey", required_argument, NULL, OPT_GREY},
+    {"resize", required_argument, NULL, OPT_RESIZE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Applies one option c with value arg; 0 or the usage error. */
+static nmf_status apply_option(int c, const char *arg, cli_options *out)
+{
+    job_options *o = &out->job;
+    nmf_params *p = &o->params;
+    long v;
+    switch (c) {
+    case 'k':
+        if (parse_long(arg, 1, INT_MAX, &v))
+            return usage_error("-k/--components", arg, "must be a whole number >= 1");
+        p->k = (int)v;
+        out->given |= CLI_GIVEN_K;
+        break;
+    case OPT_MAX_ITER:
+        if (parse_long(arg, 1, INT_MAX, &v))
+            return usage_error("--max-iter", arg, "must be a whole number >= 1");
+        p->max_iter = (int)v;
+        out->given |= CLI_GIVEN_MAX_ITER;
+        break;
+    case OPT_TOL:
+        if (parse_double(arg, 0.0, 1e300, &p->tol))
+            return usage_error("--tol", arg, "must be a number >= 0");
+        out->given |= CLI_GIVEN_TOL;
+        break;
+    case OPT_SOLVER:
+        if (nmf_solver_parse(arg, &p->solver))
+            return usage_error("--solver", arg, "must be mu or hals");
+        out->given |= CLI_GIVEN_SOLVER;
+        break;
+    case OPT_LOSS:
+        if (parse_loss(arg, &p->beta))
+            return usage_error("--loss", arg,
+                               "must be frobenius, kullback-leibler (kl) or itakura-saito (is)");
+        out->given |= CLI_GIVEN_BETA;
+        break;
+    case OPT_BETA:
+        if (parse_double(arg, -100.0, 100.0, &p->beta))
+            return usage_error("--beta", arg, "must be a number in -100..100");
+        out->given |= CLI_GIVEN_BETA;
+        break;
+    case OPT_ALPHA_W:
+        if (parse_double(arg, 0.0, 1e30, &p->alpha_W))
+            return usage_error("--alpha-w", arg, "must be a number >= 0");
+        out->given |= CLI_GIVEN_ALPHA_W;
+        break;
+    case OPT_ALPHA_H:
+        if (parse_double(arg, 0.0, 1e30, &p->alpha_H))
+            return usage_error("--alpha-h", arg, "must be a number >= 0");
+        out->given |= CLI_GIVEN_ALPHA_H;
+        break;
+    case OPT_L1_RATIO:
+        if (parse_double(arg, 0.0, 1.0, &p->l1_ratio))
+            return usage_error("--l1-ratio", arg, "must be a number in 0..1");
+        out->given |= CLI_GIVEN_L1_RATIO;
+        break;
+    case OPT_INIT:
+        if (nmf_init_parse(arg, &p->init))
+            return usage_error("--init", arg, "must be random, nndsvd, nndsvda, nndsvdar or custom");
+        out->given |= CLI_GIVEN_INIT;
+        break;
+    case OPT_INIT_W:
+        o->init_w_path = arg;
+        out->given |= CLI_GIVEN_INIT_FILES;
+        break;
+    case OPT_INIT_H:
+        o->init_h_path = arg;
+        out->given |= CLI_GIVEN_INIT_FILES;
+        break;
+    case OPT_SEED:
+        if (parse_long(arg, 0, 4294967295L, &v))
+            return usage_error("--seed", arg, "must be a whole number in 0..4294967295");
+        p->seed = (uint32_t)v;
+        out->given |= CLI_GIVEN_SEED;
+        break;
+    case OPT_THREADS:
+        if (parse_long(arg, 0, 4096, &v))
+            return usage_error("--threads", arg, "must be a whole number in 0..4096");
+        p->threads = (int)v;
+        o->data.threads = (int)v;
+        out->given |= CLI_GIVEN_THREADS;
+        break;
+    case OPT_DEVICE:
+        if (nmf_device_parse(arg, &p->device))
+            return usage_error("--device", arg, "must be auto, cpu or gpu");
+        out->given |= CLI_GIVEN_DEVICE;
+        break;
+    case OPT_PRECISION:
+        if (nmf_precision_parse(arg, &p->precision))
+            return usage_error("--precision", arg, "must be fp32 or tf32");
+        out->given |= CLI_GIVEN_PRECISION;
+        break;
+    case 'o':
+        if (!*arg)
+            return usage_error("-o/--output", "''", "must not be empty");
+        o->output_dir = arg;
+        out->given |= CLI_GIVEN_OUTPUT;
+        break;
+    case OPT_RECON:
+        if (parse_long(arg, 1, 1000, &v))
+            return usage_error("--recon", arg, "must be a whole number in 1..1000");
+        o->recon_count = (int)v;
+        out->given |= CLI_GIVEN_RECON;
+        break;
+    case OPT_GREY:
+        if (parse_grey(arg, &o->data.grey))
+            return usage_error("--grey", arg, "must be luma or first");
+        out->given |= CLI_GIVEN_GREY;
+        break;
+    case OPT_RESIZE:
+        if (parse_size(arg, &o->data.resize_w, &o->data.resize_h))
+            return usage_error("--resize", arg, "must be WIDTHxHEIGHT, e.g. 92x112, each 1..65536");
+        out->given |= CLI_GIVEN_RESIZE;
+        break;
+    case OPT_CHECKPOINT:
+        if (parse_long(arg, 0, INT_MAX, &v))
+            return usage_error("--checkpoint-every", arg, "must be a whole number >= 0");
+        p->checkpoint_every = (int)v;
+        out->given |= CLI_GIVEN_CHECKPOINT;
+        break;
+    case OPT_RESUME:
+        if (!*arg)
+            return usage_error("--resume", "''", "must not be empty");
+        out->resume_dir = arg;
+        break;
+    case 'q':
+        o->quiet = 1;
+        break;
+    }
+    return NMF_STATUS_OK;
+}
+
+/* The option getopt just stopped at, as the user wrote it: a missing value
+ * is the last argument's, an unknown short option is in optopt (glibc sets
+ * it to 0 for an unknown long one, which is the argument just passed). */
+static const char *option_name(int c, int argc, char **argv, char *buf)
+{
+    if (c == '?' && optopt > 0 && optopt < 128 && isgraph(optopt)) {
+        buf[0] = '-', buf[1] = (char)optopt, buf[2] = '\0';
+        return buf;
+    }
+    return optind > 1 && optind - 1 < argc ? argv[optind - 1] : "an option";
+}
+
+nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
+{
+    memset(out, 0, sizeof *out);
+    job_options *o = &out->job;
+    nmf_params_default(&o->params);
+    dataset_options_default(&o->data);
+    o->output_dir = "nmf-out";
+    o->recon_count = 8;
+
+    opterr = 0;
+    optind = 0; /* glibc: start afresh, so that a second call parses anew */
+    int c;
+    char name[3];
+    nmf_status st;
+    while ((c = getopt_long(argc, argv, ":k:o:qhV", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            out->action = CLI_HELP;
+            return NMF_STATUS_OK;
+        case 'V':
+            out->action = CLI_VERSION;
+            return NMF_STATUS_OK;
+        case ':':
+            return usage_error(option_name(c, argc, argv, name), "", "needs a value");
+        case '?':
+            return usage_error(option_name(c, argc, argv, name), "", "unknown option");
+        default:
+            if ((st = apply_option(c, optarg, out)) != NMF_STATUS_OK)
+                return st;
+        }
+    }
+
+    if (o->init_w_path || o->init_h_path) {
+        if ((out->given & CLI_GIVEN_INIT) && o->params.init != NMF_INIT_CUSTOM)
+            return usage_error("--init-w/--init-h", "", "only go with --init custom");
+        o->params.init = NMF_INIT_CUSTOM;
+    }
+    if (o->params.init == NMF_INIT_CUSTOM && (!o->init_w_path || !o->init_h_path))
+        return usage_error("--init", "custom", "needs both --init-w FILE and --init-h FILE");
+    o->inputs = (const char *const *)argv + optind;
+    o->n_inputs = (size_t)(argc - optind);
+    out->action = CLI_RUN;
+    return NMF_STATUS_OK;
+}
+
+nmf_status cli_options_resume(cli_options *o, const checkpoint_info *rec, int done)
+{
+    const job_options *given = &o->job, *was = &rec->job;
+    const nmf_params *p = &given->params, *r = &was->params;
+    const char *dir = o->resume_dir;
+    int inputs_differ = given->n_inputs && given->n_inputs != was->n_inputs;
+    for (size_t i = 0; given->n_inputs && !inputs_differ && i < given->n_inputs; i++)
+        inputs_differ = strcmp(given->inputs[i], was->inputs[i]) != 0;
+    if (inputs_differ)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--resume %s: the inputs differ from the checkpointed run's", dir);
+    const struct { unsigned flag; const char *name; int differs; } checks[] = {
+        {CLI_GIVEN_K, "-k/--components", p->k != r->k},
+        {CLI_GIVEN_TOL, "--tol", p->tol != r->tol},
+        {CLI_GIVEN_INIT, "--init", p->init != r->init},
+        {CLI_GIVEN_SEED, "--seed", p->seed != r->seed},
+        {CLI_GIVEN_THREADS, "--threads", p->threads != r->threads},
+        {CLI_GIVEN_DEVICE, "--device", p->device != r->device},
+        {CLI_GIVEN_PRECISION, "--precision", p->precision != r->precision},
+        {CLI_GIVEN_SOLVER, "--solver", p->solver != r->solver},
+        {CLI_GIVEN_BETA, "--loss/--beta", p->beta != r->beta},
+        {CLI_GIVEN_ALPHA_W, "--alpha-w", p->alpha_W != r->alpha_W},
+        {CLI_GIVEN_ALPHA_H, "--alpha-h", p->alpha_H != r->alpha_H},
+        {CLI_GIVEN_L1_RATIO, "--l1-ratio", p->l1_ratio != r->l1_ratio},
+        {CLI_GIVEN_GREY, "--grey", given->data.grey != was->data.grey},
+        {CLI_GIVEN_RESIZE, "--resize", given->data.resize_w != was->data.resize_w ||
+                                       given->data.resize_h != was->data.resize_h},
+        {CLI_GIVEN_RECON, "--recon", given->recon_count != was->recon_count},
+        {CLI_GIVEN_CHECKPOINT, "--checkpoint-every", p->checkpoint_every != r->checkpoint_every},
+        {CLI_GIVEN_OUTPUT, "-o/--output", strcmp(given->output_dir, dir) != 0},
+        {CLI_GIVEN_INIT_FILES, "--init-w/--init-h", 1},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
+        if ((o->given & checks[i].flag) && checks[i].differs)
+            return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                             "--resume %s: %s differs from the checkpointed run's", dir,
+                             checks[i].name);
+    int given_max_iter = (o->given & CLI_GIVEN_MAX_ITER) != 0;
+    if (given_max_iter && p->max_iter < done)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--max-iter %d: the checkpointed run has already done %d iterations",
+                         p->max_iter, done);
+    int max_iter = given_max_iter ? p->max_iter : r->max_iter, quiet = given->quiet;
+    o->job = *was;
+    o->job.params.max_iter = max_iter;
+    o->job.quiet = quiet;
+    o->job.output_dir = dir;
+    o->job.data.threads = o->job.params.threads;
+    return NMF_STATUS_OK;
+}
