@@ -12,6 +12,14 @@
  * r = 0..k-1, each product rounded before the add. The violation, a
  * Python float (double) in scikit-learn, is summed in double.
  *
+ * Speed: one row's gradient is a chain of k dependent adds, so row by row
+ * the sweep waits on add latency (on the faces, k = 20, the H sweep took
+ * longer than a GEMM). Rows are swept HALS_LANES at a time instead, each
+ * add a vector op across the rows: every row still adds in the same order,
+ * so the bits are the row-by-row ones (tests/test_hals.c checks), and the
+ * compiler vectorises the lane loops. H's rows are adjacent columns, read in
+ * place; W's are copied into a (k, lanes) tile and back.
+ *
  * Work per sweep: rows·k² multiply-adds (2·rows·k² flops); bytes ~ rows·k·4·3
  * (read X and P, write X; G is k² floats and stays in cache). */
 #include "hals.h"
@@ -20,38 +28,85 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* The violation is summed over a fixed number of fixed chunks of rows, each
+/* The violation is summed over at most this many fixed chunks of rows, each
  * in row order, then the chunks in order: the same bits for any thread
  * count, and no scratch to allocate. The chunk count caps the useful thread
  * count, far above the cores this runs on. */
 #define HALS_CHUNKS 256
 
-/* Up to this many components, a strided row (the H sweep) is gathered into
- * a stack buffer; above it, into one heap buffer per thread. */
-#define HALS_STACK_K 256
+/* Rows swept together: 16 floats are four SSE or two AVX vectors, enough
+ * independent adds to hide their latency. */
+#define HALS_LANES 16
 
-/* Sweeps one row x (k entries, stride `stride`) against G and the row's P
- * entries (stride p_comp); returns the row's sum of |projected gradient|. */
-static double sweep_row(float *x, size_t stride, size_t k, const float *G, const float *p,
-                        size_t p_comp, float l1, float l2)
+/* Sweeps `lanes` rows together: component t of lane v is x[t*ld + v], its
+ * data product p[t*pld + v]. Adds each lane's sum of |projected gradient|,
+ * in component order, to viol[v]. */
+static inline void sweep_lanes(float *x, size_t ld, size_t lanes, size_t k, const float *G,
+                               const float *p, size_t pld, float l1, float l2, double *viol)
 {
-    double violation = 0.0;
     for (size_t t = 0; t < k; t++) {
         const float *g = G + t * k;
         const float hess = g[t] + l2; /* HHt[t, t] after scikit-learn's += l2 */
-        float grad = -(p[t * p_comp] - l1);
-        /* The diagonal term apart so the loop has no branch; the order of
-         * the adds is still r = 0..k-1, as scikit-learn's. */
-        for (size_t r = 0; r < t; r++)
-            grad += g[r] * x[r * stride];
-        grad += hess * x[t * stride];
-        for (size_t r = t + 1; r < k; r++)
-            grad += g[r] * x[r * stride];
-        float pg;
-        x[t * stride] = nmf_hals_step(x[t * stride], grad, hess, &pg);
-        violation += fabs((double)pg);
+        float grad[HALS_LANES];
+        for (size_t v = 0; v < lanes; v++)
+            grad[v] = -(p[t * pld + v] - l1);
+        /* scikit-learn's order r = 0..k-1, the diagonal term with l2. */
+        for (size_t r = 0; r < k; r++) {
+            const float gr = r == t ? hess : g[r];
+            const float *xr = x + r * ld;
+            for (size_t v = 0; v < lanes; v++)
+                grad[v] += gr * xr[v];
+        }
+        float *xt = x + t * ld;
+        for (size_t v = 0; v < lanes; v++) {
+            float pg;
+            xt[v] = nmf_hals_step(xt[v], grad[v], hess, &pg);
+            viol[v] += fabs((double)pg);
+        }
     }
-    return violation;
+}
+
+/* Sweeps rows [lo, hi) of a factor laid out as nmf_hals_sweep_cpu's, using
+ * tile (2·k·HALS_LANES floats, or NULL) for rows that are not adjacent in
+ * memory; returns their violation summed in row order. */
+static double sweep_rows(float *X, size_t lo, size_t hi, size_t k, size_t x_row, size_t x_comp,
+                         const float *G, const float *P, size_t p_row, size_t p_comp, float l1,
+                         float l2, float *tile)
+{
+    double s = 0.0;
+    for (size_t i = lo; i < hi; i += HALS_LANES) {
+        const size_t lanes = hi - i < HALS_LANES ? hi - i : HALS_LANES;
+        double viol[HALS_LANES] = {0};
+        float *x = X + i * x_row;
+        const float *p = P + i * p_row;
+        if (x_row == 1 && p_row == 1) { /* H: the rows are adjacent columns */
+            if (lanes == HALS_LANES)
+                sweep_lanes(x, x_comp, HALS_LANES, k, G, p, p_comp, l1, l2, viol);
+            else
+                sweep_lanes(x, x_comp, lanes, k, G, p, p_comp, l1, l2, viol);
+        } else if (tile) { /* W: each row contiguous, copied to a (k, lanes) tile */
+            float *xt = tile, *pt = tile + k * HALS_LANES;
+            for (size_t v = 0; v < lanes; v++)
+                for (size_t t = 0; t < k; t++) {
+                    xt[t * HALS_LANES + v] = x[v * x_row + t * x_comp];
+                    pt[t * HALS_LANES + v] = p[v * p_row + t * p_comp];
+                }
+            if (lanes == HALS_LANES)
+                sweep_lanes(xt, HALS_LANES, HALS_LANES, k, G, pt, HALS_LANES, l1, l2, viol);
+            else
+                sweep_lanes(xt, HALS_LANES, lanes, k, G, pt, HALS_LANES, l1, l2, viol);
+            for (size_t v = 0; v < lanes; v++)
+                for (size_t t = 0; t < k; t++)
+                    x[v * x_row + t * x_comp] = xt[t * HALS_LANES + v];
+        } else { /* no memory for a tile: row by row in place, the same arithmetic */
+            for (size_t v = 0; v < lanes; v++)
+                sweep_lanes(x + v * x_row, x_comp, 1, k, G, p + v * p_row, p_comp, l1, l2,
+                            viol + v);
+        }
+        for (size_t v = 0; v < lanes; v++)
+            s += viol[v];
+    }
+    return s;
 }
 
 double nmf_hals_sweep_cpu(float *X, size_t rows, size_t k, size_t x_row, size_t x_comp,
@@ -60,44 +115,23 @@ double nmf_hals_sweep_cpu(float *X, size_t rows, size_t k, size_t x_row, size_t 
 {
     if (rows == 0 || k == 0)
         return 0.0;
-    const size_t chunk = (rows + HALS_CHUNKS - 1) / HALS_CHUNKS;
+    /* Chunks of whole blocks of lanes, so only the last block is partial. */
+    size_t chunk = (rows + HALS_CHUNKS - 1) / HALS_CHUNKS;
+    chunk = (chunk + HALS_LANES - 1) / HALS_LANES * HALS_LANES;
     const size_t n_chunks = (rows + chunk - 1) / chunk;
     double partial[HALS_CHUNKS];
-    /* Contiguous rows (the W sweep) are swept in place; strided ones (the H
-     * sweep, x_comp = n) are gathered so the k² inner loop reads
-     * consecutive floats, then scattered back. */
-    const int gather = x_comp != 1;
+    const int need_tile = !(x_row == 1 && p_row == 1);
 
     #pragma omp parallel
     {
-        float stack_buf[HALS_STACK_K];
-        float *heap_buf = NULL;
-        if (gather && k > HALS_STACK_K)
-            heap_buf = malloc(k * sizeof *heap_buf);
-        /* Without a buffer (k > HALS_STACK_K and no memory) the row is swept
-         * in place: slower, the same arithmetic. */
-        float *buf = k <= HALS_STACK_K ? stack_buf : heap_buf;
-
+        float *tile = need_tile ? malloc(2 * k * HALS_LANES * sizeof *tile) : NULL;
         #pragma omp for schedule(static)
         for (size_t c = 0; c < n_chunks; c++) {
             const size_t lo = c * chunk, hi = lo + chunk < rows ? lo + chunk : rows;
-            double s = 0.0;
-            for (size_t i = lo; i < hi; i++) {
-                float *x = X + i * x_row;
-                const float *p = P + i * p_row;
-                if (gather && buf) {
-                    for (size_t t = 0; t < k; t++)
-                        buf[t] = x[t * x_comp];
-                    s += sweep_row(buf, 1, k, G, p, p_comp, l1, l2);
-                    for (size_t t = 0; t < k; t++)
-                        x[t * x_comp] = buf[t];
-                } else {
-                    s += sweep_row(x, x_comp, k, G, p, p_comp, l1, l2);
-                }
-            }
-            partial[c] = s;
+            partial[c] = sweep_rows(X, lo, hi, k, x_row, x_comp, G, P, p_row, p_comp, l1, l2,
+                                    tile);
         }
-        free(heap_buf);
+        free(tile);
     }
 
     double total = 0.0;
