@@ -7,7 +7,8 @@
 #   4. runs the tool on the bundled faces on the GPU and on the CPU (200
 #      iterations, tol 0) and compares the errors and the fit times
 #   5. runs the benchmark (bench/run.sh: nmf-bench and the scikit-learn and
-#      PyTorch peers) on the cases the speed targets name
+#      PyTorch peers) on the cases the speed targets name, and times HALS
+#      against MU on the GPU
 #   6. prints a summary table last
 # Missing OpenBLAS/LAPACKE/stb come from .device-deps/debs (bench/device-deps.sh,
 # run beforehand where packages can be downloaded). Sized for < 8 minutes.
@@ -69,6 +70,10 @@ step "faces on the CPU (200 it)" "$build/nmf-faces" -q --device cpu --tol 0 -o "
 # and k=20 on the large case come with them).
 step "benchmark (bench/run.sh)" env BENCH_OUT="$out/bench" bench/run.sh "$build" \
     --cases faces,4000x4000,65536x4096 --k 20,64 --iters 50 --repeat 5
+# Issue 5's target: a HALS iteration at most 1.5x an MU iteration on the GPU,
+# at the faces' size and at 65536x4096 (prints "target:" lines).
+step "HALS vs MU on the GPU (nmf-bench)" "$build/nmf-bench" --devices gpu --solvers mu,hals \
+    --cases faces,65536x4096 --k 20,64 --iters 50 --repeat 5 --json "$out/hals-vs-mu.json"
 
 # Error against time for MU and HALS on both devices and scikit-learn's mu
 # and cd (needs a python3 with scikit-learn; skipped without one).

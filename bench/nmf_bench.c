@@ -10,8 +10,10 @@
  *   bytes = 8mn             V read twice (the fewest possible)
  *         + 32(m + n)k      W, H, the products and the denominators, each
  *                           read or written about 8 times in all
- * The loss every 10 iterations (2k²n + 2kn + 2k² flops) is timed, as in a
- * real fit, but not counted.
+ * HALS (--solvers hals) does the same two big products and the two Grams,
+ * then sweeps each factor against a Gram: 4mnk + 4k²(m + n) flops, the same
+ * bytes. The loss every 10 iterations (2k²n + 2kn + 2k² flops) is timed, as
+ * in a real fit, but not counted.
  *
  * Timing: each repeat starts again from the same W0, H0 (backend reset, V
  * and any CUDA Graph kept), runs `iters` iterations in the driver's chunks
@@ -45,6 +47,7 @@
 
 #define MAX_CASES 64
 #define MAX_K 8
+#define MAX_SOLVERS 2
 #define MAX_REPEAT 100
 /* Above this many flops for a whole CPU case (warm-up and repeats), the
  * default ladder leaves the case to the GPU: under a minute at 40 GFLOP/s,
@@ -64,6 +67,7 @@ typedef struct {
     char name[64];
     int faces;           /* the bundled faces, else synthetic */
     size_t m, n, k;
+    nmf_solver solver;
     result res[DEV_COUNT];
 } bench_case;
 
@@ -72,12 +76,14 @@ typedef struct {
     int iters, repeats, threads, quick;
     nmf_precision precision;
     const char *json_path, *export_dir;
-    const char *case_list, *k_list;
+    const char *case_list, *k_list, *solver_list;
 } options;
 
 static double case_flops(const bench_case *c)
 {
     double m = (double)c->m, n = (double)c->n, k = (double)c->k;
+    if (c->solver == NMF_SOLVER_HALS)
+        return 4 * m * n * k + 4 * k * k * (m + n);
     return 4 * m * n * k + 4 * k * k * (m + n) + 6 * (m + n) * k;
 }
 
@@ -247,6 +253,7 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
     nmf_params p;
     nmf_params_default(&p);
     p.k = (int)c->k;
+    p.solver = c->solver;
     p.threads = o->threads;
     for (int dev = 0; dev < DEV_COUNT; dev++) {
         result *r = &c->res[dev];
@@ -298,17 +305,24 @@ static int parse_size_t(const char *s, size_t *out)
 }
 
 /* Builds the cases: each name in case_list ("faces" or "MxN") with each k
- * (faces default to k 20 and 64, synthetic sizes to 16, 64 and 128). */
+ * (faces default to k 20 and 64, synthetic sizes to 16, 64 and 128) and
+ * each solver (default mu); a HALS case's name ends in "-hals". */
 static int make_cases(const options *o, bench_case *cases, int *count)
 {
     static const char quick_cases[] = "faces,1000x1000";
     static const char ladder[] = "faces,1000x1000,4000x4000,16384x4096,65536x4096,200000x4096";
-    char names[MAX_CASES][32], ks[MAX_K][32];
+    char names[MAX_CASES][32], ks[MAX_K][32], solver_names[MAX_SOLVERS][32];
     int n_names = parse_list(o->case_list ? o->case_list : o->quick ? quick_cases : ladder,
                              names, MAX_CASES);
     int n_k = o->k_list ? parse_list(o->k_list, ks, MAX_K) : 0;
-    if (n_names <= 0 || n_k < 0)
+    int n_solvers = parse_list(o->solver_list ? o->solver_list : "mu", solver_names,
+                               MAX_SOLVERS);
+    nmf_solver solvers[MAX_SOLVERS];
+    if (n_names <= 0 || n_k < 0 || n_solvers <= 0)
         return -1;
+    for (int s = 0; s < n_solvers; s++)
+        if (nmf_solver_parse(solver_names[s], &solvers[s]))
+            return -1;
     *count = 0;
     for (int i = 0; i < n_names; i++) {
         bench_case base = {0};
@@ -326,11 +340,17 @@ static int make_cases(const options *o, bench_case *cases, int *count)
         int n_default = base.faces ? (o->quick ? 1 : 2) : (o->quick ? 1 : 3);
         for (int j = 0; j < (n_k ? n_k : n_default); j++) {
             const char *kstr = n_k ? ks[j] : base.faces ? faces_k[j] : synth_k[j];
-            if (*count >= MAX_CASES || parse_size_t(kstr, &base.k))
+            if (parse_size_t(kstr, &base.k))
                 return -1;
-            cases[*count] = base;
-            snprintf(cases[*count].name, sizeof cases[*count].name, "%s-k%zu", names[i], base.k);
-            (*count)++;
+            for (int s = 0; s < n_solvers; s++) {
+                if (*count >= MAX_CASES)
+                    return -1;
+                bench_case *c = &cases[(*count)++];
+                *c = base;
+                c->solver = solvers[s];
+                snprintf(c->name, sizeof c->name, "%s-k%zu%s", names[i], base.k,
+                         c->solver == NMF_SOLVER_MU ? "" : "-hals");
+            }
         }
     }
     return 0;
@@ -410,6 +430,40 @@ static void print_table(const bench_case *cases, int count, const machine *mc, c
     }
 }
 
+/* A HALS iteration against an MU iteration of the same case and device,
+ * with issue 5's target for the GPU: a HALS iteration at most 1.5x an MU
+ * iteration. */
+#define HALS_TARGET_RATIO 1.5
+
+static void print_solver_ratios(const bench_case *cases, int count, const options *o)
+{
+    for (int i = 0; i < count; i++) {
+        const bench_case *h = &cases[i];
+        if (h->solver != NMF_SOLVER_HALS)
+            continue;
+        for (int j = 0; j < count; j++) {
+            const bench_case *mu = &cases[j];
+            if (mu->solver != NMF_SOLVER_MU || mu->faces != h->faces || mu->m != h->m ||
+                mu->n != h->n || mu->k != h->k)
+                continue;
+            for (int dev = 0; dev < DEV_COUNT; dev++) {
+                if (!o->devices[dev] || !h->res[dev].run || !mu->res[dev].run)
+                    continue;
+                double ratio = h->res[dev].median_ms / mu->res[dev].median_ms;
+                if (dev == DEV_GPU)
+                    printf("target: HALS iteration <= %.1fx MU on the GPU: %s %.2fx (%.3f vs "
+                           "%.3f ms): %s\n", HALS_TARGET_RATIO, h->name, ratio,
+                           h->res[dev].median_ms, mu->res[dev].median_ms,
+                           ratio <= HALS_TARGET_RATIO ? "met" : "MISSED");
+                else
+                    printf("HALS/MU per iteration on the %s: %s %.2fx (%.3f vs %.3f ms)\n",
+                           device_names[dev], h->name, ratio, h->res[dev].median_ms,
+                           mu->res[dev].median_ms);
+            }
+        }
+    }
+}
+
 static void json_ceiling(strbuf *sb, const machine *mc, int dev)
 {
     const nmf_ceilings *c = &mc->ceil[dev];
@@ -465,10 +519,11 @@ static nmf_status write_json(const char *path, const bench_case *cases, int coun
     for (int i = 0; i < count; i++) {
         const bench_case *c = &cases[i];
         sb_printf(&sb, "%s\n    {\"name\": \"%s\", \"source\": \"%s\", \"m\": %zu, \"n\": %zu, "
-                       "\"k\": %zu, \"seed\": 42, \"iters\": %d, \"repeats\": %d,\n     "
-                       "\"flops_per_iter\": %.6g, \"bytes_per_iter\": %.6g, \"data_dir\": ",
+                       "\"k\": %zu, \"solver\": \"%s\", \"seed\": 42, \"iters\": %d, "
+                       "\"repeats\": %d,\n     \"flops_per_iter\": %.6g, \"bytes_per_iter\": %.6g, "
+                       "\"data_dir\": ",
                   i ? "," : "", c->name, c->faces ? "faces" : "synthetic", c->m, c->n, c->k,
-                  o->iters, o->repeats, case_flops(c), case_bytes(c));
+                  nmf_solver_name(c->solver), o->iters, o->repeats, case_flops(c), case_bytes(c));
         if (o->export_dir) {
             char dir[4096];
             snprintf(dir, sizeof dir, "%s/%.63s", o->export_dir, c->name);
@@ -545,6 +600,8 @@ static void usage(FILE *out)
 "  --cases LIST      comma-separated: faces, MxN (default: faces, 1000x1000,\n"
 "                    4000x4000, 16384x4096, 65536x4096, 200000x4096)\n"
 "  --k LIST          components (default: 20,64 for faces; 16,64,128 otherwise)\n"
+"  --solvers LIST    mu, hals or mu,hals: each case with each solver, and the\n"
+"                    HALS/MU time per iteration where both ran (default mu)\n"
 "  --devices LIST    cpu, gpu or cpu,gpu (default: both, gpu when present)\n"
 "  --iters N         iterations per timed run (default 50)\n"
 "  --repeat R        timed runs, after one warm-up (default 5)\n"
@@ -565,10 +622,11 @@ static int usage_error(const char *what)
 int main(int argc, char **argv)
 {
     enum { OPT_QUICK = 256, OPT_CASES, OPT_K, OPT_DEVICES, OPT_ITERS, OPT_REPEAT, OPT_THREADS,
-           OPT_PRECISION, OPT_JSON, OPT_EXPORT };
+           OPT_PRECISION, OPT_JSON, OPT_EXPORT, OPT_SOLVERS };
     static const struct option long_options[] = {
         {"quick", no_argument, NULL, OPT_QUICK},       {"cases", required_argument, NULL, OPT_CASES},
         {"k", required_argument, NULL, OPT_K},         {"devices", required_argument, NULL, OPT_DEVICES},
+        {"solvers", required_argument, NULL, OPT_SOLVERS},
         {"iters", required_argument, NULL, OPT_ITERS}, {"repeat", required_argument, NULL, OPT_REPEAT},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"precision", required_argument, NULL, OPT_PRECISION},
@@ -583,6 +641,7 @@ int main(int argc, char **argv)
         case OPT_QUICK: o.quick = 1; break;
         case OPT_CASES: o.case_list = optarg; break;
         case OPT_K: o.k_list = optarg; break;
+        case OPT_SOLVERS: o.solver_list = optarg; break;
         case OPT_DEVICES: device_list = optarg; break;
         case OPT_ITERS:
             if (parse_size_t(optarg, &v) || v > 100000)
@@ -633,7 +692,8 @@ int main(int argc, char **argv)
     static bench_case cases[MAX_CASES];
     int count;
     if (make_cases(&o, cases, &count))
-        return usage_error("--cases/--k: cases are faces or MxN, k a whole number, comma-separated");
+        return usage_error("--cases/--k/--solvers: cases are faces or MxN, k a whole number, "
+                           "solvers mu or hals, comma-separated");
     nmf_set_note_handler(NULL, NULL);
     nmf_set_threads(o.threads);
 
@@ -690,6 +750,7 @@ int main(int argc, char **argv)
         }
     }
     print_table(cases, count, &mc, &o);
+    print_solver_ratios(cases, count, &o);
 
     int failed = 0;
     for (int i = 0; i < count; i++)

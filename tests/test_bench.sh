@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_bench.sh - nmf-bench --quick on the CPU runs and its JSON carries the
-# documented fields with sane values (no timing thresholds: speed targets
+# documented fields with sane values, and --solvers mu,hals times both
+# solvers and prints their ratio (no timing thresholds: speed targets
 # live in the benchmark, not in tests).
 # usage: test_bench.sh PATH/TO/nmf-bench PYTHON
 set -eu
@@ -10,7 +11,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bench" --quick --devices cpu --json "$work/bench.json" --export "$work/cases" >"$work/out.txt"
 cat "$work/out.txt"
-"$python" - "$work/bench.json" <<'PY'
+"$bench" --cases 120x90 --k 6 --solvers mu,hals --devices cpu --iters 10 --repeat 1 \
+    --json "$work/solvers.json" >"$work/solvers.txt"
+cat "$work/solvers.txt"
+grep -q "^HALS/MU per iteration on the cpu: 120x90-k6-hals" "$work/solvers.txt" || {
+    echo "FAIL: no HALS/MU ratio line"; exit 1; }
+"$python" - "$work/bench.json" "$work/solvers.json" <<'PY'
 import json, math, os, sys
 doc = json.load(open(sys.argv[1]))
 failures = []
@@ -42,6 +48,13 @@ for case in doc["cases"]:
              f"{case['name']}: {key} positive")
     need(r["ms_per_iter_min"] <= r["ms_per_iter_median"], f"{case['name']}: min <= median")
     need("transfer_ms" in r and "loss_agrees" in r and "speedup_vs_cpu" in r, f"{case['name']}: keys")
+solvers = json.load(open(sys.argv[2]))
+names = [c["name"] for c in solvers["cases"]]
+need(names == ["120x90-k6", "120x90-k6-hals"], f"--solvers mu,hals cases {names}")
+need([c["solver"] for c in solvers["cases"]] == ["mu", "hals"], "solver fields")
+mu, hals = solvers["cases"]
+need(hals["flops_per_iter"] == 4*120*90*6 + 4*6*6*(120+90), "HALS flops_per_iter formula")
+need(all(c["results"][0]["loss"] > 0 for c in solvers["cases"]), "both solvers ran")
 for f in failures:
     print("FAIL:", f)
 print(f"test_bench: {checks - len(failures)} passed, {len(failures)} failed")

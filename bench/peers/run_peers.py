@@ -360,6 +360,10 @@ def main():
         if not case.get("data_dir"):
             print(f"  {case['name']}: no data_dir, peers not run", file=sys.stderr)
             continue
+        # The peers' ratios are against our MU; a HALS case (nmf-bench
+        # --solvers) has the same V, W0, H0 as its MU case, timed there.
+        if case.get("solver", "mu") != "mu":
+            continue
         arrays = load_case(case)
         for name in names:
             add_result(case, run_peer(name, case, arrays, doc.get("ceilings"),
