@@ -150,7 +150,7 @@ int main(int argc, char **argv)
     if (cli.resume_dir) {
         if ((st = checkpoint_read(cli.resume_dir, &info, &state, &W, &H)) != NMF_STATUS_OK) {
             fprintf(stderr, "nmf-faces: error: %s\n", nmf_last_error());
-            return EXIT_DATA;
+            return st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
         }
         if (cli_options_resume(&cli, &info, state.iterations) != NMF_STATUS_OK) {
             fprintf(stderr, "nmf-faces: error: %s\n", nmf_last_error());

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,16 +248,31 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
     return NMF_STATUS_OK;
 }
 
-/* The option getopt just stopped at, as the user wrote it: a missing value
- * is the last argument's, an unknown short option is in optopt (glibc sets
- * it to 0 for an unknown long one, which is the argument just passed). */
-static const char *option_name(int c, int argc, char **argv, char *buf)
+#define SHORT_OPTIONS "koqhV"
+
+/* Whether getopt's optopt names one of our options (not an unknown letter). */
+static int is_option(int opt)
 {
-    if (c == '?' && optopt > 0 && optopt < 128 && isgraph(optopt)) {
-        buf[0] = '-', buf[1] = (char)optopt, buf[2] = '\0';
-        return buf;
-    }
-    return optind > 1 && optind - 1 < argc ? argv[optind - 1] : "an option";
+    return opt >= 256 || (opt > 0 && strchr(SHORT_OPTIONS, opt) != NULL);
+}
+
+/* The option getopt just stopped at, as the user wrote it, into buf (at
+ * least 32 bytes). glibc leaves the option in optopt: 0 for an unknown
+ * long option, which is then the argument just passed; an option's own
+ * value (a short option letter, or >= 256) for a missing value (the last
+ * argument) or for a value given to a long option that takes none
+ * ("--quiet=1", also the argument just passed); else the unknown letter. */
+static const char *option_name(int argc, char **argv, char *buf, size_t size)
+{
+    const char *arg = optind > 1 && optind - 1 < argc ? argv[optind - 1] : "";
+    if (optopt == 0 || (is_option(optopt) && !strncmp(arg, "--", 2)))
+        return arg;
+    unsigned char letter = (unsigned char)optopt;
+    if (isgraph(letter))
+        snprintf(buf, size, "-%c", letter);
+    else
+        snprintf(buf, size, "an option byte 0x%02x", letter);
+    return buf;
 }
 
 nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
@@ -271,7 +287,7 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
     opterr = 0;
     optind = 0; /* glibc: start afresh, so that a second call parses anew */
     int c;
-    char name[3];
+    char name[32];
     nmf_status st;
     while ((c = getopt_long(argc, argv, ":k:o:qhV", long_options, NULL)) != -1) {
         switch (c) {
@@ -282,9 +298,12 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
             out->action = CLI_VERSION;
             return NMF_STATUS_OK;
         case ':':
-            return usage_error(option_name(c, argc, argv, name), "", "needs a value");
+            return usage_error(option_name(argc, argv, name, sizeof name), "", "needs a value");
         case '?':
-            return usage_error(option_name(c, argc, argv, name), "", "unknown option");
+            if (is_option(optopt))
+                return usage_error(option_name(argc, argv, name, sizeof name), "",
+                                   "takes no value");
+            return usage_error(option_name(argc, argv, name, sizeof name), "", "unknown option");
         default:
             if ((st = apply_option(c, optarg, out)) != NMF_STATUS_OK)
                 return st;

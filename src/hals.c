@@ -30,8 +30,8 @@
 
 /* The violation is summed over at most this many fixed chunks of rows, each
  * in row order, then the chunks in order: the same bits for any thread
- * count, and no scratch to allocate. The chunk count caps the useful thread
- * count, far above the cores this runs on. */
+ * count, with the partial sums on the stack. The chunk count caps the
+ * useful thread count, far above the cores this runs on. */
 #define HALS_CHUNKS 256
 
 /* Rows swept together: 16 floats are four SSE or two AVX vectors, enough

@@ -101,6 +101,7 @@ expect_error bad_resize 2 "--resize" --resize 10by10 "$work/good"
 expect_error unknown_option 2 "--frobnicate" --frobnicate "$work/good"
 expect_error unknown_short 2 "-z: unknown option" -qz "$work/good"
 expect_error missing_value 2 "--max-iter: needs a value" "$work/good" --max-iter
+expect_error flag_with_value 2 "--quiet=1: takes no value" --quiet=1 "$work/good"
 expect_error empty_resume 2 "--resume '': must not be empty" --resume ""
 expect_error single_image 2 "-k/--components: 20 is larger than min" "$work/one"
 expect_error all_black 1 "every pixel of every image is zero" "$work/black"
