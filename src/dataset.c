@@ -4,7 +4,15 @@
  *
  * Two passes: the first reads only headers (stbi_info), so that a size
  * mismatch or a V too large for this machine is reported in milliseconds,
- * not after minutes of decoding or an out-of-memory kill. */
+ * not after minutes of decoding or an out-of-memory kill.
+ *
+ * stb reads each file from memory, never through its FILE functions: from a
+ * FILE, stb "rewinds" between one format's test and the next only within
+ * its 128-byte window, so after the JPEG test has read further the next
+ * tests parse bytes from the middle of the file (found by fuzzing: a JPEG
+ * whose bytes at 256 were a PNM header with an overflowing width). In
+ * memory every test starts at byte 0, and stb_guard checks the very bytes
+ * stb parses. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "dataset.h"
@@ -13,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -209,24 +218,63 @@ static const char *stb_reason(void)
     return r ? r : "unknown reason";
 }
 
+/* The most stb_image takes in one buffer (its lengths are int). */
+#define STB_MAX_FILE_BYTES ((size_t)INT_MAX)
+
+/* Reads the whole file at path into a new buffer *data of *len bytes (free
+ * it). Returns 0 or an errno value: EFBIG above STB_MAX_FILE_BYTES. Prints
+ * nothing, so it runs inside the parallel decode. */
+static int read_whole_file(const char *path, unsigned char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno;
+    int err = 0;
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0) {
+        err = errno;
+    } else if ((uintmax_t)sb.st_size > STB_MAX_FILE_BYTES) {
+        err = EFBIG;
+    } else if (!(*data = malloc((size_t)sb.st_size + 1))) { /* + 1: never malloc(0) */
+        err = ENOMEM;
+    } else if ((*len = fread(*data, 1, (size_t)sb.st_size, f)) != (size_t)sb.st_size ||
+               ferror(f)) {
+        err = ferror(f) ? EIO : 0; /* a file that shrank since fstat: the bytes read */
+    }
+    fclose(f);
+    if (err) {
+        free(*data);
+        *data = NULL;
+        *len = 0;
+    }
+    return err;
+}
+
 /* Reads the header of e->path into e; *is_image tells whether it is one.
  * A non-image inside a directory (in_dir) is noted and counted in
  * *skipped; given by name it is an error. */
 static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *is_image)
 {
     nmf_status st = NMF_STATUS_OK;
-    unsigned char sig[16];
+    unsigned char *data;
+    size_t len;
     int comp;
     *is_image = 0;
-    FILE *f = fopen(e->path, "rb");
-    if (!f)
-        return nmf_error(NMF_STATUS_IO, "%s: %s", e->path, strerror(errno));
-    const char *unsafe = stb_guard_check(f);
+    int err = read_whole_file(e->path, &data, &len);
+    if (err == EFBIG)
+        return nmf_error(NMF_STATUS_TOO_LARGE, "%s: larger than stb_image reads (2 GiB)",
+                         e->path);
+    if (err)
+        return nmf_error(err == ENOMEM ? NMF_STATUS_NO_MEMORY : NMF_STATUS_IO, "%s: %s",
+                         e->path, strerror(err));
+    const char *unsafe = stb_guard_check(data, len);
     if (unsafe) {
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, unsafe);
         goto cleanup;
     }
-    if (stbi_info_from_file(f, &e->w, &e->h, &comp)) {
+    if (stbi_info_from_memory(data, (int)len, &e->w, &e->h, &comp)) {
         /* stb's PNM header parser accepts a 0 (found by fuzzing). */
         if (e->w <= 0 || e->h <= 0) {
             st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (size %dx%d)", e->path,
@@ -234,17 +282,14 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
             goto cleanup;
         }
         *is_image = 1;
-        if (stbi_is_hdr_from_file(f))
+        if (stbi_is_hdr_from_memory(data, (int)len))
             e->format = PIXELS_HDR;
-        else if (stbi_is_16_bit_from_file(f))
+        else if (stbi_is_16_bit_from_memory(data, (int)len))
             e->format = PIXELS_16;
         goto cleanup;
     }
     const char *reason = stb_reason();
-    size_t got = fseek(f, 0, SEEK_SET) == 0 ? fread(sig, 1, sizeof sig, f) : 0;
-    if (ferror(f)) {
-        st = nmf_error(NMF_STATUS_IO, "%s: read error", e->path);
-    } else if (has_image_signature(sig, got)) {
+    if (has_image_signature(data, len)) {
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, reason);
     } else if (in_dir) {
         nmf_note("%s: not an image (%s), skipped", e->path, reason);
@@ -253,7 +298,7 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an image (%s)", e->path, reason);
     }
 cleanup:
-    fclose(f);
+    free(data);
     return st;
 }
 
@@ -354,20 +399,18 @@ static void to_grey(const void *pix, pixel_format format, int channels, size_t c
     }
 }
 
-/* Whether f is a binary PNM of w x h pixels with fewer pixel bytes than its
- * header promises: stb 2.27 leaves the missing pixels uninitialised instead
- * of failing, which would put garbage into V. */
-static int pnm_truncated(FILE *f, int w, int h)
+/* Whether data is a binary PNM of w x h pixels with fewer pixel bytes than
+ * its header promises: stb 2.27 leaves the missing pixels uninitialised
+ * instead of failing, which would put garbage into V. */
+static int pnm_truncated(const unsigned char *data, size_t len, int w, int h)
 {
     int kind;
     long hw, hh, maxval;
-    if (!stb_guard_pnm_header(f, &kind, &hw, &hh, &maxval))
+    size_t header;
+    if (!stb_guard_pnm_header(data, len, &kind, &hw, &hh, &maxval, &header))
         return 0;
-    long bytes = maxval > 255 ? 2 : 1;
-    long header = ftell(f);
-    if (header < 0 || fseek(f, 0, SEEK_END) != 0)
-        return 1;
-    return ftell(f) - header < (long)w * h * (kind == '6' ? 3 : 1) * bytes;
+    size_t bytes = maxval > 255 ? 2 : 1;
+    return len - header < (size_t)w * (size_t)h * (kind == '6' ? 3 : 1) * bytes;
 }
 
 /* Decodes one image into row (n floats: the probed size, or the resize
@@ -379,19 +422,24 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
     decode_result r = {DECODE_OK, 0, NULL};
     void *pix = NULL;
     float *grey = NULL;
+    unsigned char *data = NULL;
+    size_t len;
     int w, h, channels;
-    FILE *f = fopen(e->path, "rb");
-    if (!f) {
-        r.outcome = DECODE_OPEN;
-        r.err = errno;
+    if ((r.err = read_whole_file(e->path, &data, &len)) != 0) {
+        r.outcome = r.err == ENOMEM ? DECODE_NO_MEMORY : DECODE_OPEN;
+        goto cleanup;
+    }
+    /* Checked again: the file may have changed since the first pass. */
+    if ((r.reason = stb_guard_check(data, len)) != NULL) {
+        r.outcome = DECODE_CORRUPT;
         goto cleanup;
     }
     if (e->format == PIXELS_HDR)
-        pix = stbi_loadf_from_file(f, &w, &h, &channels, 0);
+        pix = stbi_loadf_from_memory(data, (int)len, &w, &h, &channels, 0);
     else if (e->format == PIXELS_16)
-        pix = stbi_load_from_file_16(f, &w, &h, &channels, 0);
+        pix = stbi_load_16_from_memory(data, (int)len, &w, &h, &channels, 0);
     else
-        pix = stbi_load_from_file(f, &w, &h, &channels, 0);
+        pix = stbi_load_from_memory(data, (int)len, &w, &h, &channels, 0);
     if (!pix) {
         r.outcome = DECODE_CORRUPT;
         r.reason = stb_reason();
@@ -401,7 +449,7 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
         r.outcome = DECODE_CHANGED;
         goto cleanup;
     }
-    if (e->format != PIXELS_HDR && pnm_truncated(f, w, h)) {
+    if (e->format != PIXELS_HDR && pnm_truncated(data, len, w, h)) {
         r.outcome = DECODE_CORRUPT;
         r.reason = "PNM file truncated";
         goto cleanup;
@@ -434,8 +482,7 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
         }
     }
 cleanup:
-    if (f)
-        fclose(f);
+    free(data);
     stbi_image_free(pix);
     free(grey);
     return r;

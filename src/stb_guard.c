@@ -1,39 +1,59 @@
 /* stb_guard.c - see stb_guard.h. */
 #include "stb_guard.h"
 
+#include <stdio.h>
+
+/* Bytes in memory read one at a time, EOF past the end (as getc). */
+typedef struct {
+    const unsigned char *data;
+    size_t len, at;
+} byte_reader;
+
+static int next_byte(byte_reader *r)
+{
+    return r->at < r->len ? r->data[r->at++] : EOF;
+}
+
+static void skip_bytes(byte_reader *r, size_t n)
+{
+    r->at = n < r->len - r->at ? r->at + n : r->len;
+}
+
 /* stb's PNM header tokeniser: whitespace and '#' comments skipped, then
  * digits; the character after a token is carried to the next call in *c,
  * as stb carries it (a comment may follow a number directly). The value
  * saturates past a million instead of overflowing. */
-static long pnm_token(FILE *f, int *c)
+static long pnm_token(byte_reader *r, int *c)
 {
     for (;;) {
         while (*c == ' ' || (*c >= '\t' && *c <= '\r'))
-            *c = getc(f);
+            *c = next_byte(r);
         if (*c != '#')
             break;
         while (*c != EOF && *c != '\n' && *c != '\r')
-            *c = getc(f);
+            *c = next_byte(r);
     }
     long v = 0;
-    for (; *c >= '0' && *c <= '9'; *c = getc(f))
+    for (; *c >= '0' && *c <= '9'; *c = next_byte(r))
         if (v < 1000000)
             v = 10 * v + (*c - '0');
     return v;
 }
 
-int stb_guard_pnm_header(FILE *f, int *kind, long *w, long *h, long *maxval)
+int stb_guard_pnm_header(const unsigned char *data, size_t len, int *kind, long *w, long *h,
+                         long *maxval, size_t *header_len)
 {
-    rewind(f);
-    if (getc(f) != 'P')
+    byte_reader r = {data, len, 0};
+    if (next_byte(&r) != 'P')
         return 0;
-    *kind = getc(f);
+    *kind = next_byte(&r);
     if (*kind != '5' && *kind != '6')
         return 0;
-    int c = getc(f);
-    *w = pnm_token(f, &c);
-    *h = pnm_token(f, &c);
-    *maxval = pnm_token(f, &c);
+    int c = next_byte(&r);
+    *w = pnm_token(&r, &c);
+    *h = pnm_token(&r, &c);
+    *maxval = pnm_token(&r, &c);
+    *header_len = r.at; /* the one whitespace after maxval is read, as stb reads it */
     return 1;
 }
 
@@ -41,79 +61,71 @@ int stb_guard_pnm_header(FILE *f, int *kind, long *w, long *h, long *maxval)
  * without checking that its code counts add up to at most 256: a crafted
  * file writes past the table (found by fuzzing; stb 2.28 checks it). So
  * JPEG files are scanned first, and DHT tables with more than 256 codes or
- * a bad class or id are refused. Other files pass. Leaves f rewound. */
-static int jpeg_tables_ok(FILE *f)
+ * a bad class or id are refused. Other files pass. */
+static int jpeg_tables_ok(const unsigned char *data, size_t len)
 {
-    int ok = 1;
+    byte_reader rd = {data, len, 0}, *r = &rd;
     /* stb takes any run of 0xFF before the SOI marker, as before any marker. */
-    int soi = getc(f);
+    int soi = next_byte(r);
     if (soi != 0xFF)
-        goto done;
+        return 1;
     while (soi == 0xFF)
-        soi = getc(f);
+        soi = next_byte(r);
     if (soi != 0xD8)
-        goto done;
-    for (int c; (c = getc(f)) != EOF;) {
+        return 1;
+    for (int c; (c = next_byte(r)) != EOF;) {
         if (c != 0xFF)
             continue; /* entropy-coded data */
         int marker;
         do
-            marker = getc(f);
+            marker = next_byte(r);
         while (marker == 0xFF);
         if (marker == EOF || marker == 0xD9)
             break;
         if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7))
             continue; /* a stuffed byte or a marker without a length */
-        int hi = getc(f), lo = getc(f);
-        long len = hi == EOF || lo == EOF ? -1 : (hi << 8 | lo) - 2;
-        if (len < 0)
+        int hi = next_byte(r), lo = next_byte(r);
+        long seg = hi == EOF || lo == EOF ? -1 : (hi << 8 | lo) - 2;
+        if (seg < 0)
             break; /* stb refuses it itself */
         if (marker != 0xC4) {
-            if (fseek(f, len, SEEK_CUR) != 0)
-                break;
+            skip_bytes(r, (size_t)seg);
             continue;
         }
-        while (len > 0) { /* as stb: a table may run past its segment */
-            int q = getc(f);
+        while (seg > 0) { /* as stb: a table may run past its segment */
+            int q = next_byte(r);
             long codes = 0;
             for (int i = 0; i < 16; i++) {
-                int count = getc(f);
+                int count = next_byte(r);
                 codes += count == EOF ? 0 : count;
             }
-            if (q == EOF || (q >> 4) > 1 || (q & 15) > 3 || codes > 256) {
-                ok = q == EOF;
-                goto done;
-            }
-            if (fseek(f, codes, SEEK_CUR) != 0)
-                goto done;
-            len -= 17 + codes;
+            if (q == EOF || (q >> 4) > 1 || (q & 15) > 3 || codes > 256)
+                return q == EOF;
+            skip_bytes(r, (size_t)codes);
+            seg -= 17 + codes;
         }
     }
-done:
-    rewind(f);
-    return ok;
+    return 1;
 }
 
 /* Whether a binary PNM header's numbers fit what stb and we accept (the
  * dimension cap of stb_impl.c, a 16-bit maxval): stb's own parser
  * overflows int on longer numbers, undefined behaviour found by fuzzing, so
- * such headers never reach it. Other files pass. Leaves f rewound. */
-static int pnm_header_in_range(FILE *f)
+ * such headers never reach it. Other files pass. */
+static int pnm_header_in_range(const unsigned char *data, size_t len)
 {
     int kind;
     long w, h, maxval;
-    int ok = !stb_guard_pnm_header(f, &kind, &w, &h, &maxval) ||
-             (w <= (1 << 16) && h <= (1 << 16) && maxval <= 65535);
-    rewind(f);
-    return ok;
+    size_t header_len;
+    return !stb_guard_pnm_header(data, len, &kind, &w, &h, &maxval, &header_len) ||
+           (w <= (1 << 16) && h <= (1 << 16) && maxval <= 65535);
 }
 
-const char *stb_guard_check(FILE *f)
+const char *stb_guard_check(const unsigned char *data, size_t len)
 {
-    rewind(f);
-    if (!pnm_header_in_range(f))
+    if (!pnm_header_in_range(data, len))
         return "PNM header value out of range";
-    if (!jpeg_tables_ok(f))
+    if (!jpeg_tables_ok(data, len))
         return "bad JPEG Huffman table";
     return NULL;
 }

@@ -10,6 +10,7 @@
 
 #include <stb_image.h>
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,20 +28,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char path[64];
     snprintf(path, sizeof path, "/tmp/nmf-fuzz-image-%ld", (long)getpid());
-    FILE *f = fopen(path, "w+b");
+    FILE *f = fopen(path, "wb");
     if (!f)
         return 0;
     fwrite(data, 1, size, f);
+    fclose(f);
     /* Headers claiming more than a megapixel make every run allocate and
      * page in gigabytes: they are tested on their own (test_cli's huge
      * images), and here would slow fuzzing to a dozen runs a second. The
-     * size comes from stb only for inputs the guard lets through, as in
-     * dataset_load. */
+     * size comes from stb only for inputs the guard lets through, read from
+     * memory, as in dataset_load. */
     int w, h, comp, huge = 0;
-    rewind(f);
-    if (!stb_guard_check(f))
-        huge = stbi_info_from_file(f, &w, &h, &comp) && (long)w * h > (1L << 20);
-    fclose(f);
+    if (size <= INT_MAX && !stb_guard_check(data, size))
+        huge = stbi_info_from_memory(data, (int)size, &w, &h, &comp) && (long)w * h > (1L << 20);
     if (huge) {
         remove(path);
         return 0;
