@@ -106,6 +106,9 @@ expect_error empty_resume 2 "--resume '': must not be empty" --resume ""
 expect_error single_image 2 "-k/--components: 20 is larger than min" "$work/one"
 expect_error all_black 1 "every pixel of every image is zero" "$work/black"
 expect_error huge 1 "needs .*GB" "$work/huge"
+# A file above stb's int-sized buffers (sparse: no disk used), refused unread.
+mkdir -p "$work/bigfile" && pgm "$work/bigfile/big.pgm" 8 6 1 && truncate -s 2200000000 "$work/bigfile/big.pgm"
+expect_error file_over_2gib 1 "big.pgm: larger than stb_image reads (2 GiB)" "$work/bigfile"
 expect_error bad_device 2 "--device" --device tpu "$work/good"
 expect_error bad_precision 2 "--precision" --precision fp16 "$work/good"
 if "$tool" --version | grep -q "CUDA backend: compiled in; [1-9]"; then
