@@ -6,6 +6,7 @@
  * found. */
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
+#include "fuzz_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -15,25 +16,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void require(int ok, const char *rule)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_checkpoint: broken rule: %s\n", rule);
-        abort();
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char dir[64], path[96];
     snprintf(dir, sizeof dir, "/tmp/nmf-fuzz-checkpoint-%ld", (long)getpid());
     snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINT_FILE);
     mkdir(dir, 0700);
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    if (fuzz_write_file(path, data, size))
         return 0;
-    fwrite(data, 1, size, f);
-    fclose(f);
 
     checkpoint_info info;
     nmf_result state;
@@ -41,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (checkpoint_read(dir, &info, &state, &W, &H) == NMF_STATUS_OK) {
         const nmf_params *p = &info.job.params;
         size_t k = (size_t)p->k, n = (size_t)info.width * (size_t)info.height;
-        require(W && H && k >= 1 && info.m >= 1 && n >= 1, "factors of a known shape");
-        require((info.m * k + k * n) * sizeof(float) <= size, "factors no larger than the file");
-        require(state.history_len >= 1 && state.iterations <= p->max_iter, "a valid state");
-        require(info.job.n_inputs >= 1 && info.job.inputs, "inputs recorded");
+        FUZZ_REQUIRE(W && H && k >= 1 && info.m >= 1 && n >= 1, "factors of a known shape");
+        FUZZ_REQUIRE((info.m * k + k * n) * sizeof(float) <= size, "factors no larger than the file");
+        FUZZ_REQUIRE(state.history_len >= 1 && state.iterations <= p->max_iter, "a valid state");
+        FUZZ_REQUIRE(info.job.n_inputs >= 1 && info.job.inputs, "inputs recorded");
         /* Touch every element and string: short arrays show up here. */
         volatile float sum = 0.0f;
         for (size_t i = 0; i < info.m * k; i++)
@@ -61,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(W);
         free(H);
     } else {
-        require(*nmf_last_error() != '\0', "a refused checkpoint has a message");
-        require(!W && !H && !info.input_store && !state.history_err, "nothing left allocated");
+        FUZZ_REQUIRE(*nmf_last_error() != '\0', "a refused checkpoint has a message");
+        FUZZ_REQUIRE(!W && !H && !info.input_store && !state.history_err, "nothing left allocated");
     }
     remove(path);
     rmdir(dir);

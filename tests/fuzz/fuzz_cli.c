@@ -7,6 +7,7 @@
  * program that CTest runs over the corpus and every crash ever found. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_options.h"
+#include "fuzz_util.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -18,37 +19,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { MAX_ARGS = 256 };
 
-static void require(int ok, const char *rule)
-{
-    if (!ok) {
-        fprintf(stderr, "fuzz_cli: broken rule: %s\n", rule);
-        abort();
-    }
-}
-
 static void check_options(const cli_options *cli, int argc)
 {
     const job_options *o = &cli->job;
     const nmf_params *p = &o->params;
-    require(p->k >= 1 && p->max_iter >= 1, "k, max_iter >= 1");
-    require(p->tol >= 0 && isfinite(p->tol), "tol finite, >= 0");
-    require(p->beta >= -100 && p->beta <= 100, "beta in -100..100");
-    require(p->alpha_W >= 0 && isfinite(p->alpha_W), "alpha_W finite, >= 0");
-    require(p->alpha_H == -1 || (p->alpha_H >= 0 && isfinite(p->alpha_H)), "alpha_H");
-    require(p->l1_ratio >= 0 && p->l1_ratio <= 1, "l1_ratio in 0..1");
-    require(p->threads >= 0 && p->threads <= 4096, "threads in 0..4096");
-    require(p->checkpoint_every >= 0, "checkpoint_every >= 0");
-    require(o->recon_count >= 1 && o->recon_count <= 1000, "recon in 1..1000");
-    require(o->output_dir && *o->output_dir, "output directory named");
-    require((p->init == NMF_INIT_CUSTOM) == (o->init_w_path && o->init_h_path),
+    FUZZ_REQUIRE(p->k >= 1 && p->max_iter >= 1, "k, max_iter >= 1");
+    FUZZ_REQUIRE(p->tol >= 0 && isfinite(p->tol), "tol finite, >= 0");
+    FUZZ_REQUIRE(p->beta >= -100 && p->beta <= 100, "beta in -100..100");
+    FUZZ_REQUIRE(p->alpha_W >= 0 && isfinite(p->alpha_W), "alpha_W finite, >= 0");
+    FUZZ_REQUIRE(p->alpha_H == -1 || (p->alpha_H >= 0 && isfinite(p->alpha_H)), "alpha_H");
+    FUZZ_REQUIRE(p->l1_ratio >= 0 && p->l1_ratio <= 1, "l1_ratio in 0..1");
+    FUZZ_REQUIRE(p->threads >= 0 && p->threads <= 4096, "threads in 0..4096");
+    FUZZ_REQUIRE(p->checkpoint_every >= 0, "checkpoint_every >= 0");
+    FUZZ_REQUIRE(o->recon_count >= 1 && o->recon_count <= 1000, "recon in 1..1000");
+    FUZZ_REQUIRE(o->output_dir && *o->output_dir, "output directory named");
+    FUZZ_REQUIRE((p->init == NMF_INIT_CUSTOM) == (o->init_w_path && o->init_h_path),
             "--init custom if and only if both --init-w and --init-h");
-    require(o->n_inputs <= (size_t)argc - 1, "inputs within argv");
+    FUZZ_REQUIRE(o->n_inputs <= (size_t)argc - 1, "inputs within argv");
     for (size_t i = 0; i < o->n_inputs; i++)
-        require(o->inputs[i] != NULL, "inputs non-NULL");
+        FUZZ_REQUIRE(o->inputs[i] != NULL, "inputs non-NULL");
 }
 
 /* A checkpointed run to resume: 50 of 200 iterations on two inputs. */
-static void check_resume(cli_options *cli, int argc)
+static void check_resume(cli_options *cli)
 {
     static const char *const inputs[] = {"faces", "more/faces"};
     checkpoint_info rec;
@@ -60,15 +53,14 @@ static void check_resume(cli_options *cli, int argc)
     rec.job.recon_count = 8;
     int given_max_iter = cli->job.params.max_iter, max_iter_given = cli->given & CLI_GIVEN_MAX_ITER;
     if (cli_options_resume(cli, &rec, 50) != NMF_STATUS_OK) {
-        require(*nmf_last_error() != '\0', "a refused --resume has a message");
+        FUZZ_REQUIRE(*nmf_last_error() != '\0', "a refused --resume has a message");
         return;
     }
-    require(cli->job.inputs == inputs && cli->job.n_inputs == 2, "resume keeps the inputs");
-    require(cli->job.output_dir == cli->resume_dir, "resume writes to its directory");
-    require(cli->job.params.max_iter == (max_iter_given ? given_max_iter : 200) &&
+    FUZZ_REQUIRE(cli->job.inputs == inputs && cli->job.n_inputs == 2, "resume keeps the inputs");
+    FUZZ_REQUIRE(cli->job.output_dir == cli->resume_dir, "resume writes to its directory");
+    FUZZ_REQUIRE(cli->job.params.max_iter == (max_iter_given ? given_max_iter : 200) &&
                 cli->job.params.max_iter >= 50,
             "resume's max_iter: the given one, not below the iterations done");
-    (void)argc;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,11 +80,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     cli_options cli;
     if (cli_options_parse(argc, argv, &cli) != NMF_STATUS_OK) {
-        require(*nmf_last_error() != '\0', "a usage error has a message");
+        FUZZ_REQUIRE(*nmf_last_error() != '\0', "a usage error has a message");
     } else if (cli.action == CLI_RUN) {
         check_options(&cli, argc);
         if (cli.resume_dir)
-            check_resume(&cli, argc);
+            check_resume(&cli);
     }
     free(text);
     return 0;

@@ -6,6 +6,7 @@
  * behaviour. Built like fuzz_npy.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "dataset.h"
+#include "fuzz_util.h"
 #include "stb_guard.h"
 
 #include <stb_image.h>
@@ -28,11 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char path[64];
     snprintf(path, sizeof path, "/tmp/nmf-fuzz-image-%ld", (long)getpid());
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    if (fuzz_write_file(path, data, size))
         return 0;
-    fwrite(data, 1, size, f);
-    fclose(f);
     /* Headers claiming more than a megapixel make every run allocate and
      * page in gigabytes: they are tested on their own (test_cli's huge
      * images), and here would slow fuzzing to a dozen runs a second. The

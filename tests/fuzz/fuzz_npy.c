@@ -4,6 +4,7 @@
  * with tests/fuzz/replay.c into a normal program that CTest runs over the
  * corpus and every crash ever found. */
 #define _POSIX_C_SOURCE 200809L
+#include "fuzz_util.h"
 #include "npy.h"
 
 #include <stdint.h>
@@ -17,11 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char path[64];
     snprintf(path, sizeof path, "/tmp/nmf-fuzz-npy-%ld.npy", (long)getpid());
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    if (fuzz_write_file(path, data, size))
         return 0;
-    fwrite(data, 1, size, f);
-    fclose(f);
     float *array = NULL;
     size_t rows = 0, cols = 0;
     if (npy_read_f32(path, &array, &rows, &cols) == NMF_STATUS_OK) {
