@@ -84,6 +84,7 @@ static nmf_status write_inputs_list(const char *dir, const dataset *d)
 typedef struct {
     const job_options *opt;
     const dataset *d;
+    uint64_t fingerprint; /* dataset_fingerprint(d), hashed once per run */
 } checkpoint_ctx;
 
 static nmf_status write_checkpoint(const nmf_result *state, const float *W, const float *H,
@@ -91,7 +92,7 @@ static nmf_status write_checkpoint(const nmf_result *state, const float *W, cons
 {
     const checkpoint_ctx *cc = user;
     checkpoint_info info = {.job = *cc->opt,
-                            .fingerprint = dataset_fingerprint(cc->d),
+                            .fingerprint = cc->fingerprint,
                             .m = cc->d->m,
                             .width = cc->d->width,
                             .height = cc->d->height};
@@ -162,7 +163,8 @@ nmf_status job_run(const job_options *opt)
                 d.width, d.height, load_s, d.skipped, d.skipped == 1 ? "" : "s");
 
     nmf_problem problem = {d.m, d.n, d.V};
-    if (opt->resume && (dataset_fingerprint(&d) != opt->resume_fingerprint ||
+    const uint64_t fingerprint = dataset_fingerprint(&d);
+    if (opt->resume && (fingerprint != opt->resume_fingerprint ||
                         d.m != opt->resume_m || d.n != opt->resume_n)) {
         st = nmf_error(NMF_STATUS_BAD_INPUT,
                        "--resume %s: the images found differ from the checkpointed run's (a "
@@ -194,7 +196,7 @@ nmf_status job_run(const job_options *opt)
     double init_s = nmf_clock_s() - t0;
 
     progress_start(&ps, opt->quiet, opt->stop_flag);
-    checkpoint_ctx cc = {opt, &d};
+    checkpoint_ctx cc = {opt, &d, fingerprint};
     fit_params.progress = progress_report;
     fit_params.progress_user = &ps;
     fit_params.checkpoint = write_checkpoint;
