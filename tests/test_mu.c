@@ -148,7 +148,9 @@ static void check_monotone(const nmf_problem *problem, float *W, float *H, nmf_p
     p.max_iter = 1;
     p.tol = 0;
     int negative = 0, increases = 0;
-    double previous = INFINITY;
+    /* The first iteration is compared with the start. */
+    double previous = objective(problem, &p, nmf_reconstruction_error(problem, W, H, (size_t)p.k),
+                                W, H);
     for (int it = 0; it < iters; it++) {
         nmf_result r;
         CHECK(nmf_fit(problem, &p, W, H, &r) == NMF_STATUS_OK);
