@@ -147,6 +147,11 @@ static int compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static double now_ms(void)
+{
+    return 1e3 * nmf_clock_s();
+}
+
 /* Measures one case on one backend into r; a failure becomes a skip with
  * the reason (a GPU without room for V is a result, not an error). */
 static void measure(const nmf_backend *b, const nmf_problem *problem, const nmf_params *p,
@@ -155,16 +160,16 @@ static void measure(const nmf_backend *b, const nmf_problem *problem, const nmf_
     void *ctx = NULL;
     double ms[MAX_REPEAT], loss = NAN;
     nmf_status st;
-    double t0 = (1e3 * nmf_clock_s());
+    double t0 = now_ms();
     if ((st = b->init(&ctx, problem, p, W0, H0)) != NMF_STATUS_OK)
         goto done;
-    r->transfer_ms = (1e3 * nmf_clock_s()) - t0;
+    r->transfer_ms = now_ms() - t0;
     if ((st = run_chunks(b, ctx, iters, &loss)) != NMF_STATUS_OK) /* warm-up */
         goto done;
     for (int rep = 0; rep < repeats; rep++) {
         if ((st = b->reset(ctx, W0, H0)) != NMF_STATUS_OK)
             goto done;
-        double start = (1e3 * nmf_clock_s());
+        double start = now_ms();
         if (b->timer_start && (st = b->timer_start(ctx)) != NMF_STATUS_OK)
             goto done;
         if ((st = run_chunks(b, ctx, iters, &loss)) != NMF_STATUS_OK)
@@ -173,7 +178,7 @@ static void measure(const nmf_backend *b, const nmf_problem *problem, const nmf_
             if ((st = b->timer_stop(ctx, &ms[rep])) != NMF_STATUS_OK)
                 goto done;
         } else {
-            ms[rep] = (1e3 * nmf_clock_s()) - start;
+            ms[rep] = now_ms() - start;
         }
         ms[rep] /= iters;
     }

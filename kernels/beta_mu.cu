@@ -126,12 +126,6 @@ extern "C" cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const 
     return launch_mu_update_reg(X, num, den, len, l1, l2, gamma, zero_below, stream);
 }
 
-/* ---- D(V || WH) in double ----------------------------------------------
- * Per element: read V and WH (8 bytes), up to three double pow (or a log
- * and a divide): on the faces 33 MB and ~12M double transcendentals, every
- * 10 iterations. The grid is fixed by len alone (never by the device), so
- * the partials and their order, hence the bits, are too. */
-
 /* ---- sums of each component in double --------------------------------
  * Per component: len floats read once; k blocks. */
 static __global__ void component_sums_kernel(const float *__restrict__ X, size_t rows,
@@ -158,6 +152,12 @@ extern "C" cudaError_t nmf_cuda_component_sums(const float *X, size_t rows, size
                                                                          out);
     return cudaGetLastError();
 }
+
+/* ---- D(V || WH) in double ----------------------------------------------
+ * Per element: read V and WH (8 bytes), up to three double pow (or a log
+ * and a divide): on the faces 33 MB and ~12M double transcendentals, every
+ * 10 iterations. The grid is fixed by len alone (never by the device), so
+ * the partials and their order, hence the bits, are too. */
 
 struct beta_loss_term {
     const float *V, *WH;

@@ -598,9 +598,9 @@ static nmf_status cuda_measure_ceilings(nmf_ceilings *out)
     CUBLAS_CHECK(cublasSetMathMode(blas, CUBLAS_TF32_TENSOR_OP_MATH));
     BEST_MS(tf32_ms, stream, CUBLAS_CHECK(cublasSgemm(blas, CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, &one, d_A, size, d_B, size, &zero, d_C, size)));
     /* One whole 256 MiB buffer into another (copy_bytes caps it at 1 GiB). */
-    BEST_MS(copy_ms, stream, CUDA_CHECK(cudaMemcpyAsync(d_C, d_A, copy_bytes < len * sizeof(float) ? copy_bytes : len * sizeof(float), cudaMemcpyDeviceToDevice, stream)));
+    const size_t copied = copy_bytes < len * sizeof(float) ? copy_bytes : len * sizeof(float);
+    BEST_MS(copy_ms, stream, CUDA_CHECK(cudaMemcpyAsync(d_C, d_A, copied, cudaMemcpyDeviceToDevice, stream)));
     double flops = 2.0 * size * size * (double)size;
-    size_t copied = copy_bytes < len * sizeof(float) ? copy_bytes : len * sizeof(float);
     *out = (nmf_ceilings){.sgemm_gflops = flops / sgemm_ms / 1e6,
                           .sgemm_size = size,
                           .tf32_gflops = flops / tf32_ms / 1e6,

@@ -2,9 +2,10 @@
  * sizes and the memory V needs before decoding anything, then decodes the
  * images in parallel into the rows of V as grey float32 on the 0..255 scale.
  *
- * Two passes: the first reads only headers (stbi_info), so that a size
- * mismatch or a V too large for this machine is reported in milliseconds,
- * not after minutes of decoding or an out-of-memory kill.
+ * Two passes: the first decodes only headers (stbi_info), so that a size
+ * mismatch or a V too large for this machine is reported before any pixel
+ * is decoded, not after minutes of decoding or an out-of-memory kill. Each
+ * pass reads every file whole (see below), so the files are read twice.
  *
  * stb reads each file from memory, never through its FILE functions: from a
  * FILE, stb "rewinds" between one format's test and the next only within

@@ -110,14 +110,6 @@ static double objective(const float *V, const float *W, const float *H, size_t m
     return 0.5 * fit + l1 * sum + 0.5 * l2 * sq;
 }
 
-static int all_nonnegative(const float *x, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!(x[i] >= 0.0f))
-            return 0;
-    return 1;
-}
-
 /* --- (a) one W sweep and one H sweep against the oracle ----------------------
  * The oracle gets our float inputs converted to double and adds l2 and
  * subtracts l1 in double; we accumulate in float. Tolerance: 1e-5 abs +

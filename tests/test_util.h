@@ -45,6 +45,15 @@ static inline double *to_double(const float *x, size_t len)
     return d;
 }
 
+/* Whether every element is >= 0 (NaN is not). */
+static inline int all_nonnegative(const float *x, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!(x[i] >= 0.0f))
+            return 0;
+    return 1;
+}
+
 /* Compares got with ref element-wise (|got - ref| <= atol + rtol*|ref|,
  * non-finite always failing) as one CHECK, printing the worst element. */
 static inline void check_matrix(const char *name, const float *got, const double *ref,
