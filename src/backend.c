@@ -67,11 +67,17 @@ void nmf_devices_describe(char *buf, size_t size)
     gpu_backend->describe(buf + len + more, size - (size_t)(len + more));
 }
 
+static const char *const device_names[] = {"auto", "cpu", "gpu"};
+
+const char *nmf_device_name(nmf_device device)
+{
+    return device >= NMF_DEVICE_AUTO && device <= NMF_DEVICE_GPU ? device_names[device] : NULL;
+}
+
 int nmf_device_parse(const char *name, nmf_device *out)
 {
-    static const char *const names[] = {"auto", "cpu", "gpu"};
     for (int i = 0; i < 3; i++)
-        if (name && !strcmp(name, names[i])) {
+        if (name && !strcmp(name, device_names[i])) {
             *out = (nmf_device)i;
             return 0;
         }

@@ -31,16 +31,6 @@ uint64_t dataset_fingerprint(const dataset *d)
     return fnv1a(h, dims, sizeof dims);
 }
 
-static const char *grey_name(dataset_grey g)
-{
-    return g == DATASET_GREY_FIRST ? "first" : "luma";
-}
-
-static const char *device_name(nmf_device d)
-{
-    return d == NMF_DEVICE_CPU ? "cpu" : d == NMF_DEVICE_GPU ? "gpu" : "auto";
-}
-
 nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const nmf_result *state,
                             const float *W, const float *H)
 {
@@ -61,8 +51,8 @@ nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const 
     fprintf(fp, "beta %.17g\nalpha_w %.17g\nalpha_h %.17g\nl1_ratio %.17g\n", p->beta, p->alpha_W,
             p->alpha_H, p->l1_ratio);
     fprintf(fp, "threads %d\ndevice %s\nprecision %s\ncheckpoint_every %d\n", p->threads,
-            device_name(p->device), nmf_precision_name(p->precision), p->checkpoint_every);
-    fprintf(fp, "grey %s\nresize %d %d\nrecon %d\n", grey_name(o->data.grey), o->data.resize_w,
+            nmf_device_name(p->device), nmf_precision_name(p->precision), p->checkpoint_every);
+    fprintf(fp, "grey %s\nresize %d %d\nrecon %d\n", dataset_grey_name(o->data.grey), o->data.resize_w,
             o->data.resize_h, o->recon_count);
     fprintf(fp, "iteration %d\nerror_at_init %.17g\nprevious_error %.17g\nviolation_at_1 %.17g\n"
                 "fit_s %.17g\nhistory %d\n",
@@ -167,9 +157,7 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *s
         goto bad_value;
     READ(r, "checkpoint_every", "%d", &p->checkpoint_every);
     READ(r, "grey", "%63s", name);
-    if (!strcmp(name, "luma") || !strcmp(name, "first"))
-        o->data.grey = strcmp(name, "first") ? DATASET_GREY_LUMA : DATASET_GREY_FIRST;
-    else
+    if (dataset_grey_parse(name, &o->data.grey))
         goto bad_value;
     READ(r, "resize", "%d %d", &o->data.resize_w, &o->data.resize_h);
     READ(r, "recon", "%d", &o->recon_count);

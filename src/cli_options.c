@@ -73,17 +73,6 @@ static int parse_loss(const char *s, double *beta)
     return 0;
 }
 
-static int parse_grey(const char *s, dataset_grey *grey)
-{
-    if (!strcmp(s, "luma"))
-        *grey = DATASET_GREY_LUMA;
-    else if (!strcmp(s, "first"))
-        *grey = DATASET_GREY_FIRST;
-    else
-        return -1;
-    return 0;
-}
-
 enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED, OPT_THREADS,
        OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
        OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME };
@@ -221,7 +210,7 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
         out->given |= CLI_GIVEN_RECON;
         break;
     case OPT_GREY:
-        if (parse_grey(arg, &o->data.grey))
+        if (dataset_grey_parse(arg, &o->data.grey))
             return usage_error("--grey", arg, "must be luma or first");
         out->given |= CLI_GIVEN_GREY;
         break;

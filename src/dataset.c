@@ -66,6 +66,19 @@ typedef struct {
     const char *reason;
 } decode_result;
 
+const char *dataset_grey_name(dataset_grey grey)
+{
+    return grey == DATASET_GREY_FIRST ? "first" : "luma";
+}
+
+int dataset_grey_parse(const char *name, dataset_grey *out)
+{
+    if (strcmp(name, "luma") && strcmp(name, "first"))
+        return -1;
+    *out = strcmp(name, "first") ? DATASET_GREY_LUMA : DATASET_GREY_FIRST;
+    return 0;
+}
+
 void dataset_options_default(dataset_options *opt)
 {
     *opt = (dataset_options){.grey = DATASET_GREY_LUMA};

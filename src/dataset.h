@@ -17,6 +17,10 @@ typedef enum {
     DATASET_GREY_FIRST  /* the first channel, as the original Python seed did */
 } dataset_grey;
 
+/* "luma" or "first"; dataset_grey_parse returns 0, or -1 for another name. */
+const char *dataset_grey_name(dataset_grey grey);
+int dataset_grey_parse(const char *name, dataset_grey *out);
+
 typedef struct {
     dataset_grey grey;
     int resize_w, resize_h; /* both 0: no resizing, sizes must then agree */

@@ -144,6 +144,7 @@ void nmf_devices_describe(char *buf, size_t size);
 
 /* Parses "auto", "cpu", "gpu" / "fp32", "tf32"; 0 on success, -1 if unknown. */
 int nmf_device_parse(const char *name, nmf_device *out);
+const char *nmf_device_name(nmf_device device);
 int nmf_precision_parse(const char *name, nmf_precision *out);
 const char *nmf_precision_name(nmf_precision precision);
 
