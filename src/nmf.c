@@ -192,6 +192,17 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
     return nmf_fit_resume(problem, p, W, H, NULL, result);
 }
 
+/* The state a checkpoint records and nmf_fit_resume continues from. */
+static void save_state(nmf_result *r, int iterations, double error, double previous_error,
+                       double violation_at_1, double fit_s)
+{
+    r->iterations = iterations;
+    r->reconstruction_err = error;
+    r->previous_error = previous_error;
+    r->violation_at_1 = violation_at_1;
+    r->fit_s = fit_s;
+}
+
 nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
                           const nmf_result *from, nmf_result *result)
 {
@@ -282,21 +293,19 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
         if (it % NMF_HISTORY_EVERY == 0 || it == p->max_iter || result->converged) {
             if ((st = backend->loss(ctx, &error)) != NMF_STATUS_OK)
                 goto cleanup;
-            record(result, it, error, time_offset + nmf_clock_s() - t0);
+            const double elapsed = time_offset + nmf_clock_s() - t0;
+            record(result, it, error, elapsed);
             if (mu_rule && it % NMF_HISTORY_EVERY == 0) {
                 if ((previous - error) / error_at_init < p->tol)
                     result->converged = 1;
                 previous = error;
             }
-            stop = report(p, it, error, time_offset + nmf_clock_s() - t0);
+            stop = report(p, it, error, elapsed);
         }
         if (p->checkpoint && p->checkpoint_every > 0 && it % p->checkpoint_every == 0 &&
             it < p->max_iter && !result->converged && !stop) {
-            result->iterations = it;
-            result->reconstruction_err = error;
-            result->previous_error = previous;
-            result->violation_at_1 = violation_at_1;
-            result->fit_s = time_offset + nmf_clock_s() - t0;
+            save_state(result, it, error, previous, violation_at_1,
+                       time_offset + nmf_clock_s() - t0);
             if ((st = backend->get_factors(ctx, W, H)) != NMF_STATUS_OK ||
                 (st = p->checkpoint(result, W, H, p->checkpoint_user)) != NMF_STATUS_OK)
                 goto cleanup;
@@ -305,12 +314,8 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
 
     if ((st = backend->get_factors(ctx, W, H)) != NMF_STATUS_OK)
         goto cleanup;
-    result->iterations = it;
-    result->reconstruction_err = error;
-    result->previous_error = previous;
-    result->violation_at_1 = violation_at_1;
+    save_state(result, it, error, previous, violation_at_1, time_offset + nmf_clock_s() - t0);
     result->norm_V = sqrt(nmf_dot_double(problem->V, NULL, problem->m * problem->n));
-    result->fit_s = time_offset + nmf_clock_s() - t0;
     result->stop_rule = result->converged ? (hals_rule ? "hals tolerance" : "mu tolerance")
                         : it < p->max_iter ? "interrupted"
                                            : "max_iter";
