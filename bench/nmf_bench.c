@@ -68,6 +68,7 @@ typedef struct {
     int faces;           /* the bundled faces, else synthetic */
     size_t m, n, k;
     nmf_solver solver;
+    int mu_case;         /* a HALS case: the index of its MU twin, or -1 */
     result res[DEV_COUNT];
 } bench_case;
 
@@ -349,15 +350,21 @@ static int make_cases(const options *o, bench_case *cases, int *count)
             const char *kstr = n_k ? ks[j] : base.faces ? faces_k[j] : synth_k[j];
             if (parse_size_t(kstr, &base.k))
                 return -1;
+            const int first = *count;
+            int mu_case = -1;
             for (int s = 0; s < n_solvers; s++) {
                 if (*count >= MAX_CASES)
                     return -1;
+                if (solvers[s] == NMF_SOLVER_MU)
+                    mu_case = *count;
                 bench_case *c = &cases[(*count)++];
                 *c = base;
                 c->solver = solvers[s];
                 snprintf(c->name, sizeof c->name, "%s-k%zu%s", names[i], base.k,
                          c->solver == NMF_SOLVER_MU ? "" : "-hals");
             }
+            for (int c = first; c < *count; c++)
+                cases[c].mu_case = cases[c].solver == NMF_SOLVER_HALS ? mu_case : -1;
         }
     }
     return 0;
@@ -446,33 +453,27 @@ static void print_solver_ratios(const bench_case *cases, int count, const option
 {
     for (int i = 0; i < count; i++) {
         const bench_case *h = &cases[i];
-        if (h->solver != NMF_SOLVER_HALS)
+        if (h->mu_case < 0)
             continue;
-        for (int j = 0; j < count; j++) {
-            const bench_case *mu = &cases[j];
-            if (mu->solver != NMF_SOLVER_MU || mu->faces != h->faces || mu->m != h->m ||
-                mu->n != h->n || mu->k != h->k)
+        const bench_case *mu = &cases[h->mu_case];
+        for (int dev = 0; dev < DEV_COUNT; dev++) {
+            if (!o->devices[dev] || !h->res[dev].run || !mu->res[dev].run)
                 continue;
-            for (int dev = 0; dev < DEV_COUNT; dev++) {
-                if (!o->devices[dev] || !h->res[dev].run || !mu->res[dev].run)
-                    continue;
-                double ratio = h->res[dev].median_ms / mu->res[dev].median_ms;
-                if (dev == DEV_GPU) {
-                    /* A time counts only for a GPU that computes what the CPU does. */
-                    int checked = h->res[DEV_CPU].run && mu->res[DEV_CPU].run;
-                    int agree = checked && losses_agree(h, o->precision) &&
-                                losses_agree(mu, o->precision);
-                    printf("target: HALS iteration <= %.1fx MU on the GPU: %s %.2fx (%.3f vs "
-                           "%.3f ms): %s\n", HALS_TARGET_RATIO, h->name, ratio,
-                           h->res[dev].median_ms, mu->res[dev].median_ms,
-                           checked && !agree ? "not counted, the GPU loss differs from the CPU's"
-                           : ratio > HALS_TARGET_RATIO ? "MISSED"
-                           : checked ? "met" : "met (losses not checked: no CPU run)");
-                } else
-                    printf("HALS/MU per iteration on the %s: %s %.2fx (%.3f vs %.3f ms)\n",
-                           device_names[dev], h->name, ratio, h->res[dev].median_ms,
-                           mu->res[dev].median_ms);
+            double ratio = h->res[dev].median_ms / mu->res[dev].median_ms;
+            if (dev == DEV_CPU) {
+                printf("HALS/MU per iteration on the cpu: %s %.2fx (%.3f vs %.3f ms)\n", h->name,
+                       ratio, h->res[dev].median_ms, mu->res[dev].median_ms);
+                continue;
             }
+            /* A time counts only for a GPU that computes what the CPU does. */
+            int checked = h->res[DEV_CPU].run && mu->res[DEV_CPU].run;
+            int agree = checked && losses_agree(h, o->precision) && losses_agree(mu, o->precision);
+            printf("target: HALS iteration <= %.1fx MU on the GPU: %s %.2fx (%.3f vs %.3f ms): "
+                   "%s\n", HALS_TARGET_RATIO, h->name, ratio, h->res[dev].median_ms,
+                   mu->res[dev].median_ms,
+                   checked && !agree ? "not counted, the GPU loss differs from the CPU's"
+                   : ratio > HALS_TARGET_RATIO ? "MISSED"
+                   : checked ? "met" : "met (losses not checked: no CPU run)");
         }
     }
 }
