@@ -87,6 +87,28 @@ static cudaError_t launch_hals_sweep(float *X, size_t rows, int k, size_t x_row,
     return cudaGetLastError();
 }
 
+extern "C" cudaError_t nmf_cuda_hals_prepare(size_t k)
+{
+    if (k > HALS_K_LIMIT)
+        return cudaErrorInvalidValue;
+    const size_t smem = k * k * sizeof(float);
+    if (smem <= HALS_DEFAULT_SMEM)
+        return cudaSuccess;
+    /* Opt in to the larger shared memory; the device decides how much
+     * (227 KiB = 232448 bytes on H100 and H200: k <= 241). */
+    int device = 0, optin = 0;
+    cudaError_t err = cudaGetDevice(&device);
+    if (err != cudaSuccess)
+        return err;
+    err = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+    if (err != cudaSuccess)
+        return err;
+    if (smem > (size_t)optin)
+        return cudaErrorInvalidValue;
+    return cudaFuncSetAttribute(hals_sweep_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                (int)smem);
+}
+
 extern "C" cudaError_t nmf_cuda_hals_sweep(float *X, size_t rows, size_t k, size_t x_row,
                                            size_t x_comp, const float *G, const float *P,
                                            size_t p_row, size_t p_comp, float l1, float l2,
@@ -96,27 +118,8 @@ extern "C" cudaError_t nmf_cuda_hals_sweep(float *X, size_t rows, size_t k, size
         return cudaSuccess;
     if (!X || !G || !P || k > HALS_K_LIMIT)
         return cudaErrorInvalidValue;
-    const size_t smem = k * k * sizeof(float);
-    if (smem > HALS_DEFAULT_SMEM) {
-        /* Opt in to the larger shared memory; the device decides how much
-         * (227 KiB on H100: k <= 238). Idempotent, so it is simply repeated
-         * on every call rather than cached per device. */
-        int device = 0, optin = 0;
-        cudaError_t err = cudaGetDevice(&device);
-        if (err != cudaSuccess)
-            return err;
-        err = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-        if (err != cudaSuccess)
-            return err;
-        if (smem > (size_t)optin)
-            return cudaErrorInvalidValue;
-        err = cudaFuncSetAttribute(hals_sweep_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   (int)smem);
-        if (err != cudaSuccess)
-            return err;
-    }
     return launch_hals_sweep(X, rows, (int)k, x_row, x_comp, G, P, p_row, p_comp, l1, l2,
-                             row_violation, smem, stream);
+                             row_violation, k * k * sizeof(float), stream);
 }
 
 /* --- deterministic sum of doubles ---------------------------------------- */

@@ -11,6 +11,13 @@
 extern "C" {
 #endif
 
+/* Raises the sweep kernel's shared-memory limit to k·k floats where that
+ * is above the default 48 KiB. Not a stream operation: call it once per
+ * device and k before the sweeps are launched or captured. Returns
+ * cudaErrorInvalidValue when k·k floats exceed the device's opt-in shared
+ * memory per block (227 KiB = 232448 bytes on H100 and H200: k > 241). */
+cudaError_t nmf_cuda_hals_prepare(size_t k);
+
 /* One sweep of nmf_hals_sweep_cpu (src/hals.h: same layouts, same
  * arithmetic through nmf_hals_step) in ONE kernel launch on `stream`:
  * for each row i in parallel, for t = 0..k-1 in order,
@@ -22,12 +29,10 @@ extern "C" {
  * with nmf_cuda_sum_double for the sweep's violation.
  * All pointers are device pointers; X must not overlap G, P or
  * row_violation. G is held in shared memory, k·k·4 bytes per block: above
- * 48 KiB (k > 110) the kernel's shared-memory limit is raised with
- * cudaFuncSetAttribute, which is not a stream operation (call this once
- * outside graph capture with the same k before capturing, to be safe).
+ * 48 KiB (k > 110) the kernel needs the raised limit nmf_cuda_hals_prepare
+ * sets, or its launch fails.
  * Returns cudaSuccess for rows == 0 or k == 0 (nothing done);
- * cudaErrorInvalidValue for a NULL X/G/P or a k whose k·k floats exceed the
- * device's opt-in shared memory per block (k > 238 on H100); otherwise the
+ * cudaErrorInvalidValue for a NULL X/G/P or k > 4096; otherwise the
  * launch's error. */
 cudaError_t nmf_cuda_hals_sweep(float *X, size_t rows, size_t k, size_t x_row, size_t x_comp,
                                 const float *G, const float *P, size_t p_row, size_t p_comp,

@@ -34,11 +34,18 @@ typedef struct nmf_backend {
      * the backend's state. V is borrowed for the lifetime of ctx. */
     nmf_status (*init)(void **ctx, const nmf_problem *problem,
                        const nmf_params *params, const float *W0, const float *H0);
-    /* Runs n iterations of params->solver (W then H each time). */
+    /* Runs n <= NMF_HISTORY_EVERY iterations of params->solver (W then H
+     * each time). With HALS and tol > 0 it also records each iteration's
+     * projected-gradient violation (the sum of both sweeps', for
+     * scikit-learn's 'cd' stopping rule) and keeps the factors as they were
+     * before the call, so that the driver can evaluate the rule for a whole
+     * block after one synchronisation and go back to stop exactly where
+     * scikit-learn would. */
     nmf_status (*iterate)(void *ctx, int n);
-    /* HALS: the projected-gradient violation of the last iteration (the
-     * sum of both sweeps'), for scikit-learn's 'cd' stopping rule. */
-    nmf_status (*violation)(void *ctx, double *violation);
+    /* The violations of the last iterate call's n iterations, in order. */
+    nmf_status (*violations)(void *ctx, double *out, int n);
+    /* Back to the factors as they were before the last iterate call. */
+    nmf_status (*rewind)(void *ctx);
     /* scikit-learn's reconstruction_err_ of the current factors:
      * sqrt(2·D(V || WH)), ||V - WH||_F for beta = 2. */
     nmf_status (*loss)(void *ctx, double *error);

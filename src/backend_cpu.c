@@ -46,7 +46,11 @@ typedef struct {
     float beta;
     float l1_W, l2_W, l1_H, l2_H; /* scaled regularisation */
     double norm_V_sq;
-    double violation; /* HALS: of the last iteration */
+    /* HALS with tol > 0: the violation of each iteration of the last
+     * iterate call, and the factors from before it (W_mark, H_mark). */
+    int track_violation;
+    double violations[NMF_HISTORY_EVERY];
+    float *W_mark, *H_mark;
     int HHt_valid, WtV_valid;
 } cpu_ctx;
 
@@ -129,18 +133,20 @@ static void beta_mu_iteration(cpu_ctx *c)
     c->HHt_valid = c->WtV_valid = 0;
 }
 
-/* One HALS iteration (hals.c): sweep W's columns, then H's rows. */
-static void hals_iteration(cpu_ctx *c)
+/* One HALS iteration (hals.c): sweep W's columns, then H's rows; returns
+ * the violation, the sum of both sweeps'. */
+static double hals_iteration(cpu_ctx *c)
 {
     ensure_HHt(c);
     compute_VHt(c);
-    c->violation = nmf_hals_sweep_cpu(c->W, c->m, c->k, c->k, 1, c->HHt, c->VHt, c->k, 1,
-                                      c->l1_W, c->l2_W);
+    double violation = nmf_hals_sweep_cpu(c->W, c->m, c->k, c->k, 1, c->HHt, c->VHt, c->k, 1,
+                                          c->l1_W, c->l2_W);
     c->WtV_valid = 0;
     ensure_WtV(c);
-    c->violation += nmf_hals_sweep_cpu(c->H, c->n, c->k, 1, c->n, c->WtW, c->WtV, 1, c->n,
-                                       c->l1_H, c->l2_H);
+    violation += nmf_hals_sweep_cpu(c->H, c->n, c->k, 1, c->n, c->WtW, c->WtV, 1, c->n,
+                                    c->l1_H, c->l2_H);
     c->HHt_valid = 0;
+    return violation;
 }
 
 static void cpu_free(void *ctx)
@@ -158,6 +164,8 @@ static void cpu_free(void *ctx)
     free(c->den_H);
     free(c->WH);
     free(c->R);
+    free(c->W_mark);
+    free(c->H_mark);
     free(c);
 }
 
@@ -195,8 +203,14 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
         c->WH = malloc(m * n * sizeof(float));
         c->R = malloc(m * n * sizeof(float));
     }
+    c->track_violation = params->solver == NMF_SOLVER_HALS && params->tol > 0.0;
+    if (c->track_violation) {
+        c->W_mark = malloc(m * k * sizeof(float));
+        c->H_mark = malloc(k * n * sizeof(float));
+    }
     if (!c->W || !c->H || !c->HHt || !c->WtW || !c->WtV || !c->VHt || !c->den_W || !c->den_H ||
-        (params->beta != 2.0 && (!c->WH || !c->R))) {
+        (params->beta != 2.0 && (!c->WH || !c->R)) ||
+        (c->track_violation && (!c->W_mark || !c->H_mark))) {
         cpu_free(c);
         return nmf_error(NMF_STATUS_NO_MEMORY,
                          "out of memory for the factors (%zu x %zu, k = %zu)", m, n, k);
@@ -211,9 +225,16 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
 static nmf_status cpu_iterate(void *ctx, int n_iter)
 {
     cpu_ctx *c = ctx;
+    if (n_iter > NMF_HISTORY_EVERY)
+        return nmf_error(NMF_STATUS_INTERNAL, "iterate: %d iterations in one call, at most %d",
+                         n_iter, NMF_HISTORY_EVERY);
+    if (c->track_violation) {
+        memcpy(c->W_mark, c->W, c->m * c->k * sizeof(float));
+        memcpy(c->H_mark, c->H, c->k * c->n * sizeof(float));
+    }
     for (int it = 0; it < n_iter; it++) {
         if (c->solver == NMF_SOLVER_HALS)
-            hals_iteration(c);
+            c->violations[it] = hals_iteration(c);
         else if (c->beta != 2.0f)
             beta_mu_iteration(c);
         else
@@ -222,9 +243,23 @@ static nmf_status cpu_iterate(void *ctx, int n_iter)
     return NMF_STATUS_OK;
 }
 
-static nmf_status cpu_violation(void *ctx, double *violation)
+static nmf_status cpu_violations(void *ctx, double *out, int n)
 {
-    *violation = ((cpu_ctx *)ctx)->violation;
+    cpu_ctx *c = ctx;
+    if (!c->track_violation || n > NMF_HISTORY_EVERY)
+        return nmf_error(NMF_STATUS_INTERNAL, "violations: not recorded for this fit");
+    memcpy(out, c->violations, (size_t)n * sizeof *out);
+    return NMF_STATUS_OK;
+}
+
+static nmf_status cpu_rewind(void *ctx)
+{
+    cpu_ctx *c = ctx;
+    if (!c->track_violation)
+        return nmf_error(NMF_STATUS_INTERNAL, "rewind: no factors kept for this fit");
+    memcpy(c->W, c->W_mark, c->m * c->k * sizeof(float));
+    memcpy(c->H, c->H_mark, c->k * c->n * sizeof(float));
+    c->HHt_valid = c->WtV_valid = 0;
     return NMF_STATUS_OK;
 }
 
@@ -297,7 +332,8 @@ const nmf_backend nmf_backend_cpu = {
     .name = "cpu",
     .init = cpu_init,
     .iterate = cpu_iterate,
-    .violation = cpu_violation,
+    .violations = cpu_violations,
+    .rewind = cpu_rewind,
     .loss = cpu_loss,
     .get_factors = cpu_get_factors,
     .reset = cpu_reset,

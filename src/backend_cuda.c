@@ -1,6 +1,7 @@
 /* backend_cuda.c - the CUDA backend, host side: V, W and H are staged on
  * the GPU once, every iteration runs there (cuBLAS SGEMMs plus the kernels
- * in kernels/), and only the loss (8 bytes, every 10 iterations) and the
+ * in kernels/), and only the loss (8 bytes, every 10 iterations), HALS's
+ * violations when its stopping rule is on (160 bytes, every 10), and the
  * final W, H come back. The 10 iterations between two loss evaluations are
  * captured once in a CUDA Graph and replayed, so an iteration costs no
  * host work and no launch latency.
@@ -32,7 +33,17 @@
  * NVIDIA recommends for Hopper. */
 #define CUBLAS_WORKSPACE_BYTES (32u << 20)
 
-enum { SUM_NORM_V, SUM_CROSS, SUM_QUAD, SUM_LOSS, SUM_VIOLATION_W, SUM_VIOLATION_H, SUM_COUNT };
+/* Slots of d_sums: the loss's terms, then (HALS with tol > 0) the W and H
+ * sweeps' violations of each iteration of a block, W's at
+ * SUM_VIOLATIONS + 2·i and H's after it. */
+enum {
+    SUM_NORM_V,
+    SUM_CROSS,
+    SUM_QUAD,
+    SUM_LOSS,
+    SUM_VIOLATIONS,
+    SUM_COUNT = SUM_VIOLATIONS + 2 * GRAPH_ITERATIONS
+};
 
 typedef struct {
     size_t m, n, k;
@@ -50,7 +61,9 @@ typedef struct {
     float *d_den_H; /* (k, n) */
     float *d_WH, *d_R;  /* (m, n), beta != 2 only */
     float *d_sum;       /* (k) row sums of H or column sums of W, beta == 1 */
-    double *d_row_violation; /* max(m, n), HALS only */
+    double *d_row_violation; /* max(m, n), HALS with tol > 0 only */
+    float *d_W_mark, *d_H_mark; /* the factors before the last iterate call,
+                                   HALS with tol > 0 only */
     double *d_partial; /* NMF_DOT_PARTIALS */
     double *d_sums;    /* SUM_COUNT */
     double *h_sums;    /* pinned, SUM_COUNT */
@@ -58,6 +71,7 @@ typedef struct {
     float beta, gamma;
     float l1_W, l2_W, l1_H, l2_H;
     int WtV_valid;
+    int track_violation; /* HALS with tol > 0: violations summed, factors kept */
     int eager_runs; /* 10-iteration runs done before capturing the graph */
     cudaGraphExec_t graph;
     cudaEvent_t timer[2]; /* for the benchmark harness */
@@ -173,50 +187,58 @@ cleanup:
     return st;
 }
 
-/* One HALS iteration: one sweep kernel over W's rows with HHt and VHt, one
- * over H's columns with WtW and WtV; each sweep's violation summed on the
- * device into d_sums, read only when the stopping rule asks. */
-static nmf_status enqueue_hals(cuda_ctx *c)
+/* One HALS iteration, the i-th of its block: one sweep kernel over W's
+ * rows with HHt and VHt, one over H's columns with WtW and WtV. With tol > 0
+ * each sweep's violation is summed on the device into its slot of d_sums,
+ * read once per block; with tol = 0 nobody reads it and it is not summed. */
+static nmf_status enqueue_hals(cuda_ctx *c, int i)
 {
     nmf_status st = NMF_STATUS_OK;
     const size_t m = c->m, n = c->n, k = c->k;
+    double *row_violation = c->track_violation ? c->d_row_violation : NULL;
     if ((st = enqueue_H_products(c)) != NMF_STATUS_OK)
         goto cleanup;
     CUDA_CHECK(nmf_cuda_hals_sweep(c->d_W, m, k, k, 1, c->d_HHt, c->d_VHt, k, 1, c->l1_W,
-                                   c->l2_W, c->d_row_violation, c->stream));
-    CUDA_CHECK(nmf_cuda_sum_double(c->d_row_violation, m, c->d_partial,
-                                   c->d_sums + SUM_VIOLATION_W, c->stream));
+                                   c->l2_W, row_violation, c->stream));
+    if (row_violation)
+        CUDA_CHECK(nmf_cuda_sum_double(row_violation, m, c->d_partial,
+                                       c->d_sums + SUM_VIOLATIONS + 2 * i, c->stream));
     if ((st = enqueue_W_products(c)) != NMF_STATUS_OK)
         goto cleanup;
     CUDA_CHECK(nmf_cuda_hals_sweep(c->d_H, n, k, 1, n, c->d_WtW, c->d_WtV, 1, n, c->l1_H,
-                                   c->l2_H, c->d_row_violation, c->stream));
-    CUDA_CHECK(nmf_cuda_sum_double(c->d_row_violation, n, c->d_partial,
-                                   c->d_sums + SUM_VIOLATION_H, c->stream));
+                                   c->l2_H, row_violation, c->stream));
+    if (row_violation)
+        CUDA_CHECK(nmf_cuda_sum_double(row_violation, n, c->d_partial,
+                                       c->d_sums + SUM_VIOLATIONS + 2 * i + 1, c->stream));
 cleanup:
     return st;
 }
 
-static nmf_status enqueue_iteration(cuda_ctx *c)
+/* The i-th iteration of a block. */
+static nmf_status enqueue_iteration(cuda_ctx *c, int i)
 {
-    return c->solver == NMF_SOLVER_HALS ? enqueue_hals(c)
+    return c->solver == NMF_SOLVER_HALS ? enqueue_hals(c, i)
            : c->beta != 2.0f            ? enqueue_beta_mu(c)
                                         : enqueue_mu(c);
 }
 
-/* Captures GRAPH_ITERATIONS iterations into c->graph. */
+/* Captures GRAPH_ITERATIONS iterations into c->graph, which is set only
+ * when the whole capture and instantiation succeeded. */
 static nmf_status capture_graph(cuda_ctx *c)
 {
     nmf_status st = NMF_STATUS_OK;
     cudaGraph_t graph = NULL;
+    cudaGraphExec_t exec = NULL;
     CUDA_CHECK(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
     for (int it = 0; it < GRAPH_ITERATIONS && st == NMF_STATUS_OK; it++)
-        st = enqueue_iteration(c);
+        st = enqueue_iteration(c, it);
     /* End the capture even after a failure, so the stream is usable again. */
     cudaError_t end = cudaStreamEndCapture(c->stream, &graph);
     if (st != NMF_STATUS_OK)
         goto cleanup;
     CUDA_CHECK(end);
-    CUDA_CHECK(cudaGraphInstantiate(&c->graph, graph, 0));
+    CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    c->graph = exec;
 cleanup:
     if (graph)
         cudaGraphDestroy(graph);
@@ -259,6 +281,8 @@ static void cuda_free(void *ctx)
     CUDA_FREE(c->d_R);
     CUDA_FREE(c->d_sum);
     CUDA_FREE(c->d_row_violation);
+    CUDA_FREE(c->d_W_mark);
+    CUDA_FREE(c->d_H_mark);
     CUDA_FREE(c->d_partial);
     CUDA_FREE(c->d_sums);
     if (c->h_sums)
@@ -309,7 +333,9 @@ static void cuda_describe(char *buf, size_t size)
 static size_t bytes_needed(size_t m, size_t n, size_t k, const nmf_params *p)
 {
     size_t mn = m > n ? m : n;
-    size_t floats[] = {m * n * (p->beta != 2.0 ? 3 : 1), 3 * m * k, 3 * k * n, 2 * k * k + k};
+    size_t marks = p->solver == NMF_SOLVER_HALS && p->tol > 0.0; /* W_mark, H_mark */
+    size_t floats[] = {m * n * (p->beta != 2.0 ? 3 : 1), (3 + marks) * m * k, (3 + marks) * k * n,
+                       2 * k * k + k};
     size_t total = DEVICE_MEMORY_MARGIN + CUBLAS_WORKSPACE_BYTES +
                    (NMF_DOT_PARTIALS + SUM_COUNT + mn) * sizeof(double);
     for (size_t i = 0; i < 4; i++) {
@@ -326,6 +352,9 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     nmf_status st = NMF_STATUS_OK;
     const size_t m = problem->m, n = problem->n, k = (size_t)params->k;
     cuda_ctx *c = NULL;
+    /* An error left by an earlier fit in this process (a failed cudaMalloc
+     * in one nmf-bench case) would otherwise fail this one's first launch. */
+    cudaGetLastError();
     if (m > INT32_MAX || n > INT32_MAX)
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "%zu x %zu is beyond cuBLAS's 32-bit matrix dimensions", m, n);
@@ -340,7 +369,8 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
                          (double)total_bytes / 1e9);
 
     if (params->solver == NMF_SOLVER_HALS) {
-        /* The sweep keeps the k x k Gram matrix in one block's shared memory. */
+        /* The sweep keeps the k x k Gram matrix in one block's shared
+         * memory; its limit is raised here, once, outside any capture. */
         int device = 0, shared = 0;
         CUDA_CHECK(cudaGetDevice(&device));
         CUDA_CHECK(cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -349,6 +379,7 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
                              "-k/--components: %zu is too many for --solver hals on this GPU "
                              "(its sweep holds k² floats in %d bytes of shared memory); hint: "
                              "--device cpu or --solver mu", k, shared);
+        CUDA_CHECK(nmf_cuda_hals_prepare(k));
     }
     c = calloc(1, sizeof *c);
     if (!c)
@@ -357,6 +388,7 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     c->n = n;
     c->k = k;
     c->solver = params->solver;
+    c->track_violation = params->solver == NMF_SOLVER_HALS && params->tol > 0.0;
     c->beta = (float)params->beta;
     c->gamma = nmf_mu_gamma(c->beta);
     nmf_regularization reg = nmf_regularization_of(problem, params);
@@ -393,8 +425,11 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     }
     if (c->beta == 1.0f)
         CUDA_CHECK(cudaMalloc((void **)&c->d_sum, k * sizeof(float)));
-    if (c->solver == NMF_SOLVER_HALS)
+    if (c->track_violation) {
         CUDA_CHECK(cudaMalloc((void **)&c->d_row_violation, mn * sizeof(double)));
+        CUDA_CHECK(cudaMalloc((void **)&c->d_W_mark, m * k * sizeof(float)));
+        CUDA_CHECK(cudaMalloc((void **)&c->d_H_mark, k * n * sizeof(float)));
+    }
     CUDA_CHECK(cudaEventCreate(&c->timer[0]));
     CUDA_CHECK(cudaEventCreate(&c->timer[1]));
 
@@ -414,13 +449,32 @@ cleanup:
     return st;
 }
 
+/* Copies W, H into `to` from `from` (device buffers of the same shapes). */
+static nmf_status enqueue_factor_copy(cuda_ctx *c, float *W_to, float *H_to, const float *W_from,
+                                      const float *H_from)
+{
+    nmf_status st = NMF_STATUS_OK;
+    CUDA_CHECK(cudaMemcpyAsync(W_to, W_from, c->m * c->k * sizeof(float),
+                               cudaMemcpyDeviceToDevice, c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(H_to, H_from, c->k * c->n * sizeof(float),
+                               cudaMemcpyDeviceToDevice, c->stream));
+cleanup:
+    return st;
+}
+
 static nmf_status cuda_iterate(void *ctx, int n_iter)
 {
     cuda_ctx *c = ctx;
     nmf_status st = NMF_STATUS_OK;
-    /* The first 10 run eagerly, so that one-time set-up inside the kernels'
-     * launchers (shared-memory opt-in for a large k) and cuBLAS happens
-     * outside stream capture; the graph replays from the second on. */
+    if (n_iter > GRAPH_ITERATIONS)
+        return nmf_error(NMF_STATUS_INTERNAL, "iterate: %d iterations in one call, at most %d",
+                         n_iter, GRAPH_ITERATIONS);
+    if (c->track_violation &&
+        (st = enqueue_factor_copy(c, c->d_W_mark, c->d_H_mark, c->d_W, c->d_H)) != NMF_STATUS_OK)
+        goto cleanup;
+    /* The first 10 run eagerly, so that cuBLAS's one-time set-up (its
+     * kernels' loading, heuristics) happens outside stream capture; the
+     * graph replays from the second 10 on. */
     if (n_iter == GRAPH_ITERATIONS && c->eager_runs > 0) {
         if (!c->graph && (st = capture_graph(c)) != NMF_STATUS_OK)
             goto cleanup;
@@ -428,7 +482,7 @@ static nmf_status cuda_iterate(void *ctx, int n_iter)
     } else {
         c->eager_runs += n_iter == GRAPH_ITERATIONS;
         for (int it = 0; it < n_iter && st == NMF_STATUS_OK; it++)
-            st = enqueue_iteration(c);
+            st = enqueue_iteration(c, it);
     }
     /* MU and HALS iterations end with WtV and WtW of the current W; the
      * beta-MU iteration leaves other products in those buffers. */
@@ -437,7 +491,7 @@ cleanup:
     return st;
 }
 
-/* Copies `count` sums from d_sums[first] home: the one synchronisation. */
+/* Copies `count` sums from d_sums[first] home, synchronising the stream. */
 static nmf_status read_sums(cuda_ctx *c, int first, int count)
 {
     nmf_status st = NMF_STATUS_OK;
@@ -486,7 +540,7 @@ static nmf_status cuda_loss(void *ctx, double *error)
                             c->stream));
     CUDA_CHECK(nmf_cuda_loss_combine(c->d_sums + SUM_NORM_V, c->d_sums + SUM_CROSS,
                                      c->d_sums + SUM_QUAD, c->d_sums + SUM_LOSS, c->stream));
-    /* The one synchronisation per 10 iterations. */
+    /* The loss's one synchronisation per 10 iterations. */
     if ((st = read_sums(c, SUM_LOSS, 1)) != NMF_STATUS_OK)
         goto cleanup;
     *error = sqrt(c->h_sums[SUM_LOSS]);
@@ -494,13 +548,25 @@ cleanup:
     return st;
 }
 
-static nmf_status cuda_violation(void *ctx, double *violation)
+/* The block's violations: one synchronisation per 10 iterations. */
+static nmf_status cuda_violations(void *ctx, double *out, int n)
 {
     cuda_ctx *c = ctx;
-    nmf_status st = read_sums(c, SUM_VIOLATION_W, 2);
-    if (st == NMF_STATUS_OK)
-        *violation = c->h_sums[SUM_VIOLATION_W] + c->h_sums[SUM_VIOLATION_H];
+    if (!c->track_violation || n > GRAPH_ITERATIONS)
+        return nmf_error(NMF_STATUS_INTERNAL, "violations: not recorded for this fit");
+    nmf_status st = read_sums(c, SUM_VIOLATIONS, 2 * n);
+    for (int i = 0; i < n && st == NMF_STATUS_OK; i++)
+        out[i] = c->h_sums[SUM_VIOLATIONS + 2 * i] + c->h_sums[SUM_VIOLATIONS + 2 * i + 1];
     return st;
+}
+
+static nmf_status cuda_rewind(void *ctx)
+{
+    cuda_ctx *c = ctx;
+    if (!c->track_violation)
+        return nmf_error(NMF_STATUS_INTERNAL, "rewind: no factors kept for this fit");
+    c->WtV_valid = 0;
+    return enqueue_factor_copy(c, c->d_W, c->d_H, c->d_W_mark, c->d_H_mark);
 }
 
 static nmf_status cuda_get_factors(void *ctx, float *W, float *H)
@@ -640,7 +706,8 @@ const nmf_backend nmf_backend_cuda = {
     .describe = cuda_describe,
     .init = cuda_init,
     .iterate = cuda_iterate,
-    .violation = cuda_violation,
+    .violations = cuda_violations,
+    .rewind = cuda_rewind,
     .loss = cuda_loss,
     .get_factors = cuda_get_factors,
     .reset = cuda_reset,

@@ -267,29 +267,42 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
     /* The stopping rules, scikit-learn's: MU every 10 iterations stops when
      * the error fell by less than tol * error_at_init since the previous
      * check; HALS after every iteration stops when its projected-gradient
-     * violation is at most tol times the first iteration's. */
+     * violation is at most tol times the first iteration's. Both run in
+     * blocks up to the next multiple of 10: HALS reads the block's
+     * violations at its end and, when the rule held before the last
+     * iteration, goes back to the block's start and runs only up to that
+     * iteration, so it stops exactly where scikit-learn stops. */
     const int mu_rule = p->solver == NMF_SOLVER_MU && p->tol > 0.0;
     const int hals_rule = p->solver == NMF_SOLVER_HALS && p->tol > 0.0;
     double previous = from ? from->previous_error : error_at_init;
     double violation_at_1 = from ? from->violation_at_1 : 0.0;
     int it = from ? from->iterations : 0;
     while (!stop && it < p->max_iter && !result->converged) {
-        int step = hals_rule ? 1 : NMF_HISTORY_EVERY - it % NMF_HISTORY_EVERY;
+        int step = NMF_HISTORY_EVERY - it % NMF_HISTORY_EVERY;
         if (step > p->max_iter - it)
             step = p->max_iter - it;
         if (p->checkpoint_every > 0 && step > p->checkpoint_every - it % p->checkpoint_every)
             step = p->checkpoint_every - it % p->checkpoint_every;
         if ((st = backend->iterate(ctx, step)) != NMF_STATUS_OK)
             goto cleanup;
-        it += step;
         if (hals_rule) {
-            double violation;
-            if ((st = backend->violation(ctx, &violation)) != NMF_STATUS_OK)
+            double violations[NMF_HISTORY_EVERY];
+            if ((st = backend->violations(ctx, violations, step)) != NMF_STATUS_OK)
                 goto cleanup;
-            if (it == 1)
-                violation_at_1 = violation;
-            result->converged = violation_at_1 == 0.0 || violation / violation_at_1 <= p->tol;
+            int done = 0;
+            while (done < step && !result->converged) {
+                if (it + done + 1 == 1)
+                    violation_at_1 = violations[done];
+                result->converged = violation_at_1 == 0.0 ||
+                                    violations[done] / violation_at_1 <= p->tol;
+                done++;
+            }
+            if (done < step && ((st = backend->rewind(ctx)) != NMF_STATUS_OK ||
+                                (st = backend->iterate(ctx, done)) != NMF_STATUS_OK))
+                goto cleanup;
+            step = done;
         }
+        it += step;
         if (it % NMF_HISTORY_EVERY == 0 || it == p->max_iter || result->converged) {
             if ((st = backend->loss(ctx, &error)) != NMF_STATUS_OK)
                 goto cleanup;
