@@ -11,6 +11,9 @@
 # scikit-learn, torch, matplotlib where present): of `python3` and
 # /usr/bin/python3 the first that has them is used; a missing one is a note,
 # not a failure, since bench.json is complete without them.
+# BENCH_LIBRARY_PATH, when set, goes ahead on nmf-bench's LD_LIBRARY_PATH
+# alone (bench/device-check.sh: carried libraries, which must not reach the
+# Python peers).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$here/../build
@@ -26,7 +29,12 @@ if [ ! -x "$build/nmf-bench" ]; then
     exit 1
 fi
 mkdir -p "$out"
-"$build/nmf-bench" --json "$out/bench.json" --export "$out/cases" "$@"
+if [ -n "${BENCH_LIBRARY_PATH:-}" ]; then
+    LD_LIBRARY_PATH=$BENCH_LIBRARY_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+        "$build/nmf-bench" --json "$out/bench.json" --export "$out/cases" "$@"
+else
+    "$build/nmf-bench" --json "$out/bench.json" --export "$out/cases" "$@"
+fi
 
 # pick_python "MODULES": the first of python3, /usr/bin/python3 that can
 # `import MODULES` (a comma-separated list), or nothing.
