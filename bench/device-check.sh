@@ -391,12 +391,15 @@ fi
     echo
     echo "nmf-faces --version:"
     timeout 15 "${with_libs[@]}" "$build/nmf-faces" --version 2>&1 | sed 's/^/  /'
-    echo "libraries of nmf-faces:"
-    timeout 10 "${with_libs[@]}" ldd "$build/nmf-faces" |
-        awk '/=>/ && $1 ~ /openblas|lapack|blas|tmglib|gfortran|quadmath|gomp|cublas|cudart/ { print $1, $3 }' |
-        while read -r name path; do
-            echo "  $name => $path$([ "$(readlink -f "$path")" = "$path" ] || echo " -> $(readlink -f "$path")") ($(lib_origin "$path"))"
-        done
+    # nmf-faces, and the CUDA module it loads when a GPU is used (cuBLAS's user).
+    for binary in "$build/nmf-faces" "$build/libnmf-cuda.so"; do
+        echo "libraries of $(basename "$binary"):"
+        timeout 10 "${with_libs[@]}" ldd "$binary" |
+            awk '/=>/ && $1 ~ /openblas|lapack|blas|tmglib|gfortran|quadmath|gomp|cublas|cudart|stdc/ { print $1, $3 }' |
+            while read -r name path; do
+                echo "  $name => $path$([ "$(readlink -f "$path")" = "$path" ] || echo " -> $(readlink -f "$path")") ($(lib_origin "$path"))"
+            done
+    done
     echo "stb: $(sed -n 's/^STB_INCLUDE_DIR:PATH=//p' "$build/CMakeCache.txt")"
 } 2>&1 | tee -a "$work/machine.txt"
 keep "$work/machine.txt" machine.txt

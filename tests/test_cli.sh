@@ -6,13 +6,8 @@
 set -u
 tool=$1
 faces=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-pass() { passes=$((passes + 1)); }
+# shellcheck source=check.sh
+. "$(dirname "$0")/check.sh"
 
 # pgm FILE W H BYTE [COUNT]: a grey PGM of W x H pixels all equal to BYTE,
 # with COUNT pixel bytes (default W*H; fewer makes a truncated file).
@@ -178,5 +173,4 @@ else
     grep -q "README: not an image" "$work/err" && pass || fail "no note for the skipped README"
 fi
 
-echo "test_cli: $passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish test_cli
