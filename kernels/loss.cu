@@ -17,7 +17,9 @@ static __global__ void loss_combine_kernel(const double *norm_sq, const double *
                                            const double *quad, double *out)
 {
     double sq = *norm_sq - 2.0 * *cross + *quad;
-    *out = sq > 0.0 ? sq : 0.0; /* rounding can push an exact fit below 0 */
+    /* Rounding can push an exact fit below 0; a NaN (products that
+     * overflowed) stays NaN, for the driver to report. */
+    *out = sq < 0.0 ? 0.0 : sq;
 }
 
 extern "C" cudaError_t nmf_cuda_dot(const float *a, const float *b, size_t len,

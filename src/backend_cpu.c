@@ -274,11 +274,10 @@ static nmf_status cpu_loss(void *ctx, double *error)
     ensure_WtV(c);
     double cross = nmf_dot_double(c->WtV, c->H, c->k * c->n);
     double quad = nmf_dot_double(c->WtW, c->HHt, c->k * c->k);
-    if (isnan(cross) || isnan(quad))
-        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the loss sum");
     double sq = c->norm_V_sq - 2.0 * cross + quad;
-    /* Rounding can push an exact fit a hair below zero. */
-    *error = sqrt(sq > 0.0 ? sq : 0.0);
+    /* Rounding can push an exact fit a hair below zero; a NaN (a fit whose
+     * products overflowed) stays NaN for the driver to report. */
+    *error = sqrt(sq < 0.0 ? 0.0 : sq);
     return NMF_STATUS_OK;
 }
 

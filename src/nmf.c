@@ -186,6 +186,21 @@ static int report(const nmf_params *p, int iteration, double error, double secon
     return p->progress(&pr, p->progress_user);
 }
 
+/* The backend's error after `iteration` iterations; a fit whose float32
+ * products overflowed (values near FLT_MAX, say in HDR data) has no finite
+ * error and is reported, not returned with NaN factors. */
+static nmf_status evaluate_loss(const nmf_backend *backend, void *ctx, int iteration,
+                                double *error)
+{
+    nmf_status st = backend->loss(ctx, error);
+    if (st == NMF_STATUS_OK && !isfinite(*error))
+        st = nmf_error(NMF_STATUS_BAD_INPUT,
+                       "the fit diverged: after %d iterations the reconstruction error is %g "
+                       "(float32 products overflowed); hint: scale the data down",
+                       iteration, *error);
+    return st;
+}
+
 nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
                    nmf_result *result)
 {
@@ -256,7 +271,7 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
         error_at_init = from->error_at_init;
         error = from->history_err[from->history_len - 1];
     } else {
-        if ((st = backend->loss(ctx, &error_at_init)) != NMF_STATUS_OK)
+        if ((st = evaluate_loss(backend, ctx, 0, &error_at_init)) != NMF_STATUS_OK)
             goto cleanup;
         record(result, 0, error_at_init, nmf_clock_s() - t0);
         error = error_at_init;
@@ -304,7 +319,7 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
         }
         it += step;
         if (it % NMF_HISTORY_EVERY == 0 || it == p->max_iter || result->converged) {
-            if ((st = backend->loss(ctx, &error)) != NMF_STATUS_OK)
+            if ((st = evaluate_loss(backend, ctx, it, &error)) != NMF_STATUS_OK)
                 goto cleanup;
             const double elapsed = time_offset + nmf_clock_s() - t0;
             record(result, it, error, elapsed);

@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-/* sum_i a[i]*b[i] in double; b == NULL means sum_i a[i]². Returns NaN only
- * when its scratch cannot be allocated. */
+/* sum_i a[i]*b[i] in double; b == NULL means sum_i a[i]². Allocates
+ * nothing: a NaN result means a NaN (or inf - inf) in the data. */
 double nmf_dot_double(const float *a, const float *b, size_t len);
 
 #endif

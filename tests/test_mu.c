@@ -325,6 +325,35 @@ static void test_checks_refuse_bad_arguments(void)
     nmf_result_free(&r);
 }
 
+/* Data so large that float32 products overflow: each solver reports the
+ * divergence as an error instead of returning NaN factors with an error of
+ * 0 or "out of memory". */
+static void test_divergence_reported(void)
+{
+    nmf_rng rng;
+    nmf_rng_seed(&rng, 9);
+    size_t m = 20, n = 30, k = 3;
+    float *V = random_matrix(&rng, m * n, 3e37);
+    nmf_problem problem = {m, n, V};
+    float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
+    for (int solver = NMF_SOLVER_MU; solver <= NMF_SOLVER_HALS; solver++) {
+        nmf_params p = cpu_params((int)k);
+        p.init = NMF_INIT_RANDOM;
+        p.solver = (nmf_solver)solver;
+        p.max_iter = 20;
+        CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
+        nmf_result r;
+        nmf_status st = nmf_fit(&problem, &p, W, H, &r);
+        printf("%s on values near 3e37: %s\n", nmf_solver_name(p.solver),
+               st == NMF_STATUS_OK ? "no error" : nmf_last_error());
+        CHECK(st == NMF_STATUS_BAD_INPUT);
+        CHECK(strstr(nmf_last_error(), "diverged") != NULL);
+        if (st == NMF_STATUS_OK)
+            nmf_result_free(&r);
+    }
+    free(V), free(W), free(H);
+}
+
 int main(void)
 {
     test_one_step_matches_oracle(13, 17, 4, 0);
@@ -337,5 +366,6 @@ int main(void)
     test_low_rank_recovered(NMF_SOLVER_HALS);
     test_tolerance_stops();
     test_checks_refuse_bad_arguments();
+    test_divergence_reported();
     return test_exit();
 }
