@@ -25,6 +25,10 @@ typedef struct {
 
 typedef struct nmf_backend {
     const char *name;
+    /* What it offers, so that callers need not know backends by name: the
+     * device it runs on, and a bit (1 << precision) per nmf_precision. */
+    nmf_device device;
+    unsigned precisions;
     /* Optional (NULL: always usable). Returns the number of usable devices;
      * 0 with the reason written into why. Never aborts. */
     int (*device_count)(char *why, size_t why_size);
@@ -68,7 +72,8 @@ typedef struct nmf_backend {
 
 extern const nmf_backend nmf_backend_cpu;
 
-/* Sets the OpenMP and BLAS thread counts of the process (0: leave them). */
+/* Sets the OpenMP and BLAS thread counts of the process (0: leave them).
+ * A CPU fit sets params->threads this way for its own duration only. */
 void nmf_set_threads(int threads);
 
 /* The backend for `device`: the CPU, the CUDA backend, or for AUTO the CUDA

@@ -26,6 +26,9 @@
 
 #include <cblas.h>
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +55,42 @@ typedef struct {
     double violations[NMF_HISTORY_EVERY];
     float *W_mark, *H_mark;
     int HHt_valid, WtV_valid;
+    /* The process's OpenMP and BLAS thread counts before a fit that set
+     * its own (params->threads > 0), given back when it ends; 0: none. */
+    int saved_omp_threads, saved_blas_threads;
 } cpu_ctx;
+
+void nmf_set_threads(int threads)
+{
+    if (threads <= 0)
+        return;
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    openblas_set_num_threads(threads);
+}
+
+/* The fit's thread count, the process's own saved in c. */
+static void take_threads(cpu_ctx *c, int threads)
+{
+    if (threads <= 0)
+        return;
+#ifdef _OPENMP
+    c->saved_omp_threads = omp_get_max_threads();
+#endif
+    c->saved_blas_threads = openblas_get_num_threads();
+    nmf_set_threads(threads);
+}
+
+static void give_back_threads(const cpu_ctx *c)
+{
+#ifdef _OPENMP
+    if (c->saved_omp_threads > 0)
+        omp_set_num_threads(c->saved_omp_threads);
+#endif
+    if (c->saved_blas_threads > 0)
+        openblas_set_num_threads(c->saved_blas_threads);
+}
 
 /* S = A Aᵀ (trans = CblasNoTrans, A is (k, len)) or Aᵀ A (CblasTrans, A is
  * (len, k)), S (k, k) filled on both sides of the diagonal. */
@@ -154,6 +192,7 @@ static void cpu_free(void *ctx)
     cpu_ctx *c = ctx;
     if (!c)
         return;
+    give_back_threads(c);
     free(c->W);
     free(c->H);
     free(c->HHt);
@@ -217,6 +256,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     }
     memcpy(c->W, W0, m * k * sizeof(float));
     memcpy(c->H, H0, k * n * sizeof(float));
+    take_threads(c, params->threads);
     c->norm_V_sq = nmf_dot_double(c->V, NULL, m * n);
     *ctx = c;
     return NMF_STATUS_OK;
@@ -329,6 +369,8 @@ static nmf_status cpu_get_factors(void *ctx, float *W, float *H)
 
 const nmf_backend nmf_backend_cpu = {
     .name = "cpu",
+    .device = NMF_DEVICE_CPU,
+    .precisions = 1u << NMF_PRECISION_FP32,
     .init = cpu_init,
     .iterate = cpu_iterate,
     .violations = cpu_violations,

@@ -702,6 +702,8 @@ static void cuda_device_info(nmf_device_info *out)
 
 const nmf_backend nmf_backend_cuda = {
     .name = "cuda",
+    .device = NMF_DEVICE_GPU,
+    .precisions = 1u << NMF_PRECISION_FP32 | 1u << NMF_PRECISION_TF32,
     .device_count = cuda_device_count,
     .describe = cuda_describe,
     .init = cuda_init,

@@ -145,7 +145,7 @@ nmf_status job_run(const job_options *opt)
         (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK)
         return st;
     nmf_params fit_params = *p;
-    fit_params.device = backend == &nmf_backend_cpu ? NMF_DEVICE_CPU : NMF_DEVICE_GPU;
+    fit_params.device = backend->device;
 
     progress_state ps;
     progress_start(&ps, opt->quiet, opt->stop_flag);

@@ -10,13 +10,9 @@
 #include "error.h"
 #include "reduce.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 void nmf_params_default(nmf_params *p)
 {
@@ -158,16 +154,6 @@ static nmf_status check_factor(const char *name, const float *X, size_t rows, si
     return NMF_STATUS_OK;
 }
 
-void nmf_set_threads(int threads)
-{
-    if (threads <= 0)
-        return;
-#ifdef _OPENMP
-    omp_set_num_threads(threads);
-#endif
-    openblas_set_num_threads(threads);
-}
-
 /* Appends (iteration, error) to the result's history, which has room for
  * every entry the loop can record. */
 static void record(nmf_result *r, int iteration, double error, double seconds)
@@ -230,10 +216,10 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
         (st = check_beta_data(problem, p->beta)) != NMF_STATUS_OK ||
         (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK)
         return st;
-    if (backend == &nmf_backend_cpu && p->precision != NMF_PRECISION_FP32)
+    if (!(backend->precisions & 1u << p->precision))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "--precision %s: only the GPU backend has it, and this run is on the CPU",
-                         nmf_precision_name(p->precision));
+                         "--precision %s: the %s backend, which this run uses, does not have it",
+                         nmf_precision_name(p->precision), backend->name);
     result->device = backend->name;
     if ((st = check_factor("W0", W, problem->m, (size_t)p->k)) != NMF_STATUS_OK ||
         (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
@@ -256,7 +242,6 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
         goto cleanup;
     }
 
-    nmf_set_threads(p->threads);
     const double t0 = nmf_clock_s();
     /* A resumed run's clock goes on from where the earlier one stopped. */
     const double time_offset = from ? from->fit_s : 0.0;

@@ -7,6 +7,9 @@
 #include "rng.h"
 #include "test_util.h"
 
+#include <cblas.h>
+#include <omp.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -354,6 +357,28 @@ static void test_divergence_reported(void)
     free(V), free(W), free(H);
 }
 
+/* A fit with its own thread count gives the process's back when it ends. */
+static void test_threads_given_back(void)
+{
+    nmf_rng rng;
+    nmf_rng_seed(&rng, 10);
+    size_t m = 20, n = 30, k = 3;
+    float *V = random_matrix(&rng, m * n, 255.0);
+    float *W = random_matrix(&rng, m * k, 1.0), *H = random_matrix(&rng, k * n, 1.0);
+    nmf_problem problem = {m, n, V};
+    omp_set_num_threads(2);
+    openblas_set_num_threads(2);
+    nmf_params p = cpu_params((int)k);
+    p.threads = 1;
+    p.max_iter = 3;
+    nmf_result r;
+    CHECK(nmf_fit(&problem, &p, W, H, &r) == NMF_STATUS_OK);
+    nmf_result_free(&r);
+    CHECK(omp_get_max_threads() == 2);
+    CHECK(openblas_get_num_threads() == 2);
+    free(V), free(W), free(H);
+}
+
 int main(void)
 {
     test_one_step_matches_oracle(13, 17, 4, 0);
@@ -367,5 +392,6 @@ int main(void)
     test_tolerance_stops();
     test_checks_refuse_bad_arguments();
     test_divergence_reported();
+    test_threads_given_back();
     return test_exit();
 }

@@ -120,7 +120,8 @@ typedef struct {
     double alpha_W;         /* regularisation of W, >= 0 (default 0) */
     double alpha_H;         /* of H, >= 0; negative means "same as alpha_W" (default -1) */
     double l1_ratio;        /* in [0, 1]: the L1 share of the regularisation (default 0) */
-    int threads;            /* OpenMP and BLAS threads; 0 = library default */
+    int threads;            /* OpenMP and BLAS threads of a CPU fit, the process's own
+                               given back after it; 0 = the process's as they are */
     nmf_device device;      /* default NMF_DEVICE_AUTO */
     nmf_precision precision; /* default NMF_PRECISION_FP32 */
     nmf_progress_fn progress; /* optional, may be NULL */
