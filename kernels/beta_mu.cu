@@ -1,6 +1,6 @@
 /* beta_mu.cu - element-wise kernels of the beta-divergence MU updates and
  * the beta-divergence itself (see beta_mu.cuh for the order of calls). The
- * per-element math is nmf_elementwise.h's, shared with src/beta_mu.c.
+ * per-element math is nmf_elementwise.h's, shared with src/cpu/beta_mu.c.
  *
  * Work per W or H update on the faces (m = 400, n = 10304, k = 20): the
  * terms kernel touches m·n = 4.1M elements (16 bytes each: 66 MB, two powf),

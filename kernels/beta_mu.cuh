@@ -1,11 +1,11 @@
 /* beta_mu.cuh - the element-wise steps of the beta-divergence (beta != 2)
  * multiplicative updates and its loss on the GPU, to be called between
  * cuBLAS GEMMs; the CPU version, which the GPU results are checked against,
- * is src/beta_mu.h. All pointers are device pointers, all arrays row-major;
+ * is src/cpu/beta_mu.h. All pointers are device pointers, all arrays row-major;
  * every entry point enqueues on `stream` and returns the launch's error
  * (cudaErrorInvalidValue for a NULL pointer with len > 0).
  *
- * One W update for beta != 2, as src/beta_mu.c does it on the CPU:
+ * One W update for beta != 2, as src/cpu/beta_mu.c does it on the CPU:
  *   WH = W H                                       (cuBLAS)
  *   nmf_cuda_beta_terms(V, WH, R, m·n, beta)       R = V∘WH^(β-2); WH ← WH^(β-1) (β != 1)
  *   num = R Hᵀ                                     (cuBLAS)

@@ -14,7 +14,7 @@
  * 8.2 MFLOP, 2.5 MB. Latency-bound: only `rows` threads, k² dependent steps
  * each.
  *
- * Arithmetic: the same as src/hals.c, product by product: the gradient in
+ * Arithmetic: the same as src/cpu/hals.c, product by product: the gradient in
  * float, each product rounded before it is added (__fmul_rn/__fadd_rn keep
  * nvcc from fusing them into FMAs, which the CPU loop does not use), the
  * step through nmf_hals_step, the violation in double. So a row comes out

@@ -1,5 +1,5 @@
 /* hals_sweep.cuh - one HALS (coordinate descent) sweep over a factor on the
- * GPU, the CUDA version of src/hals.h, and a deterministic sum of doubles
+ * GPU, the CUDA version of src/cpu/hals.h, and a deterministic sum of doubles
  * for the sweep's violation. */
 #ifndef NMF_HALS_SWEEP_CUH
 #define NMF_HALS_SWEEP_CUH
@@ -18,7 +18,7 @@ extern "C" {
  * memory per block (227 KiB = 232448 bytes on H100 and H200: k > 241). */
 cudaError_t nmf_cuda_hals_prepare(size_t k);
 
-/* One sweep of nmf_hals_sweep_cpu (src/hals.h: same layouts, same
+/* One sweep of nmf_hals_sweep_cpu (src/cpu/hals.h: same layouts, same
  * arithmetic through nmf_hals_step) in ONE kernel launch on `stream`:
  * for each row i in parallel, for t = 0..k-1 in order,
  *   grad = sum_r (G[t, r] + l2·[r == t]) X[i, r] - (P[i, t] - l1)

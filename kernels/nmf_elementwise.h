@@ -1,5 +1,5 @@
 /* nmf_elementwise.h - the per-element update math, written once and shared
- * by the CPU loops (src/backend_cpu.c) and the CUDA kernels in kernels/,
+ * by the CPU loops (src/cpu/backend_cpu.c) and the CUDA kernels in kernels/,
  * so that the CPU tests exercise the arithmetic the GPU runs. */
 #ifndef NMF_ELEMENTWISE_H
 #define NMF_ELEMENTWISE_H

@@ -1,5 +1,5 @@
 /* test_beta.c - the beta-divergence (beta != 2) multiplicative updates and
- * loss of src/beta_mu.c against scikit-learn 1.2.1 itself, and the
+ * loss of src/cpu/beta_mu.c against scikit-learn 1.2.1 itself, and the
  * properties every run must have: non-negative factors, an objective that
  * never increases (scikit-learn's test_nmf_decreasing), exact low-rank data
  * recovered under Kullback-Leibler, the loss the same for any thread count. */

@@ -1,4 +1,4 @@
-/* test_hals.c - the CPU HALS sweep (src/hals.c) against a float64 oracle
+/* test_hals.c - the CPU HALS sweep (src/cpu/hals.c) against a float64 oracle
  * written with plain loops of scikit-learn's Cython, against numbers from
  * scikit-learn itself, and the properties a sweep must have: a regularised
  * objective that never increases, non-negative factors, and a violation

@@ -148,7 +148,7 @@ cleanup:
     return st;
 }
 
-/* One MU iteration for beta != 2 (src/beta_mu.h has the formulas): WH, its
+/* One MU iteration for beta != 2 (src/cpu/beta_mu.h has the formulas): WH, its
  * element-wise terms, two GEMMs (one and a broadcast for beta = 1) per
  * factor, the update and the small-value threshold. */
 static nmf_status enqueue_beta_mu(cuda_ctx *c)
