@@ -20,7 +20,15 @@
 extern "C" {
 #endif
 
-#define NMF_VERSION "0.1.0"
+/* The version, written here alone (CMakeLists.txt reads these lines). */
+#define NMF_VERSION_MAJOR 0
+#define NMF_VERSION_MINOR 1
+#define NMF_VERSION_PATCH 0
+#define NMF_VERSION_STR_(x) #x
+#define NMF_VERSION_STR(x) NMF_VERSION_STR_(x)
+#define NMF_VERSION                                                            \
+    NMF_VERSION_STR(NMF_VERSION_MAJOR) "." NMF_VERSION_STR(NMF_VERSION_MINOR) "." \
+    NMF_VERSION_STR(NMF_VERSION_PATCH)
 
 typedef enum {
     NMF_STATUS_OK = 0,

@@ -17,9 +17,10 @@
 
 #define CUDA_MODULE_NAME "libnmf-cuda.so"
 
-/* The module's path: $NMF_CUDA_MODULE, else beside the executable, else
- * (a program of the build tree, such as a test) where the build put it.
- * Returns the first that exists, or NULL with the places tried in why. */
+/* The module's path: $NMF_CUDA_MODULE, else beside the executable (the
+ * build tree), in ../lib from it (an installed tool), else where the build
+ * put it (a test, in a folder of the build tree). Returns the first that
+ * exists, or NULL with the places tried in why. */
 static const char *cuda_module_path(char *buf, size_t size, char *why, size_t why_size)
 {
     const char *env = getenv("NMF_CUDA_MODULE");
@@ -37,6 +38,9 @@ static const char *cuda_module_path(char *buf, size_t size, char *why, size_t wh
             snprintf(buf, size, "%s/" CUDA_MODULE_NAME, exe);
             if (access(buf, R_OK) == 0)
                 return buf;
+            snprintf(buf, size, "%s/../lib/" CUDA_MODULE_NAME, exe);
+            if (access(buf, R_OK) == 0)
+                return buf;
         }
     }
 #ifdef NMF_CUDA_MODULE_BUILD_PATH
@@ -44,10 +48,10 @@ static const char *cuda_module_path(char *buf, size_t size, char *why, size_t wh
         snprintf(buf, size, "%s", NMF_CUDA_MODULE_BUILD_PATH);
         return buf;
     }
-    snprintf(why, why_size, "no %s beside the executable nor at %.400s", CUDA_MODULE_NAME,
-             NMF_CUDA_MODULE_BUILD_PATH);
+    snprintf(why, why_size, "no %s beside the executable, in ../lib from it, nor at %.400s",
+             CUDA_MODULE_NAME, NMF_CUDA_MODULE_BUILD_PATH);
 #else
-    snprintf(why, why_size, "no %s beside the executable", CUDA_MODULE_NAME);
+    snprintf(why, why_size, "no %s beside the executable nor in ../lib from it", CUDA_MODULE_NAME);
 #endif
     return NULL;
 }
