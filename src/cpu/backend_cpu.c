@@ -21,7 +21,6 @@
 #include "clock.h"
 #include "error.h"
 #include "hals.h"
-#include "nmf_elementwise.h"
 #include "reduce.h"
 
 #include <cblas.h>
@@ -103,14 +102,6 @@ static void gram(float *S, const float *A, size_t k, size_t len, CBLAS_TRANSPOSE
             S[i * k + j] = S[j * k + i];
 }
 
-/* X *= num / (den + l1 + l2·X) element-wise, len entries. */
-static void mu_apply(float *X, const float *num, const float *den, size_t len, float l1, float l2)
-{
-    #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < len; i++)
-        X[i] = nmf_mu_update(X[i], num[i], den[i], l1, l2, 1.0f);
-}
-
 static void ensure_HHt(cpu_ctx *c)
 {
     if (!c->HHt_valid) {
@@ -152,12 +143,12 @@ static void mu_iteration(cpu_ctx *c)
     compute_VHt(c);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, k, 1.0f, c->W, k,
                 c->HHt, k, 0.0f, c->den_W, k);
-    mu_apply(c->W, c->VHt, c->den_W, c->m * c->k, c->l1_W, c->l2_W);
+    nmf_mu_apply_cpu(c->W, c->VHt, c->den_W, c->m * c->k, c->l1_W, c->l2_W, 1.0f, 0.0f);
     c->WtV_valid = 0;
     ensure_WtV(c);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, n, k, 1.0f, c->WtW, k,
                 c->H, n, 0.0f, c->den_H, n);
-    mu_apply(c->H, c->WtV, c->den_H, c->k * c->n, c->l1_H, c->l2_H);
+    nmf_mu_apply_cpu(c->H, c->WtV, c->den_H, c->k * c->n, c->l1_H, c->l2_H, 1.0f, 0.0f);
     c->HHt_valid = 0;
 }
 

@@ -58,10 +58,8 @@ static void beta_terms(const float *V, float *WH, float *R, size_t len, float be
     }
 }
 
-/* X = X ∘ (num / (den + l1 + l2 X))^γ, then entries below `zero_below`
- * become 0 (0: none), len entries. */
-static void apply(float *X, const float *num, const float *den, size_t len, float l1, float l2,
-                  float gamma, float zero_below)
+void nmf_mu_apply_cpu(float *X, const float *num, const float *den, size_t len, float l1,
+                      float l2, float gamma, float zero_below)
 {
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < len; i++) {
@@ -99,7 +97,7 @@ void nmf_beta_update_W_cpu(const float *V, float *W, const float *H, size_t m, s
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)n, 1.0f, WH,
                     (int)n, H, (int)n, 0.0f, den, (int)k);
     }
-    apply(W, num, den, m * k, l1, l2, nmf_mu_gamma(beta), beta < 1.0f ? NMF_EPSILON64 : 0.0f);
+    nmf_mu_apply_cpu(W, num, den, m * k, l1, l2, nmf_mu_gamma(beta), beta < 1.0f ? NMF_EPSILON64 : 0.0f);
 }
 
 void nmf_beta_update_H_cpu(const float *V, const float *W, float *H, size_t m, size_t n,
@@ -129,7 +127,7 @@ void nmf_beta_update_H_cpu(const float *V, const float *W, float *H, size_t m, s
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)n, (int)m, 1.0f, W,
                     (int)k, WH, (int)n, 0.0f, den, (int)n);
     }
-    apply(H, num, den, k * n, l1, l2, nmf_mu_gamma(beta), beta <= 1.0f ? NMF_EPSILON64 : 0.0f);
+    nmf_mu_apply_cpu(H, num, den, k * n, l1, l2, nmf_mu_gamma(beta), beta <= 1.0f ? NMF_EPSILON64 : 0.0f);
 }
 
 /* D = Σ beta_loss_term over all m·n entries, divided by β(β-1) unless β is

@@ -2,7 +2,8 @@
  * beta-divergence (beta != 2: Kullback-Leibler at 1, Itakura-Saito at 0) on
  * the CPU, exactly as scikit-learn 1.2.1 computes them for dense data
  * (_multiplicative_update_w/_h, _beta_divergence). The CUDA version is
- * kernels/beta_mu.cuh. Frobenius (beta = 2) stays in backend_cpu.c.
+ * kernels/beta_mu.cuh. Frobenius (beta = 2) has its products in
+ * backend_cpu.c and shares the multiplicative step, nmf_mu_apply_cpu.
  *
  * Shapes: V (m, n), W (m, k), H (k, n), row-major. Scratch: WH and R are
  * (m, n) each; num and den are (m, k) for W, (k, n) for H. l1, l2 are the
@@ -13,6 +14,13 @@
 #define NMF_BETA_MU_H
 
 #include <stddef.h>
+
+/* The multiplicative step of every MU update, Frobenius (γ = 1,
+ * zero_below = 0) and β alike: X = X ∘ (num / (den + l1 + l2 X))^γ
+ * element-wise through nmf_mu_update, then entries below zero_below become
+ * 0; len entries, in parallel. */
+void nmf_mu_apply_cpu(float *X, const float *num, const float *den, size_t len, float l1,
+                      float l2, float gamma, float zero_below);
 
 /* W *= (((V ∘ WH^(β-2)) Hᵀ) / D)^γ with D = rowsums(H) broadcast (β = 1) or
  * WH^(β-1) Hᵀ; then, for β < 1, entries below NMF_EPSILON64 become 0. */
