@@ -4,6 +4,7 @@
 #include "backend.h"
 #include "clock.h"
 #include "dataset.h"
+#include "oracle.h"
 #include "rng.h"
 
 #include <math.h>
@@ -30,7 +31,7 @@ static const float SENTINEL = -12345.0f;
  *     by much against max|x| [1.45e-4 at k = 128, where a step sums the
  *     most terms]: 1e-3. As a whole [1.15e-4, k = 128]: 1e-3.
  *   Errors after N iterations, each side's through
- *     nmf_reconstruction_error() of its own factors for beta = 2 (a direct
+ *     reconstruction_error_f64() of its own factors for beta = 2 (a direct
  *     float64 sum) and its direct divergence otherwise: the loss is flat at
  *     the factors the runs reach, so their difference moves it little. MU
  *     [2.5e-7]: 1e-5; HALS, whose sweeps amplify differences as above
@@ -344,8 +345,8 @@ int compare_backends(const compare_fixture *f, const compare_config *cfg,
             break;
         double er = r.error, et = t.error;
         if (cfg->beta == 2.0) {
-            er = nmf_reconstruction_error(&problem, r.W, r.H, f->k);
-            et = nmf_reconstruction_error(&problem, t.W, t.H, f->k);
+            er = reconstruction_error_f64(&problem, r.W, r.H, f->k);
+            et = reconstruction_error_f64(&problem, t.W, t.H, f->k);
             check_own_error(reference->name, r.error, er, norm_V_sq, tol, &failures);
             check_own_error(tested->name, t.error, et, norm_V_sq, tol, &failures);
         }
@@ -495,7 +496,7 @@ int compare_stopping(const compare_side *reference, const compare_side *tested)
             }
             iterations[s] = r.iterations;
             converged[s] = r.converged;
-            error[s] = nmf_reconstruction_error(&problem, W[s], H[s], f.k);
+            error[s] = reconstruction_error_f64(&problem, W[s], H[s], f.k);
             nmf_result_free(&r);
         }
         snprintf(measured, sizeof measured,

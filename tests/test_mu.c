@@ -4,6 +4,7 @@
  * exact low-rank data recovered, parameter and data checks. */
 #include "nmf/nmf.h"
 #include "nmf_elementwise.h"
+#include "oracle.h"
 #include "rng.h"
 #include "test_util.h"
 
@@ -121,7 +122,7 @@ static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_
      * ~100 float ulps, ample for n <= a few thousand. */
     check_matrix("W", W, Wd, m * k, 1e-6, 1e-5);
     check_matrix("H", H, Hd, k * n, 1e-6, 1e-5);
-    double direct = nmf_reconstruction_error(&problem, W, H, k);
+    double direct = reconstruction_error_f64(&problem, W, H, k);
     CHECK_CLOSE(r.reconstruction_err, direct, 0.0, 1e-6);
     CHECK_CLOSE(direct, oracle_error(Vd, Wd, Hd, m, n, k), 0.0, 1e-5);
     CHECK_CLOSE(r.error_at_init, error_at_init, 0.0, 1e-6);
@@ -152,7 +153,7 @@ static void check_monotone(const nmf_problem *problem, float *W, float *H, nmf_p
     p.tol = 0;
     int negative = 0, increases = 0;
     /* The first iteration is compared with the start. */
-    double previous = objective(problem, &p, nmf_reconstruction_error(problem, W, H, (size_t)p.k),
+    double previous = objective(problem, &p, reconstruction_error_f64(problem, W, H, (size_t)p.k),
                                 W, H);
     for (int it = 0; it < iters; it++) {
         nmf_result r;
@@ -248,7 +249,7 @@ static void test_low_rank_recovered(nmf_solver solver)
     nmf_result r;
     CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
     CHECK(nmf_fit(&problem, &p, W, H, &r) == NMF_STATUS_OK);
-    double rel = nmf_reconstruction_error(&problem, W, H, k) / r.norm_V;
+    double rel = reconstruction_error_f64(&problem, W, H, k) / r.norm_V;
     printf("low-rank recovery, %s: relative error %.3g after %d iterations\n",
            nmf_solver_name(solver), rel, r.iterations);
     CHECK(rel < 1e-3);

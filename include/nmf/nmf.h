@@ -212,10 +212,6 @@ typedef struct {
 } nmf_regularization;
 nmf_regularization nmf_regularization_of(const nmf_problem *problem, const nmf_params *p);
 
-/* ||V - WH||_F computed directly in double (a reference, O(mnk)). */
-double nmf_reconstruction_error(const nmf_problem *problem, const float *W,
-                                const float *H, size_t k);
-
 #ifdef __cplusplus
 }
 #endif

@@ -350,21 +350,3 @@ void nmf_result_free(nmf_result *result)
     free(result->history_s);
     memset(result, 0, sizeof *result);
 }
-
-double nmf_reconstruction_error(const nmf_problem *problem, const float *W, const float *H,
-                                size_t k)
-{
-    const size_t m = problem->m, n = problem->n;
-    double sum = 0.0;
-    #pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (size_t i = 0; i < m; i++) {
-        for (size_t j = 0; j < n; j++) {
-            double wh = 0.0;
-            for (size_t t = 0; t < k; t++)
-                wh += (double)W[i * k + t] * (double)H[t * n + j];
-            double d = (double)problem->V[i * n + j] - wh;
-            sum += d * d;
-        }
-    }
-    return sqrt(sum);
-}
