@@ -101,13 +101,13 @@ static const char *field(reader *r, const char *key)
         }                                                                 \
     } while (0)
 
-nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *state, float **W,
-                           float **H)
+nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point *point)
 {
     char path[4096], name[64];
     memset(info, 0, sizeof *info);
-    memset(state, 0, sizeof *state);
-    *W = *H = NULL;
+    memset(point, 0, sizeof *point);
+    nmf_result *state = &point->state;
+    float **W = &point->W, **H = &point->H;
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CHECKPOINT_FILE) >= sizeof path)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--resume %.64s...: path too long", dir);
     nmf_status st = NMF_STATUS_OK;
@@ -232,6 +232,9 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *s
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: truncated checkpoint (W and H)", path);
         goto cleanup;
     }
+    point->m = info->m;
+    point->n = n;
+    point->fingerprint = info->fingerprint;
     goto cleanup;
 bad_value:
     st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: malformed checkpoint (near \"%s\")", path, r->line);
@@ -239,12 +242,17 @@ cleanup:
     fclose(r->fp);
     if (st != NMF_STATUS_OK) {
         checkpoint_info_free(info);
-        nmf_result_free(state);
-        free(*W);
-        free(*H);
-        *W = *H = NULL;
+        resume_point_free(point);
     }
     return st;
+}
+
+void resume_point_free(resume_point *point)
+{
+    nmf_result_free(&point->state);
+    free(point->W);
+    free(point->H);
+    memset(point, 0, sizeof *point);
 }
 
 void checkpoint_info_free(checkpoint_info *info)

@@ -34,12 +34,13 @@ uint64_t dataset_fingerprint(const dataset *d);
 nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const nmf_result *state,
                             const float *W, const float *H);
 
-/* Reads dir/checkpoint.nmf: info (free with checkpoint_info_free), the fit
- * state (free with nmf_result_free) and new malloc'd W (m, k), H (k, n).
- * Fails with the path and the reason on a missing or malformed file. */
-nmf_status checkpoint_read(const char *dir, checkpoint_info *info, nmf_result *state, float **W,
-                           float **H);
+/* Reads dir/checkpoint.nmf: info (free with checkpoint_info_free) and the
+ * point to resume from (its state, new malloc'd W (m, k), H (k, n), the
+ * shape and the fingerprint; free with resume_point_free). Fails with the
+ * path and the reason on a missing or malformed file, leaving both empty. */
+nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point *point);
 
 void checkpoint_info_free(checkpoint_info *info);
+void resume_point_free(resume_point *point);
 
 #endif

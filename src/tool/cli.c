@@ -144,38 +144,29 @@ int main(int argc, char **argv)
     /* --resume: the checkpoint's inputs and options, --max-iter and --quiet
      * from the command line. */
     checkpoint_info info = {0};
-    nmf_result state = {0};
-    float *W = NULL, *H = NULL;
+    resume_point point = {0};
     nmf_status st;
     if (cli.resume_dir) {
-        if ((st = checkpoint_read(cli.resume_dir, &info, &state, &W, &H)) != NMF_STATUS_OK) {
+        if ((st = checkpoint_read(cli.resume_dir, &info, &point)) != NMF_STATUS_OK) {
             fprintf(stderr, "nmf-faces: error: %s\n", nmf_last_error());
             return st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
         }
-        if (cli_options_resume(&cli, &info, state.iterations) != NMF_STATUS_OK) {
+        if (cli_options_resume(&cli, &info, point.state.iterations) != NMF_STATUS_OK) {
             fprintf(stderr, "nmf-faces: error: %s\n", nmf_last_error());
             fprintf(stderr, "hint: --resume continues a run as it was; only --max-iter may be "
                             "raised\n");
             checkpoint_info_free(&info);
-            nmf_result_free(&state);
-            free(W), free(H);
+            resume_point_free(&point);
             return EXIT_USAGE;
         }
-        cli.job.resume = &state;
-        cli.job.resume_W = W;
-        cli.job.resume_H = H;
-        cli.job.resume_fingerprint = info.fingerprint;
-        cli.job.resume_m = info.m;
-        cli.job.resume_n = (size_t)info.width * (size_t)info.height;
+        cli.job.resume = &point;
     }
 
     install_signal_handlers();
     cli.job.stop_flag = &stop_signal;
     st = job_run(&cli.job);
     checkpoint_info_free(&info);
-    nmf_result_free(&state);
-    free(W);
-    free(H);
+    resume_point_free(&point);
     if (st == NMF_STATUS_OK)
         return 0;
     if (st == NMF_STATUS_INTERRUPTED) {

@@ -164,8 +164,8 @@ nmf_status job_run(const job_options *opt)
 
     nmf_problem problem = {d.m, d.n, d.V};
     const uint64_t fingerprint = dataset_fingerprint(&d);
-    if (opt->resume && (fingerprint != opt->resume_fingerprint ||
-                        d.m != opt->resume_m || d.n != opt->resume_n)) {
+    if (opt->resume && (fingerprint != opt->resume->fingerprint || d.m != opt->resume->m ||
+                        d.n != opt->resume->n)) {
         st = nmf_error(NMF_STATUS_BAD_INPUT,
                        "--resume %s: the images found differ from the checkpointed run's (a "
                        "file added, removed, renamed or resized since)", opt->output_dir);
@@ -184,8 +184,8 @@ nmf_status job_run(const job_options *opt)
     }
     t0 = nmf_clock_s();
     if (opt->resume) {
-        memcpy(W, opt->resume_W, d.m * k * sizeof *W);
-        memcpy(H, opt->resume_H, k * d.n * sizeof *H);
+        memcpy(W, opt->resume->W, d.m * k * sizeof *W);
+        memcpy(H, opt->resume->H, k * d.n * sizeof *H);
     } else if (p->init == NMF_INIT_CUSTOM) {
         if ((st = load_factor(opt->init_w_path, "W", d.m, k, W)) != NMF_STATUS_OK ||
             (st = load_factor(opt->init_h_path, "H", k, d.n, H)) != NMF_STATUS_OK)
@@ -201,7 +201,8 @@ nmf_status job_run(const job_options *opt)
     fit_params.progress_user = &ps;
     fit_params.checkpoint = write_checkpoint;
     fit_params.checkpoint_user = &cc;
-    st = nmf_fit_resume(&problem, &fit_params, W, H, opt->resume, &result);
+    st = nmf_fit_resume(&problem, &fit_params, W, H, opt->resume ? &opt->resume->state : NULL,
+                        &result);
     progress_finish(&ps);
     /* Interrupted: the state so far is saved, and the outputs show it. */
     nmf_status fit_st = st;

@@ -9,6 +9,16 @@
 #include <signal.h>
 #include <stdint.h>
 
+/* A run to continue (checkpoint_read fills it): the fit's state, its
+ * factors W (m, k) and H (k, n), and the fingerprint of the images it ran
+ * on (dataset_fingerprint). */
+typedef struct {
+    nmf_result state;
+    float *W, *H;
+    size_t m, n;
+    uint64_t fingerprint;
+} resume_point;
+
 typedef struct {
     const char *const *inputs; /* directories and image files */
     size_t n_inputs;
@@ -22,13 +32,8 @@ typedef struct {
     /* Set (by a signal handler) to stop the fit after the current chunk of
      * iterations, write a checkpoint and the outputs; may be NULL. */
     volatile sig_atomic_t *stop_flag;
-    /* A run to continue (from checkpoint_read): its state, its factors W
-     * (resume_m, k) and H (k, resume_n), and the fingerprint its images had;
-     * resume == NULL for a fresh run. */
-    const nmf_result *resume;
-    const float *resume_W, *resume_H;
-    size_t resume_m, resume_n;
-    uint64_t resume_fingerprint;
+    /* The run to continue; NULL for a fresh run. */
+    const resume_point *resume;
 } job_options;
 
 /* Loads, checks, initialises, fits and writes every output. Everything that

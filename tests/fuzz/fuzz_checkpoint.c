@@ -26,33 +26,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
 
     checkpoint_info info;
-    nmf_result state;
-    float *W, *H;
-    if (checkpoint_read(dir, &info, &state, &W, &H) == NMF_STATUS_OK) {
+    resume_point point;
+    if (checkpoint_read(dir, &info, &point) == NMF_STATUS_OK) {
         const nmf_params *p = &info.job.params;
+        const nmf_result *state = &point.state;
         size_t k = (size_t)p->k, n = (size_t)info.width * (size_t)info.height;
-        FUZZ_REQUIRE(W && H && k >= 1 && info.m >= 1 && n >= 1, "factors of a known shape");
+        FUZZ_REQUIRE(point.W && point.H && k >= 1 && info.m >= 1 && n >= 1,
+                     "factors of a known shape");
+        FUZZ_REQUIRE(point.m == info.m && point.n == n && point.fingerprint == info.fingerprint,
+                     "the point's shape and fingerprint are the header's");
         FUZZ_REQUIRE((info.m * k + k * n) * sizeof(float) <= size, "factors no larger than the file");
-        FUZZ_REQUIRE(state.history_len >= 1 && state.iterations <= p->max_iter, "a valid state");
+        FUZZ_REQUIRE(state->history_len >= 1 && state->iterations <= p->max_iter, "a valid state");
         FUZZ_REQUIRE(info.job.n_inputs >= 1 && info.job.inputs, "inputs recorded");
         /* Touch every element and string: short arrays show up here. */
         volatile float sum = 0.0f;
         for (size_t i = 0; i < info.m * k; i++)
-            sum += W[i];
+            sum += point.W[i];
         for (size_t i = 0; i < k * n; i++)
-            sum += H[i];
-        for (int i = 0; i < state.history_len; i++)
-            sum += (float)state.history_err[i] + (float)state.history_iter[i];
+            sum += point.H[i];
+        for (int i = 0; i < state->history_len; i++)
+            sum += (float)state->history_err[i] + (float)state->history_iter[i];
         for (size_t i = 0; i < info.job.n_inputs; i++)
             sum += (float)info.job.inputs[i][0];
         (void)sum;
         checkpoint_info_free(&info);
-        nmf_result_free(&state);
-        free(W);
-        free(H);
+        resume_point_free(&point);
     } else {
         FUZZ_REQUIRE(*nmf_last_error() != '\0', "a refused checkpoint has a message");
-        FUZZ_REQUIRE(!W && !H && !info.input_store && !state.history_err, "nothing left allocated");
+        FUZZ_REQUIRE(!point.W && !point.H && !info.input_store && !point.state.history_err,
+                     "nothing left allocated");
     }
     remove(path);
     rmdir(dir);
