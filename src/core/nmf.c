@@ -193,151 +193,213 @@ nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, fl
     return nmf_fit_resume(problem, p, W, H, NULL, result);
 }
 
-/* The state a checkpoint records and nmf_fit_resume continues from. */
-static void save_state(nmf_result *r, int iterations, double error, double previous_error,
-                       double violation_at_1, double fit_s)
+/* A fit in progress: the backend and its context, the result being
+ * filled, the clock, and the stopping rules' state, which a checkpoint
+ * records and nmf_fit_resume continues from. */
+typedef struct {
+    const nmf_problem *problem;
+    const nmf_params *p;
+    const nmf_backend *backend;
+    void *ctx;
+    nmf_result *result;
+    double t0, time_offset; /* a resumed run's clock goes on from the earlier one's */
+    double error_at_init, error, previous, violation_at_1;
+    int it, stop, mu_rule, hals_rule;
+} fit_state;
+
+/* Seconds of fitting so far, the earlier runs' of a resumed fit included. */
+static double fit_elapsed(const fit_state *s)
 {
-    r->iterations = iterations;
-    r->reconstruction_err = error;
-    r->previous_error = previous_error;
-    r->violation_at_1 = violation_at_1;
-    r->fit_s = fit_s;
+    return s->time_offset + nmf_clock_s() - s->t0;
 }
 
-nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
-                          const nmf_result *from, nmf_result *result)
+/* The state a checkpoint records and nmf_fit_resume continues from. */
+static void save_state(const fit_state *s)
 {
-    const nmf_backend *backend;
-    void *ctx = NULL;
-    nmf_status st;
-    memset(result, 0, sizeof *result);
+    nmf_result *r = s->result;
+    r->iterations = s->it;
+    r->reconstruction_err = s->error;
+    r->previous_error = s->previous;
+    r->violation_at_1 = s->violation_at_1;
+    r->fit_s = fit_elapsed(s);
+}
 
+/* Everything checked before any work: parameters, data, the backend and
+ * its precision, the start factors, a resumed state. */
+static nmf_status fit_check(const nmf_problem *problem, const nmf_params *p, const float *W,
+                            const float *H, const nmf_result *from, const nmf_backend **backend)
+{
+    nmf_status st;
     if ((st = nmf_params_check(problem, p)) != NMF_STATUS_OK ||
         (st = check_beta_data(problem, p->beta)) != NMF_STATUS_OK ||
-        (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK)
+        (st = nmf_backend_select(p->device, backend)) != NMF_STATUS_OK)
         return st;
-    if (!(backend->precisions & 1u << p->precision))
+    if (!((*backend)->precisions & 1u << p->precision))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "--precision %s: the %s backend, which this run uses, does not have it",
-                         nmf_precision_name(p->precision), backend->name);
-    result->device = backend->name;
+                         nmf_precision_name(p->precision), (*backend)->name);
     if ((st = check_factor("W0", W, problem->m, (size_t)p->k)) != NMF_STATUS_OK ||
         (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
         return st;
-
     if (from && (from->iterations < 0 || from->iterations > p->max_iter ||
                  from->history_len < 1 || from->history_len > from->iterations / NMF_HISTORY_EVERY + 2))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "resume: the saved state (%d iterations) does not fit --max-iter %d",
                          from->iterations, p->max_iter);
+    return NMF_STATUS_OK;
+}
 
+/* The history's room, the backend's context from W, H, and the error at
+ * the start (iteration 0, or where the resumed run stopped). */
+static nmf_status fit_start(fit_state *s, const float *W, const float *H, const nmf_result *from)
+{
+    const nmf_params *p = s->p;
+    nmf_result *r = s->result;
     /* Iteration 0, every 10th and the last (a HALS run that converges
      * between two tens adds that iteration instead of the last). */
     int capacity = p->max_iter / NMF_HISTORY_EVERY + 2 + (from ? 1 : 0);
-    result->history_iter = malloc((size_t)capacity * sizeof *result->history_iter);
-    result->history_err = malloc((size_t)capacity * sizeof *result->history_err);
-    result->history_s = malloc((size_t)capacity * sizeof *result->history_s);
-    if (!result->history_iter || !result->history_err || !result->history_s) {
-        st = nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the loss history");
-        goto cleanup;
-    }
+    r->history_iter = malloc((size_t)capacity * sizeof *r->history_iter);
+    r->history_err = malloc((size_t)capacity * sizeof *r->history_err);
+    r->history_s = malloc((size_t)capacity * sizeof *r->history_s);
+    if (!r->history_iter || !r->history_err || !r->history_s)
+        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the loss history");
 
-    const double t0 = nmf_clock_s();
-    /* A resumed run's clock goes on from where the earlier one stopped. */
-    const double time_offset = from ? from->fit_s : 0.0;
-    if ((st = backend->init(&ctx, problem, p, W, H)) != NMF_STATUS_OK)
-        goto cleanup;
-
-    double error_at_init, error;
-    int stop = 0;
+    s->t0 = nmf_clock_s();
+    s->time_offset = from ? from->fit_s : 0.0;
+    nmf_status st = s->backend->init(&s->ctx, s->problem, p, W, H);
+    if (st != NMF_STATUS_OK)
+        return st;
     if (from) {
         for (int i = 0; i < from->history_len; i++)
-            record(result, from->history_iter[i], from->history_err[i], from->history_s[i]);
-        error_at_init = from->error_at_init;
-        error = from->history_err[from->history_len - 1];
+            record(r, from->history_iter[i], from->history_err[i], from->history_s[i]);
+        s->error_at_init = from->error_at_init;
+        s->error = from->history_err[from->history_len - 1];
     } else {
-        if ((st = evaluate_loss(backend, ctx, 0, &error_at_init)) != NMF_STATUS_OK)
-            goto cleanup;
-        record(result, 0, error_at_init, nmf_clock_s() - t0);
-        error = error_at_init;
-        stop = report(p, 0, error_at_init, nmf_clock_s() - t0);
+        if ((st = evaluate_loss(s->backend, s->ctx, 0, &s->error_at_init)) != NMF_STATUS_OK)
+            return st;
+        record(r, 0, s->error_at_init, nmf_clock_s() - s->t0);
+        s->error = s->error_at_init;
+        s->stop = report(p, 0, s->error_at_init, nmf_clock_s() - s->t0);
     }
-    result->error_at_init = error_at_init;
-
+    r->error_at_init = s->error_at_init;
     /* The stopping rules, scikit-learn's: MU every 10 iterations stops when
      * the error fell by less than tol * error_at_init since the previous
      * check; HALS after every iteration stops when its projected-gradient
-     * violation is at most tol times the first iteration's. Both run in
-     * blocks up to the next multiple of 10: HALS reads the block's
-     * violations at its end and, when the rule held before the last
-     * iteration, goes back to the block's start and runs only up to that
-     * iteration, so it stops exactly where scikit-learn stops. */
-    const int mu_rule = p->solver == NMF_SOLVER_MU && p->tol > 0.0;
-    const int hals_rule = p->solver == NMF_SOLVER_HALS && p->tol > 0.0;
-    double previous = from ? from->previous_error : error_at_init;
-    double violation_at_1 = from ? from->violation_at_1 : 0.0;
-    int it = from ? from->iterations : 0;
-    while (!stop && it < p->max_iter && !result->converged) {
-        int step = NMF_HISTORY_EVERY - it % NMF_HISTORY_EVERY;
-        if (step > p->max_iter - it)
-            step = p->max_iter - it;
-        if (p->checkpoint_every > 0 && step > p->checkpoint_every - it % p->checkpoint_every)
-            step = p->checkpoint_every - it % p->checkpoint_every;
-        if ((st = backend->iterate(ctx, step)) != NMF_STATUS_OK)
-            goto cleanup;
-        if (hals_rule) {
-            double violations[NMF_HISTORY_EVERY];
-            if ((st = backend->violations(ctx, violations, step)) != NMF_STATUS_OK)
-                goto cleanup;
-            int done = 0;
-            while (done < step && !result->converged) {
-                if (it + done + 1 == 1)
-                    violation_at_1 = violations[done];
-                result->converged = violation_at_1 == 0.0 ||
-                                    violations[done] / violation_at_1 <= p->tol;
-                done++;
-            }
-            if (done < step && ((st = backend->rewind(ctx)) != NMF_STATUS_OK ||
-                                (st = backend->iterate(ctx, done)) != NMF_STATUS_OK))
-                goto cleanup;
-            step = done;
-        }
-        it += step;
-        if (it % NMF_HISTORY_EVERY == 0 || it == p->max_iter || result->converged) {
-            if ((st = evaluate_loss(backend, ctx, it, &error)) != NMF_STATUS_OK)
-                goto cleanup;
-            const double elapsed = time_offset + nmf_clock_s() - t0;
-            record(result, it, error, elapsed);
-            if (mu_rule && it % NMF_HISTORY_EVERY == 0) {
-                if ((previous - error) / error_at_init < p->tol)
-                    result->converged = 1;
-                previous = error;
-            }
-            stop = report(p, it, error, elapsed);
-        }
-        if (p->checkpoint && p->checkpoint_every > 0 && it % p->checkpoint_every == 0 &&
-            it < p->max_iter && !result->converged && !stop) {
-            save_state(result, it, error, previous, violation_at_1,
-                       time_offset + nmf_clock_s() - t0);
-            if ((st = backend->get_factors(ctx, W, H)) != NMF_STATUS_OK ||
-                (st = p->checkpoint(result, W, H, p->checkpoint_user)) != NMF_STATUS_OK)
-                goto cleanup;
-        }
+     * violation is at most tol times the first iteration's. */
+    s->mu_rule = p->solver == NMF_SOLVER_MU && p->tol > 0.0;
+    s->hals_rule = p->solver == NMF_SOLVER_HALS && p->tol > 0.0;
+    s->previous = from ? from->previous_error : s->error_at_init;
+    s->violation_at_1 = from ? from->violation_at_1 : 0.0;
+    s->it = from ? from->iterations : 0;
+    return NMF_STATUS_OK;
+}
+
+/* HALS's rule on the last block of `*step` iterations: the first that
+ * meets it ends the fit; when that is before the block's last, the
+ * backend goes back to the block's start and runs only up to it, so the
+ * fit stops exactly where scikit-learn stops. *step becomes the
+ * iterations kept. */
+static nmf_status hals_rule_on_block(fit_state *s, int *step)
+{
+    double violations[NMF_HISTORY_EVERY];
+    nmf_status st = s->backend->violations(s->ctx, violations, *step);
+    if (st != NMF_STATUS_OK)
+        return st;
+    int done = 0;
+    while (done < *step && !s->result->converged) {
+        if (s->it + done + 1 == 1)
+            s->violation_at_1 = violations[done];
+        s->result->converged = s->violation_at_1 == 0.0 ||
+                               violations[done] / s->violation_at_1 <= s->p->tol;
+        done++;
     }
+    if (done < *step && ((st = s->backend->rewind(s->ctx)) != NMF_STATUS_OK ||
+                         (st = s->backend->iterate(s->ctx, done)) != NMF_STATUS_OK))
+        return st;
+    *step = done;
+    return NMF_STATUS_OK;
+}
 
-    if ((st = backend->get_factors(ctx, W, H)) != NMF_STATUS_OK)
+/* One block of iterations, up to the next multiple of 10 (or max_iter, or
+ * the next checkpoint), then the stopping rules, the history and the
+ * progress report. */
+static nmf_status fit_block(fit_state *s)
+{
+    const nmf_params *p = s->p;
+    int step = NMF_HISTORY_EVERY - s->it % NMF_HISTORY_EVERY;
+    if (step > p->max_iter - s->it)
+        step = p->max_iter - s->it;
+    if (p->checkpoint_every > 0 && step > p->checkpoint_every - s->it % p->checkpoint_every)
+        step = p->checkpoint_every - s->it % p->checkpoint_every;
+    nmf_status st = s->backend->iterate(s->ctx, step);
+    if (st == NMF_STATUS_OK && s->hals_rule)
+        st = hals_rule_on_block(s, &step);
+    if (st != NMF_STATUS_OK)
+        return st;
+    s->it += step;
+    if (s->it % NMF_HISTORY_EVERY == 0 || s->it == p->max_iter || s->result->converged) {
+        if ((st = evaluate_loss(s->backend, s->ctx, s->it, &s->error)) != NMF_STATUS_OK)
+            return st;
+        const double elapsed = fit_elapsed(s);
+        record(s->result, s->it, s->error, elapsed);
+        if (s->mu_rule && s->it % NMF_HISTORY_EVERY == 0) {
+            if ((s->previous - s->error) / s->error_at_init < p->tol)
+                s->result->converged = 1;
+            s->previous = s->error;
+        }
+        s->stop = report(p, s->it, s->error, elapsed);
+    }
+    return NMF_STATUS_OK;
+}
+
+/* The checkpoint callback, every checkpoint_every iterations of a fit that
+ * goes on. */
+static nmf_status fit_checkpoint(fit_state *s, float *W, float *H)
+{
+    const nmf_params *p = s->p;
+    if (!p->checkpoint || p->checkpoint_every <= 0 || s->it % p->checkpoint_every != 0 ||
+        s->it >= p->max_iter || s->result->converged || s->stop)
+        return NMF_STATUS_OK;
+    save_state(s);
+    nmf_status st = s->backend->get_factors(s->ctx, W, H);
+    return st != NMF_STATUS_OK ? st : p->checkpoint(s->result, W, H, p->checkpoint_user);
+}
+
+/* The factors, the final state, and why the fit stopped. */
+static nmf_status fit_finish(fit_state *s, float *W, float *H)
+{
+    nmf_result *r = s->result;
+    nmf_status st = s->backend->get_factors(s->ctx, W, H);
+    if (st != NMF_STATUS_OK)
+        return st;
+    save_state(s);
+    r->norm_V = sqrt(nmf_dot_double(s->problem->V, NULL, s->problem->m * s->problem->n));
+    r->stop_rule = r->converged ? (s->hals_rule ? "hals tolerance" : "mu tolerance")
+                   : s->it < s->p->max_iter ? "interrupted"
+                                            : "max_iter";
+    if (s->stop && s->it < s->p->max_iter && !r->converged)
+        return nmf_error(NMF_STATUS_INTERRUPTED, "stopped after %d iterations", s->it);
+    return NMF_STATUS_OK;
+}
+
+nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
+                          const nmf_result *from, nmf_result *result)
+{
+    fit_state s = {.problem = problem, .p = p, .result = result};
+    memset(result, 0, sizeof *result);
+    nmf_status st = fit_check(problem, p, W, H, from, &s.backend);
+    if (st != NMF_STATUS_OK)
+        return st;
+    result->device = s.backend->name;
+    if ((st = fit_start(&s, W, H, from)) != NMF_STATUS_OK)
         goto cleanup;
-    save_state(result, it, error, previous, violation_at_1, time_offset + nmf_clock_s() - t0);
-    result->norm_V = sqrt(nmf_dot_double(problem->V, NULL, problem->m * problem->n));
-    result->stop_rule = result->converged ? (hals_rule ? "hals tolerance" : "mu tolerance")
-                        : it < p->max_iter ? "interrupted"
-                                           : "max_iter";
-    if (stop && it < p->max_iter && !result->converged)
-        st = nmf_error(NMF_STATUS_INTERRUPTED, "stopped after %d iterations", it);
-
+    while (!s.stop && s.it < p->max_iter && !result->converged)
+        if ((st = fit_block(&s)) != NMF_STATUS_OK || (st = fit_checkpoint(&s, W, H)) != NMF_STATUS_OK)
+            goto cleanup;
+    st = fit_finish(&s, W, H);
 cleanup:
-    if (ctx)
-        backend->free(ctx);
+    if (s.ctx)
+        s.backend->free(s.ctx);
     if (st != NMF_STATUS_OK && st != NMF_STATUS_INTERRUPTED)
         nmf_result_free(result);
     return st;
