@@ -9,7 +9,6 @@
  * (0.33-0.49 GFLOP) the terms kernel's bytes dominate: bandwidth-bound. */
 #include "beta_mu.cuh"
 #include "reduce.cuh"
-#include "loss.cuh"
 #include "nmf_elementwise.h"
 
 #include <stdint.h>

@@ -60,7 +60,7 @@ cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const float *den,
                                    cudaStream_t stream);
 
 /* out[0] = scikit-learn's D(V || WH) for dense V of len entries, summed in
- * double over a fixed grid (at most NMF_DOT_PARTIALS blocks, one partial
+ * double over a fixed grid (at most NMF_REDUCE_PARTIALS blocks, one partial
  * each in `partial`) and then by one block in a fixed order: the same bits
  * for the same len on any GPU. With WH' = WH where WH != 0, else EPSILON,
  * and the V-dependent parts only where V > EPSILON:
@@ -69,7 +69,7 @@ cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const float *den,
  *   else:   D = (Σ_{V>EPS} (V^β - β V WH'^(β-1)) + (β-1) Σ_all WH^β) / (β(β-1))
  * This is the complete D: the host's reconstruction_err_ is
  * sqrt(2·max(D, 0)), after an 8-byte copy of out[0]. partial holds
- * NMF_DOT_PARTIALS doubles (loss.cuh); out one double. len must be > 0. */
+ * NMF_REDUCE_PARTIALS doubles (reduce.cuh); out one double. len must be > 0. */
 cudaError_t nmf_cuda_beta_divergence(const float *V, const float *WH, size_t len, float beta,
                                      double *partial, double *out, cudaStream_t stream);
 

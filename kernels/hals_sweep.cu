@@ -1,6 +1,6 @@
 /* hals_sweep.cu - one HALS (coordinate descent) sweep over a factor in one
- * launch (scikit-learn's _update_cdnmf_fast without shuffling), and a
- * deterministic double sum for its violation. See hals_sweep.cuh.
+ * launch (scikit-learn's _update_cdnmf_fast without shuffling); its
+ * violation is summed by reduce.cu. See hals_sweep.cuh.
  *
  * Rows are independent (row i reads only row i of X, and the fixed G and
  * P), so one thread owns one row and runs t = 0..k-1 in order, which is
@@ -19,10 +19,8 @@
  * nvcc from fusing them into FMAs, which the CPU loop does not use), the
  * step through nmf_hals_step, the violation in double. So a row comes out
  * bit for bit as on the CPU; only the violation's sum over rows is ordered
- * differently (nmf_cuda_sum_double vs. the CPU's chunks). */
+ * differently (nmf_cuda_sum_double, reduce.cu, vs. the CPU's chunks). */
 #include "hals_sweep.cuh"
-#include "reduce.cuh"
-#include "loss.cuh"
 #include "nmf_elementwise.h"
 
 /* Threads per block for the sweep: small, because rows are few (m = 400 for
@@ -120,20 +118,4 @@ extern "C" cudaError_t nmf_cuda_hals_sweep(float *X, size_t rows, size_t k, size
         return cudaErrorInvalidValue;
     return launch_hals_sweep(X, rows, (int)k, x_row, x_comp, G, P, p_row, p_comp, l1, l2,
                              row_violation, k * k * sizeof(float), stream);
-}
-
-/* --- deterministic sum of doubles ---------------------------------------- */
-/* Work: len doubles read once (8·len bytes), len adds. */
-
-struct double_term {
-    const double *x;
-    __device__ double operator()(size_t i) const { return x[i]; }
-};
-
-extern "C" cudaError_t nmf_cuda_sum_double(const double *x, size_t len, double *partial,
-                                           double *out, cudaStream_t stream)
-{
-    if (!x || !partial || !out)
-        return cudaErrorInvalidValue;
-    return nmf_reduce(double_term{x}, len, partial, out, 1.0, stream);
 }

@@ -1,6 +1,6 @@
 /* hals_sweep.cuh - one HALS (coordinate descent) sweep over a factor on the
- * GPU, the CUDA version of src/cpu/hals.h, and a deterministic sum of doubles
- * for the sweep's violation. */
+ * GPU, the CUDA version of src/cpu/hals.h (the violation's sum over rows is
+ * reduce.cuh's nmf_cuda_sum_double). */
 #ifndef NMF_HALS_SWEEP_CUH
 #define NMF_HALS_SWEEP_CUH
 
@@ -26,7 +26,7 @@ cudaError_t nmf_cuda_hals_prepare(size_t k);
  * with entry (i, t) of X at X[i*x_row + t*x_comp] and of P at
  * P[i*p_row + t*p_comp]; G is (k, k) row-major. row_violation[i] receives
  * row i's sum of |pg| in double (rows doubles; NULL when not wanted): sum it
- * with nmf_cuda_sum_double for the sweep's violation.
+ * with nmf_cuda_sum_double (reduce.cuh) for the sweep's violation.
  * All pointers are device pointers; X must not overlap G, P or
  * row_violation. G is held in shared memory, k·k·4 bytes per block: above
  * 48 KiB (k > 110) the kernel needs the raised limit nmf_cuda_hals_prepare
@@ -37,15 +37,6 @@ cudaError_t nmf_cuda_hals_prepare(size_t k);
 cudaError_t nmf_cuda_hals_sweep(float *X, size_t rows, size_t k, size_t x_row, size_t x_comp,
                                 const float *G, const float *P, size_t p_row, size_t p_comp,
                                 float l1, float l2, double *row_violation,
-                                cudaStream_t stream);
-
-/* *out = sum_i x[i] (len doubles; 0 when len == 0), deterministic: a grid
- * fixed by len writes one partial per block, one block adds them in a fixed
- * order. All pointers are device pointers; partial holds NMF_DOT_PARTIALS
- * doubles (loss.cuh) and may be the scratch nmf_cuda_dot uses, as long as
- * the two are on the same stream. Returns cudaErrorInvalidValue for a NULL
- * pointer, otherwise the launches' error. */
-cudaError_t nmf_cuda_sum_double(const double *x, size_t len, double *partial, double *out,
                                 cudaStream_t stream);
 
 #ifdef __cplusplus

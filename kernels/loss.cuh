@@ -10,12 +10,10 @@
 extern "C" {
 #endif
 
-/* Doubles of scratch that nmf_cuda_dot needs in `partial`. */
-#define NMF_DOT_PARTIALS 1024
-
 /* *out = sum_i a[i] * b[i] (b == NULL: a[i]²) in double, deterministic: a
  * fixed grid writes one partial per block, one block adds them in order.
- * All pointers are device pointers; partial holds NMF_DOT_PARTIALS doubles. */
+ * All pointers are device pointers; partial holds NMF_REDUCE_PARTIALS
+ * doubles (reduce.cuh). */
 cudaError_t nmf_cuda_dot(const float *a, const float *b, size_t len, double *partial,
                          double *out, cudaStream_t stream);
 

@@ -2,15 +2,41 @@
  * grid (set by the length alone, never by the device) writes one partial
  * sum per block, then one block adds the partials in a fixed tree, all in
  * double. The same input gives the same bits on any GPU. Used for the
- * loss's dot products (loss.cu), the HALS violation (hals_sweep.cu) and the
- * beta-divergence (beta_mu.cu); each passes the term to sum as a functor. */
+ * loss's dot products (loss.cu), the HALS violation (nmf_cuda_sum_double,
+ * reduce.cu) and the beta-divergence (beta_mu.cu); each passes the term to
+ * sum as a functor. Host code (C too) sees only the scratch size and
+ * nmf_cuda_sum_double; the templates are for .cu files. */
 #ifndef NMF_REDUCE_CUH
 #define NMF_REDUCE_CUH
 
-#include "loss.cuh" /* NMF_DOT_PARTIALS */
-
 #include <cuda_runtime_api.h>
 #include <stddef.h>
+
+/* --- for host code (C too) -------------------------------------------------- */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Doubles of scratch (`partial`) every reduction here needs: the most
+ * blocks its grid has. */
+#define NMF_REDUCE_PARTIALS 1024
+
+/* *out = sum_i x[i] (len doubles; 0 when len == 0), deterministic: a grid
+ * fixed by len writes one partial per block, one block adds them in a fixed
+ * order. All pointers are device pointers; partial holds
+ * NMF_REDUCE_PARTIALS doubles and may be the scratch of other reductions on
+ * the same stream. Returns cudaErrorInvalidValue for a NULL pointer,
+ * otherwise the launches' error. Work: len doubles read once, len adds. */
+cudaError_t nmf_cuda_sum_double(const double *x, size_t len, double *partial, double *out,
+                                cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* --- for device code: the reduction itself ---------------------------------- */
+#ifdef __CUDACC__
 
 static const int NMF_REDUCE_BLOCK = 256;
 
@@ -52,14 +78,14 @@ static __global__ void nmf_final_sum_kernel(const double *__restrict__ partial, 
         *out = sums[0] / divisor; /* divided, as the CPU divides */
 }
 
-/* *out = sum_{i < len} term(i) / divisor; partial holds NMF_DOT_PARTIALS doubles. */
+/* *out = sum_{i < len} term(i) / divisor; partial holds NMF_REDUCE_PARTIALS doubles. */
 template <typename Term>
 static cudaError_t nmf_reduce(Term term, size_t len, double *partial, double *out, double divisor,
                               cudaStream_t stream)
 {
     size_t blocks = (len + NMF_REDUCE_BLOCK - 1) / NMF_REDUCE_BLOCK;
-    if (blocks > NMF_DOT_PARTIALS)
-        blocks = NMF_DOT_PARTIALS;
+    if (blocks > NMF_REDUCE_PARTIALS)
+        blocks = NMF_REDUCE_PARTIALS;
     if (blocks == 0)
         blocks = 1;
     nmf_partial_sum_kernel<<<(unsigned)blocks, NMF_REDUCE_BLOCK, 0, stream>>>(term, len, partial);
@@ -69,5 +95,7 @@ static cudaError_t nmf_reduce(Term term, size_t len, double *partial, double *ou
     nmf_final_sum_kernel<<<1, NMF_REDUCE_BLOCK, 0, stream>>>(partial, (int)blocks, divisor, out);
     return cudaGetLastError();
 }
+
+#endif /* __CUDACC__ */
 
 #endif

@@ -19,6 +19,7 @@
 #include "error.h"
 #include "hals_sweep.cuh"
 #include "loss.cuh"
+#include "reduce.cuh"
 #include "nmf_elementwise.h"
 
 #include <math.h>
@@ -64,7 +65,7 @@ typedef struct {
     double *d_row_violation; /* max(m, n), HALS with tol > 0 only */
     float *d_W_mark, *d_H_mark; /* the factors before the last iterate call,
                                    HALS with tol > 0 only */
-    double *d_partial; /* NMF_DOT_PARTIALS */
+    double *d_partial; /* NMF_REDUCE_PARTIALS */
     double *d_sums;    /* SUM_COUNT */
     double *h_sums;    /* pinned, SUM_COUNT */
     nmf_solver solver;
@@ -337,7 +338,7 @@ static size_t bytes_needed(size_t m, size_t n, size_t k, const nmf_params *p)
     size_t floats[] = {m * n * (p->beta != 2.0 ? 3 : 1), (3 + marks) * m * k, (3 + marks) * k * n,
                        2 * k * k + k};
     size_t total = DEVICE_MEMORY_MARGIN + CUBLAS_WORKSPACE_BYTES +
-                   (NMF_DOT_PARTIALS + SUM_COUNT + mn) * sizeof(double);
+                   (NMF_REDUCE_PARTIALS + SUM_COUNT + mn) * sizeof(double);
     for (size_t i = 0; i < 4; i++) {
         if (floats[i] > (SIZE_MAX - total) / sizeof(float))
             return 0;
@@ -415,7 +416,7 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     CUDA_CHECK(cudaMalloc((void **)&c->d_VHt, m * k * sizeof(float)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_den_W, m * k * sizeof(float)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_den_H, k * n * sizeof(float)));
-    CUDA_CHECK(cudaMalloc((void **)&c->d_partial, NMF_DOT_PARTIALS * sizeof(double)));
+    CUDA_CHECK(cudaMalloc((void **)&c->d_partial, NMF_REDUCE_PARTIALS * sizeof(double)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_sums, SUM_COUNT * sizeof(double)));
     CUDA_CHECK(cudaMallocHost((void **)&c->h_sums, SUM_COUNT * sizeof(double)));
     const size_t mn = m > n ? m : n;
