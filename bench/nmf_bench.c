@@ -168,15 +168,15 @@ static void measure(const nmf_backend *b, const nmf_problem *problem, const nmf_
     if ((st = run_chunks(b, ctx, iters, &loss)) != NMF_STATUS_OK) /* warm-up */
         goto done;
     for (int rep = 0; rep < repeats; rep++) {
-        if ((st = b->reset(ctx, W0, H0)) != NMF_STATUS_OK)
+        if ((st = b->bench->reset(ctx, W0, H0)) != NMF_STATUS_OK)
             goto done;
         double start = now_ms();
-        if (b->timer_start && (st = b->timer_start(ctx)) != NMF_STATUS_OK)
+        if (b->bench->timer_start && (st = b->bench->timer_start(ctx)) != NMF_STATUS_OK)
             goto done;
         if ((st = run_chunks(b, ctx, iters, &loss)) != NMF_STATUS_OK)
             goto done;
-        if (b->timer_stop) {
-            if ((st = b->timer_stop(ctx, &ms[rep])) != NMF_STATUS_OK)
+        if (b->bench->timer_stop) {
+            if ((st = b->bench->timer_stop(ctx, &ms[rep])) != NMF_STATUS_OK)
                 goto done;
         } else {
             ms[rep] = now_ms() - start;
@@ -732,13 +732,13 @@ int main(int argc, char **argv)
         if (!o.devices[dev] || !backends[dev])
             continue;
         fprintf(stderr, "measuring the %s ceilings...\n", device_names[dev]);
-        if (backends[dev]->measure_ceilings(&mc.ceil[dev]) != NMF_STATUS_OK) {
+        if (backends[dev]->bench->measure_ceilings(&mc.ceil[dev]) != NMF_STATUS_OK) {
             fprintf(stderr, "nmf-bench: error: %s\n", nmf_last_error());
             return 1;
         }
         mc.have[dev] = 1;
-        if (backends[dev]->device_info)
-            backends[dev]->device_info(&mc.gpu);
+        if (backends[dev]->bench->device_info)
+            backends[dev]->bench->device_info(&mc.gpu);
     }
     printf("nmf-bench %s: CPU %s, %d threads, %s (%s core); GPU %s; precision %s\n", NMF_VERSION,
            mc.cpu, mc.threads, "OpenBLAS", openblas_get_corename(),

@@ -23,6 +23,22 @@ typedef struct {
     double memory_gb;
 } nmf_device_info;
 
+/* What only the benchmark harness uses, apart from the compute interface. */
+typedef struct {
+    /* Starts again from W0, H0, keeping V and everything built for it
+     * (device buffers, graphs), so that repeated runs time only iterating. */
+    nmf_status (*reset)(void *ctx, const float *W0, const float *H0);
+    /* Optional: time the work enqueued between them on the backend's own
+     * clock (CUDA events on the GPU; NULL: the caller uses CLOCK_MONOTONIC,
+     * the work being synchronous). */
+    nmf_status (*timer_start)(void *ctx);
+    nmf_status (*timer_stop)(void *ctx, double *ms);
+    /* Takes seconds: call it once per run. */
+    nmf_status (*measure_ceilings)(nmf_ceilings *out);
+    /* Optional. */
+    void (*device_info)(nmf_device_info *out);
+} nmf_bench_hooks;
+
 typedef struct nmf_backend {
     const char *name;
     /* What it offers, so that callers need not know backends by name: the
@@ -55,19 +71,9 @@ typedef struct nmf_backend {
     nmf_status (*loss)(void *ctx, double *error);
     /* Copies the current factors out into W (m, k) and H (k, n). */
     nmf_status (*get_factors)(void *ctx, float *W, float *H);
-    /* Starts again from W0, H0, keeping V and everything built for it
-     * (device buffers, graphs), so that repeated runs time only iterating. */
-    nmf_status (*reset)(void *ctx, const float *W0, const float *H0);
     void (*free)(void *ctx);
-
-    /* Optional, for the benchmark harness. timer_start/timer_stop time the
-     * work enqueued between them on the backend's own clock (CUDA events on
-     * the GPU; NULL: the caller uses CLOCK_MONOTONIC, the work being
-     * synchronous). measure_ceilings takes seconds: call it once per run. */
-    nmf_status (*timer_start)(void *ctx);
-    nmf_status (*timer_stop)(void *ctx, double *ms);
-    nmf_status (*measure_ceilings)(nmf_ceilings *out);
-    void (*device_info)(nmf_device_info *out);
+    /* For the benchmark harness. */
+    const nmf_bench_hooks *bench;
 } nmf_backend;
 
 extern const nmf_backend nmf_backend_cpu;

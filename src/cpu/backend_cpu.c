@@ -358,6 +358,11 @@ static nmf_status cpu_get_factors(void *ctx, float *W, float *H)
     return NMF_STATUS_OK;
 }
 
+static const nmf_bench_hooks cpu_bench = {
+    .reset = cpu_reset,
+    .measure_ceilings = cpu_measure_ceilings,
+};
+
 const nmf_backend nmf_backend_cpu = {
     .name = "cpu",
     .device = NMF_DEVICE_CPU,
@@ -368,7 +373,6 @@ const nmf_backend nmf_backend_cpu = {
     .rewind = cpu_rewind,
     .loss = cpu_loss,
     .get_factors = cpu_get_factors,
-    .reset = cpu_reset,
     .free = cpu_free,
-    .measure_ceilings = cpu_measure_ceilings,
+    .bench = &cpu_bench,
 };

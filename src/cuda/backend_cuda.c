@@ -701,6 +701,14 @@ static void cuda_device_info(nmf_device_info *out)
     }
 }
 
+static const nmf_bench_hooks cuda_bench = {
+    .reset = cuda_reset,
+    .timer_start = cuda_timer_start,
+    .timer_stop = cuda_timer_stop,
+    .measure_ceilings = cuda_measure_ceilings,
+    .device_info = cuda_device_info,
+};
+
 const nmf_backend nmf_backend_cuda = {
     .name = "cuda",
     .device = NMF_DEVICE_GPU,
@@ -713,10 +721,6 @@ const nmf_backend nmf_backend_cuda = {
     .rewind = cuda_rewind,
     .loss = cuda_loss,
     .get_factors = cuda_get_factors,
-    .reset = cuda_reset,
     .free = cuda_free,
-    .timer_start = cuda_timer_start,
-    .timer_stop = cuda_timer_stop,
-    .measure_ceilings = cuda_measure_ceilings,
-    .device_info = cuda_device_info,
+    .bench = &cuda_bench,
 };
