@@ -8,6 +8,7 @@
 #include "backend.h"
 
 #include "error.h"
+#include "names.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -176,34 +177,10 @@ void nmf_devices_describe(char *buf, size_t size)
     gpu->describe(buf + len + more, size - (size_t)(len + more));
 }
 
-static const char *const device_names[] = {"auto", "cpu", "gpu"};
+static const char *const device_names[] = {
+    [NMF_DEVICE_AUTO] = "auto", [NMF_DEVICE_CPU] = "cpu", [NMF_DEVICE_GPU] = "gpu"};
+NMF_NAMES(nmf_device, nmf_device_name, nmf_device_parse, device_names)
 
-const char *nmf_device_name(nmf_device device)
-{
-    return device >= NMF_DEVICE_AUTO && device <= NMF_DEVICE_GPU ? device_names[device] : NULL;
-}
-
-int nmf_device_parse(const char *name, nmf_device *out)
-{
-    for (int i = 0; i < 3; i++)
-        if (name && !strcmp(name, device_names[i])) {
-            *out = (nmf_device)i;
-            return 0;
-        }
-    return -1;
-}
-
-const char *nmf_precision_name(nmf_precision precision)
-{
-    return precision == NMF_PRECISION_FP32 ? "fp32" : precision == NMF_PRECISION_TF32 ? "tf32" : NULL;
-}
-
-int nmf_precision_parse(const char *name, nmf_precision *out)
-{
-    for (int i = NMF_PRECISION_FP32; i <= NMF_PRECISION_TF32; i++)
-        if (name && !strcmp(name, nmf_precision_name((nmf_precision)i))) {
-            *out = (nmf_precision)i;
-            return 0;
-        }
-    return -1;
-}
+static const char *const precision_names[] = {[NMF_PRECISION_FP32] = "fp32",
+                                              [NMF_PRECISION_TF32] = "tf32"};
+NMF_NAMES(nmf_precision, nmf_precision_name, nmf_precision_parse, precision_names)

@@ -18,6 +18,7 @@
 #include "init.h"
 
 #include "error.h"
+#include "names.h"
 #include "rng.h"
 
 #include <cblas.h>
@@ -37,25 +38,7 @@ static const char *const init_names[] = {
     [NMF_INIT_NNDSVDA] = "nndsvda",   [NMF_INIT_NNDSVDAR] = "nndsvdar",
     [NMF_INIT_CUSTOM] = "custom",
 };
-#define N_INITS (sizeof init_names / sizeof init_names[0])
-
-/* The command-line name of init, or NULL for a value outside the enum. */
-const char *nmf_init_name(nmf_init_method init)
-{
-    return (size_t)init < N_INITS ? init_names[init] : NULL;
-}
-
-/* Looks up a name from nmf_init_name(); 0 and *out set, or -1 (out untouched). */
-int nmf_init_parse(const char *name, nmf_init_method *out)
-{
-    for (size_t i = 0; name && i < N_INITS; i++) {
-        if (strcmp(name, init_names[i]) == 0) {
-            *out = (nmf_init_method)i;
-            return 0;
-        }
-    }
-    return -1;
-}
+NMF_NAMES(nmf_init_method, nmf_init_name, nmf_init_parse, init_names)
 
 /* Validates what both inits need; NMF_STATUS_BAD_ARGUMENT with a message. */
 static nmf_status check_args(const nmf_problem *problem, int k, const float *W,

@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "clock.h"
 #include "error.h"
+#include "names.h"
 #include "reduce.h"
 
 #include <math.h>
@@ -27,20 +28,8 @@ void nmf_params_default(nmf_params *p)
     p->alpha_H = -1.0;
 }
 
-const char *nmf_solver_name(nmf_solver solver)
-{
-    return solver == NMF_SOLVER_MU ? "mu" : solver == NMF_SOLVER_HALS ? "hals" : NULL;
-}
-
-int nmf_solver_parse(const char *name, nmf_solver *out)
-{
-    for (int i = NMF_SOLVER_MU; i <= NMF_SOLVER_HALS; i++)
-        if (name && !strcmp(name, nmf_solver_name((nmf_solver)i))) {
-            *out = (nmf_solver)i;
-            return 0;
-        }
-    return -1;
-}
+static const char *const solver_names[] = {[NMF_SOLVER_MU] = "mu", [NMF_SOLVER_HALS] = "hals"};
+NMF_NAMES(nmf_solver, nmf_solver_name, nmf_solver_parse, solver_names)
 
 const char *nmf_loss_name(double beta)
 {

@@ -19,6 +19,7 @@
 #include "dataset.h"
 #include "stb_guard.h"
 #include "error.h"
+#include "names.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -66,18 +67,9 @@ typedef struct {
     const char *reason;
 } decode_result;
 
-const char *dataset_grey_name(dataset_grey grey)
-{
-    return grey == DATASET_GREY_FIRST ? "first" : "luma";
-}
-
-int dataset_grey_parse(const char *name, dataset_grey *out)
-{
-    if (strcmp(name, "luma") && strcmp(name, "first"))
-        return -1;
-    *out = strcmp(name, "first") ? DATASET_GREY_LUMA : DATASET_GREY_FIRST;
-    return 0;
-}
+static const char *const grey_names[] = {[DATASET_GREY_LUMA] = "luma",
+                                         [DATASET_GREY_FIRST] = "first"};
+NMF_NAMES(dataset_grey, dataset_grey_name, dataset_grey_parse, grey_names)
 
 void dataset_options_default(dataset_options *opt)
 {
