@@ -79,7 +79,9 @@ static int driver_device_count(char *why, size_t size)
     int count = 0, err;
     if (!init_sym || !count_sym)
         snprintf(why, size, "libcuda.so.1 lacks cuInit or cuDeviceGetCount");
-    else if ((err = cu_init(0)) != 0)
+    else if ((err = cu_init(0)) == 100) /* CUDA_ERROR_NO_DEVICE */
+        snprintf(why, size, "the CUDA driver sees no devices");
+    else if (err != 0)
         snprintf(why, size, "the CUDA driver does not start (cuInit error %d)", err);
     else if ((err = cu_count(&count)) != 0 || count == 0)
         snprintf(why, size, "the CUDA driver sees no devices");
