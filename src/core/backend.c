@@ -49,11 +49,9 @@ static const char *cuda_module_path(char *buf, size_t size, char *why, size_t wh
         snprintf(buf, size, "%s", NMF_CUDA_MODULE_BUILD_PATH);
         return buf;
     }
-    snprintf(why, why_size, "no %s beside the executable, in ../lib from it, nor at %.400s",
-             CUDA_MODULE_NAME, NMF_CUDA_MODULE_BUILD_PATH);
-#else
-    snprintf(why, why_size, "no %s beside the executable nor in ../lib from it", CUDA_MODULE_NAME);
 #endif
+    snprintf(why, why_size, "no %s beside the executable, in ../lib from it, nor where the "
+             "build put it", CUDA_MODULE_NAME);
     return NULL;
 }
 

@@ -78,6 +78,13 @@ typedef struct nmf_backend {
 
 extern const nmf_backend nmf_backend_cpu;
 
+/* Whether a fit runs HALS's stopping rule, so that the driver reads the
+ * violations and the backends record them and keep each block's start. */
+static inline int nmf_hals_rule_on(const nmf_params *p)
+{
+    return p->solver == NMF_SOLVER_HALS && p->tol > 0.0;
+}
+
 /* Sets the OpenMP and BLAS thread counts of the process (0: leave them).
  * A CPU fit sets params->threads this way for its own duration only. */
 void nmf_set_threads(int threads);

@@ -276,7 +276,7 @@ static nmf_status fit_start(fit_state *s, const float *W, const float *H, const 
      * check; HALS after every iteration stops when its projected-gradient
      * violation is at most tol times the first iteration's. */
     s->mu_rule = p->solver == NMF_SOLVER_MU && p->tol > 0.0;
-    s->hals_rule = p->solver == NMF_SOLVER_HALS && p->tol > 0.0;
+    s->hals_rule = nmf_hals_rule_on(p);
     s->previous = from ? from->previous_error : s->error_at_init;
     s->violation_at_1 = from ? from->violation_at_1 : 0.0;
     s->it = from ? from->iterations : 0;

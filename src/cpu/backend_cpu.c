@@ -233,7 +233,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
         c->WH = malloc(m * n * sizeof(float));
         c->R = malloc(m * n * sizeof(float));
     }
-    c->track_violation = params->solver == NMF_SOLVER_HALS && params->tol > 0.0;
+    c->track_violation = nmf_hals_rule_on(params);
     if (c->track_violation) {
         c->W_mark = malloc(m * k * sizeof(float));
         c->H_mark = malloc(k * n * sizeof(float));

@@ -334,7 +334,7 @@ static void cuda_describe(char *buf, size_t size)
 static size_t bytes_needed(size_t m, size_t n, size_t k, const nmf_params *p)
 {
     size_t mn = m > n ? m : n;
-    size_t marks = p->solver == NMF_SOLVER_HALS && p->tol > 0.0; /* W_mark, H_mark */
+    size_t marks = (size_t)nmf_hals_rule_on(p); /* W_mark, H_mark */
     size_t floats[] = {m * n * (p->beta != 2.0 ? 3 : 1), (3 + marks) * m * k, (3 + marks) * k * n,
                        2 * k * k + k};
     size_t total = DEVICE_MEMORY_MARGIN + CUBLAS_WORKSPACE_BYTES +
@@ -389,7 +389,7 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     c->n = n;
     c->k = k;
     c->solver = params->solver;
-    c->track_violation = params->solver == NMF_SOLVER_HALS && params->tol > 0.0;
+    c->track_violation = nmf_hals_rule_on(params);
     c->beta = (float)params->beta;
     c->gamma = nmf_mu_gamma(c->beta);
     nmf_regularization reg = nmf_regularization_of(problem, params);
