@@ -12,6 +12,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* V (m, n) and the start W0 (m, k), H0 (k, n). */
+typedef struct {
+    const char *name;
+    size_t m, n, k;
+    float *V, *W0, *H0;
+} compare_fixture;
+
+/* A solver and objective. */
+typedef struct {
+    const char *name;
+    nmf_solver solver;
+    double beta, alpha_W, l1_ratio;
+} compare_config;
+
+/* How closely the tested side must follow the reference, per precision
+ * and solver: the values and the reasons for them below. */
+typedef struct {
+    double atol, rtol; /* 1 iteration, per element: |t - r| <= atol + rtol·|r| */
+    double max_rtol;   /* 1 iteration, per element: |t - r| <= max_rtol·max|r| */
+    double norm_rtol;  /* 1 iteration: ||t - r|| <= norm_rtol·||r|| */
+    double loss_rtol;  /* after N iterations: the two errors' relative difference */
+} compare_bounds;
+
+typedef struct {
+    const char *name;
+    compare_bounds mu, hals;
+    /* A side's reported error e against e64, the float64 error of its own
+     * factors: |e - e64| <= own_rtol·e64 + own_scale·||V||² / e64. */
+    double own_rtol, own_scale;
+} compare_tolerance;
+
+/* One case of the comparison: a fixture, the configs to run on it (all,
+ * or the one named), the run lengths after the first iteration, and
+ * whether the tested side runs at TF32. */
+typedef struct {
+    const char *fixture;
+    const char *config; /* NULL: every config */
+    int lengths[3];     /* 0-terminated */
+    int tf32;
+} compare_case;
+
 #define SENTINELS 16
 static const float SENTINEL = -12345.0f;
 
@@ -48,7 +89,7 @@ static const float SENTINEL = -12345.0f;
  * the errors from the factors stay close [1.2e-5]: 1e-3; the reported
  * error is computed from TF32 products too, off by up to ~4 TF32 roundings
  * of ||V||² [0.77% of e on the faces, 0.17 of the bound]: 2e-3·||V||²/e64. */
-const compare_tolerance compare_fp32 = {
+static const compare_tolerance compare_fp32 = {
     .name = "fp32",
     .mu = {.atol = 1e-5, .rtol = 1e-4, .max_rtol = INFINITY, .norm_rtol = 1e-5, .loss_rtol = 1e-5},
     .hals = {.atol = INFINITY, .rtol = INFINITY, .max_rtol = 1e-3, .norm_rtol = 1e-3,
@@ -57,7 +98,7 @@ const compare_tolerance compare_fp32 = {
     .own_scale = 4e-7,
 };
 
-const compare_tolerance compare_tf32 = {
+static const compare_tolerance compare_tf32 = {
     .name = "tf32",
     .mu = {.atol = INFINITY, .rtol = INFINITY, .max_rtol = INFINITY, .norm_rtol = 2e-2,
            .loss_rtol = 1e-3},
@@ -67,7 +108,7 @@ const compare_tolerance compare_tf32 = {
     .own_scale = 2e-3,
 };
 
-const compare_config compare_configs[] = {
+static const compare_config compare_configs[] = {
     {"mu frobenius", NMF_SOLVER_MU, 2.0, 0.0, 0.0},
     {"mu frobenius regularised", NMF_SOLVER_MU, 2.0, 0.01, 0.5},
     {"mu kullback-leibler", NMF_SOLVER_MU, 1.0, 0.0, 0.0},
@@ -75,14 +116,14 @@ const compare_config compare_configs[] = {
     {"hals", NMF_SOLVER_HALS, 2.0, 0.0, 0.0},
     {"hals regularised", NMF_SOLVER_HALS, 2.0, 0.01, 0.5},
 };
-const size_t compare_config_count = sizeof compare_configs / sizeof *compare_configs;
+static const size_t compare_config_count = sizeof compare_configs / sizeof *compare_configs;
 
 /* The cases. Beside every config on shapes no block size divides (k = 1
  * included) and the tool's default on the faces for as long as the tool
  * runs: HALS at k = 128, whose k² floats of shared memory need the GPU's
  * opt-in limit; KL over more than the 4096 blocks × 256 threads the
  * element-wise kernels launch, so their grid-stride loops loop; and TF32. */
-const compare_case compare_cases[] = {
+static const compare_case compare_cases[] = {
     {"random, k = 1", NULL, {100, 25}, 0},
     {"random, odd sizes", NULL, {100, 25}, 0},
     {"random, faces' k", NULL, {100, 25}, 0},
@@ -93,7 +134,7 @@ const compare_case compare_cases[] = {
     {"bundled faces", "mu frobenius", {100}, 1},
     {"random, faces' k", "hals", {100}, 1},
 };
-const size_t compare_case_count = sizeof compare_cases / sizeof *compare_cases;
+static const size_t compare_case_count = sizeof compare_cases / sizeof *compare_cases;
 
 /* --- fixtures ------------------------------------------------------------ */
 
@@ -116,7 +157,7 @@ static int nndsvda_start(compare_fixture *f)
     return 0;
 }
 
-void compare_fixture_random(compare_fixture *f, const char *name, size_t m, size_t n, size_t k,
+static void compare_fixture_random(compare_fixture *f, const char *name, size_t m, size_t n, size_t k,
                             uint32_t seed)
 {
     nmf_rng rng;
@@ -130,7 +171,7 @@ void compare_fixture_random(compare_fixture *f, const char *name, size_t m, size
         f->H0[i] = (float)nmf_rng_double(&rng);
 }
 
-int compare_fixture_face_like(compare_fixture *f, const char *name, size_t m, size_t side,
+static int compare_fixture_face_like(compare_fixture *f, const char *name, size_t m, size_t side,
                               size_t k)
 {
     size_t n = side * side;
@@ -145,7 +186,7 @@ int compare_fixture_face_like(compare_fixture *f, const char *name, size_t m, si
     return nndsvda_start(f);
 }
 
-int compare_fixture_faces(compare_fixture *f, size_t k)
+static int compare_fixture_faces(compare_fixture *f, size_t k)
 {
     const char *inputs[1] = {NMF_BUNDLED_DATA};
     dataset_options opt;
@@ -161,7 +202,7 @@ int compare_fixture_faces(compare_fixture *f, size_t k)
     return nndsvda_start(f);
 }
 
-void compare_fixture_free(compare_fixture *f)
+static void compare_fixture_free(compare_fixture *f)
 {
     free(f->V);
     free(f->W0);
@@ -198,6 +239,23 @@ typedef struct {
     double error; /* the backend's reported error; NAN when the fit failed */
 } side_run;
 
+/* nmf_fit of p on `side` (its device, precision and hooks), a failure
+ * printed with the side's name. */
+static nmf_status side_fit(const compare_side *side, const nmf_problem *problem, nmf_params p,
+                           float *W, float *H, nmf_result *r)
+{
+    p.device = side->device;
+    p.precision = side->precision;
+    if (side->enter)
+        side->enter(side->variant);
+    nmf_status st = nmf_fit(problem, &p, W, H, r);
+    if (side->leave)
+        side->leave();
+    if (st != NMF_STATUS_OK)
+        fprintf(stderr, "  FAILED: nmf_fit on %s: %s\n", side->name, nmf_last_error());
+    return st;
+}
+
 /* Runs `iterations` of cfg from the fixture's start on `side`; counts a
  * failed fit or an overwritten sentinel into *failures. */
 static void run_side(const compare_fixture *f, const compare_config *cfg, const compare_side *side,
@@ -213,21 +271,13 @@ static void run_side(const compare_fixture *f, const compare_config *cfg, const 
     p.k = (int)f->k;
     p.max_iter = iterations;
     p.tol = 0;
-    p.device = side->device;
-    p.precision = side->precision;
     p.solver = cfg->solver;
     p.beta = cfg->beta;
     p.alpha_W = cfg->alpha_W;
     p.l1_ratio = cfg->l1_ratio;
     nmf_result r;
-    if (side->enter)
-        side->enter(side->variant);
-    nmf_status st = nmf_fit(&problem, &p, out->W, out->H, &r);
-    if (side->leave)
-        side->leave();
     out->error = NAN;
-    if (st != NMF_STATUS_OK) {
-        fprintf(stderr, "  FAILED: nmf_fit on %s: %s\n", side->name, nmf_last_error());
+    if (side_fit(side, &problem, p, out->W, out->H, &r) != NMF_STATUS_OK) {
         ++*failures;
         return;
     }
@@ -310,7 +360,10 @@ static void check_own_error(const char *side, double e, double e64, double norm_
     verdict(failures, isfinite(e) && fabs(e - e64) <= allowed, what, measured);
 }
 
-int compare_backends(const compare_fixture *f, const compare_config *cfg,
+/* Runs cfg on both sides from the fixture's start: the factors after one
+ * iteration, then the errors after each of `lengths` iterations. Returns
+ * the number of failed checks. */
+static int compare_backends(const compare_fixture *f, const compare_config *cfg,
                      const compare_side *reference, const compare_side *tested,
                      const compare_tolerance *tol, const int *lengths, size_t length_count)
 {
@@ -402,8 +455,8 @@ compare_summary compare_all_cases(const compare_side *reference, const compare_s
 
 #define STOP_ITERATIONS 40
 
-/* HALS parameters for a fit on `side` with the stopping rule at tol. */
-static nmf_params stopping_params(const compare_fixture *f, const compare_side *side, double tol)
+/* HALS with the stopping rule at tol, for the fixture. */
+static nmf_params stopping_params(const compare_fixture *f, double tol)
 {
     nmf_params p;
     nmf_params_default(&p);
@@ -411,23 +464,17 @@ static nmf_params stopping_params(const compare_fixture *f, const compare_side *
     p.solver = NMF_SOLVER_HALS;
     p.tol = tol;
     p.max_iter = STOP_ITERATIONS;
-    p.device = side->device;
-    p.precision = side->precision;
     return p;
 }
 
-/* violation_i / violation_1 for the first STOP_ITERATIONS iterations, one
- * iterate call at a time on the CPU backend; 0 on success. */
-static int violation_ratios(const compare_fixture *f, double *ratio)
+int compare_violation_ratios(const nmf_problem *problem, const nmf_params *p, const float *W0,
+                             const float *H0, int count, double *ratio)
 {
-    const nmf_problem problem = {f->m, f->n, f->V};
-    const compare_side cpu = {"cpu", NMF_DEVICE_CPU, NMF_PRECISION_FP32, NULL, NULL, 0};
-    nmf_params p = stopping_params(f, &cpu, 1.0);
     void *ctx = NULL;
-    if (nmf_backend_cpu.init(&ctx, &problem, &p, f->W0, f->H0) != NMF_STATUS_OK)
+    if (nmf_backend_cpu.init(&ctx, problem, p, W0, H0) != NMF_STATUS_OK)
         return -1;
     double first = 0.0;
-    for (int i = 0; i < STOP_ITERATIONS; i++) {
+    for (int i = 0; i < count; i++) {
         double v;
         if (nmf_backend_cpu.iterate(ctx, 1) != NMF_STATUS_OK ||
             nmf_backend_cpu.violations(ctx, &v, 1) != NMF_STATUS_OK) {
@@ -449,7 +496,9 @@ int compare_stopping(const compare_side *reference, const compare_side *tested)
     printf("%s, hals with its stopping rule: %s against %s\n", f.name, tested->name,
            reference->name);
     double ratio[STOP_ITERATIONS];
-    if (violation_ratios(&f, ratio) != 0) {
+    const nmf_problem problem = {f.m, f.n, f.V};
+    const nmf_params ratio_params = stopping_params(&f, 1.0);
+    if (compare_violation_ratios(&problem, &ratio_params, f.W0, f.H0, STOP_ITERATIONS, ratio) != 0) {
         fprintf(stderr, "  FAILED: the violations could not be computed: %s\n", nmf_last_error());
         compare_fixture_free(&f);
         return 1;
@@ -461,7 +510,6 @@ int compare_stopping(const compare_side *reference, const compare_side *tested)
     const size_t wl = f.m * f.k, hl = f.k * f.n;
     float *W[2] = {malloc(wl * sizeof(float)), malloc(wl * sizeof(float))};
     float *H[2] = {malloc(hl * sizeof(float)), malloc(hl * sizeof(float))};
-    const nmf_problem problem = {f.m, f.n, f.V};
     for (size_t t = 0; t < sizeof targets / sizeof *targets; t++) {
         int j = targets[t];
         double above = INFINITY;
@@ -480,17 +528,11 @@ int compare_stopping(const compare_side *reference, const compare_side *tested)
         int iterations[2] = {0, 0}, converged[2] = {0, 0};
         double error[2] = {NAN, NAN};
         for (int s = 0; s < 2; s++) {
-            nmf_params p = stopping_params(&f, sides[s], tol);
             memcpy(W[s], f.W0, wl * sizeof(float));
             memcpy(H[s], f.H0, hl * sizeof(float));
             nmf_result r;
-            if (sides[s]->enter)
-                sides[s]->enter(sides[s]->variant);
-            nmf_status st = nmf_fit(&problem, &p, W[s], H[s], &r);
-            if (sides[s]->leave)
-                sides[s]->leave();
-            if (st != NMF_STATUS_OK) {
-                fprintf(stderr, "  FAILED: nmf_fit on %s: %s\n", sides[s]->name, nmf_last_error());
+            if (side_fit(sides[s], &problem, stopping_params(&f, tol), W[s], H[s], &r) !=
+                NMF_STATUS_OK) {
                 failures++;
                 continue;
             }

@@ -61,16 +61,24 @@ static float to_tf32(float x)
     return x;
 }
 
+/* A scratch array of len floats; a test scaffold has nowhere to report a
+ * failed allocation, so it stops the test. */
+static float *floats(size_t len)
+{
+    float *x = malloc((len ? len : 1) * sizeof *x);
+    if (!x) {
+        fprintf(stderr, "sgemm_variants: out of memory\n");
+        abort();
+    }
+    return x;
+}
+
 /* op(X) (rows, cols) packed row-major: entry (i, p) of op(X) is
  * X[i*ld + p] untransposed, X[p*ld + i] transposed; TF32-truncated when
  * asked. */
 static float *pack(const float *X, int transposed, size_t rows, size_t cols, size_t ld, int tf32)
 {
-    float *P = malloc(rows * cols * sizeof *P);
-    if (!P) {
-        fprintf(stderr, "sgemm_variants: out of memory\n");
-        abort();
-    }
+    float *P = floats(rows * cols);
     for (size_t i = 0; i < rows; i++)
         for (size_t p = 0; p < cols; p++) {
             float x = transposed ? X[p * ld + i] : X[i * ld + p];
@@ -182,7 +190,7 @@ void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,
             find_real("cblas_sgemm", &openblas, sizeof openblas);
         float *last_row = NULL;
         if (current == SGEMM_DEFECT_EDGE && M > 0) {
-            last_row = malloc((size_t)N * sizeof *last_row);
+            last_row = floats((size_t)N);
             memcpy(last_row, C + (size_t)(M - 1) * ldc, (size_t)N * sizeof *last_row);
         }
         openblas(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
