@@ -145,7 +145,7 @@ nmf_status nmf_backend_select(nmf_device device, const nmf_backend **out)
         return NMF_STATUS_OK;
     case NMF_DEVICE_GPU:
         if (gpu_devices(why, sizeof why, out) == 0)
-            return nmf_error(NMF_STATUS_NO_DEVICE, "--device gpu: no CUDA device (%s)", why);
+            return nmf_error(NMF_STATUS_NO_DEVICE, "device gpu: no CUDA device (%s)", why);
         return NMF_STATUS_OK;
     case NMF_DEVICE_AUTO:
         if (gpu_devices(why, sizeof why, out) == 0) {

@@ -54,43 +54,47 @@ nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
     size_t min_mn = problem->m < problem->n ? problem->m : problem->n;
     if (p->k < 1)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "-k/--components: must be at least 1, got %d", p->k);
+                         "k: must be at least 1, got %d", p->k);
     if (p->max_iter < 1)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "--max-iter: must be at least 1, got %d", p->max_iter);
+                         "max_iter: must be at least 1, got %d", p->max_iter);
     if (!(p->tol >= 0.0) || !isfinite(p->tol))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "--tol: must be a finite number >= 0, got %g", p->tol);
+                         "tol: must be a finite number >= 0, got %g", p->tol);
     if (p->threads < 0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "--threads: must be >= 0, got %d", p->threads);
+                         "threads: must be >= 0, got %d", p->threads);
     if (!nmf_init_name(p->init) || !nmf_solver_name(p->solver) ||
         !nmf_precision_name(p->precision) || p->device < NMF_DEVICE_AUTO || p->device > NMF_DEVICE_GPU)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown init, solver, device or precision");
     if (!isfinite(p->beta) || fabs(p->beta) > 100)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--beta: must be a number in -100..100, got %g",
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "beta: must be a number in -100..100, got %g",
                          p->beta);
     if (p->solver == NMF_SOLVER_HALS && p->beta != 2.0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "--loss/--beta: --solver hals minimises the Frobenius loss (beta 2) "
-                         "only; --solver mu supports beta = %g", p->beta);
-    if (!(p->alpha_W >= 0) || !isfinite(p->alpha_W) || !isfinite(p->alpha_H))
+                         "beta: the hals solver minimises the Frobenius loss (beta 2) only; "
+                         "the mu solver supports beta = %g", p->beta);
+    if (!(p->alpha_W >= 0) || !isfinite(p->alpha_W))
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "alpha_w: must be a finite number >= 0, got %g",
+                         p->alpha_W);
+    if (!isfinite(p->alpha_H))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "--alpha-w/--alpha-h: must be finite numbers >= 0");
+                         "alpha_h: must be a finite number (< 0: the same as alpha_w), got %g",
+                         p->alpha_H);
     if (!(p->l1_ratio >= 0 && p->l1_ratio <= 1))
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--l1-ratio: must be in [0, 1], got %g",
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "l1_ratio: must be in [0, 1], got %g",
                          p->l1_ratio);
     int nndsvd = p->init == NMF_INIT_NNDSVD || p->init == NMF_INIT_NNDSVDA ||
                  p->init == NMF_INIT_NNDSVDAR;
     if (nndsvd && (size_t)p->k > min_mn)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "-k/--components: %d is larger than min(images, pixels) = %zu, "
-                         "which --init %s needs; hint: use fewer components or --init random",
+                         "k: %d is larger than min(images, pixels) = %zu, which the %s "
+                         "init needs; hint: use fewer components or the random init",
                          p->k, min_mn, nmf_init_name(p->init));
     /* W, H and the scratch of the backends must be addressable. */
     size_t k = (size_t)p->k;
     if (problem->m > SIZE_MAX / sizeof(float) / k || problem->n > SIZE_MAX / sizeof(float) / k)
-        return nmf_error(NMF_STATUS_TOO_LARGE, "-k/--components: %d makes W or H overflow size_t",
+        return nmf_error(NMF_STATUS_TOO_LARGE, "k: %d makes W or H overflow size_t",
                          p->k);
     return NMF_STATUS_OK;
 }
@@ -125,7 +129,7 @@ static nmf_status check_beta_data(const nmf_problem *problem, double beta)
     for (size_t i = 0; i < len; i++)
         if (problem->V[i] == 0.0f)
             return nmf_error(NMF_STATUS_BAD_INPUT,
-                             "image %zu, pixel %zu is 0: with beta <= 0 (--beta %g) the data must "
+                             "image %zu, pixel %zu is 0: with beta <= 0 (beta %g) the data must "
                              "have no zeros, as scikit-learn requires; hint: add a small value to "
                              "the data or use a positive beta",
                              i / problem->n, i % problem->n, beta);
@@ -225,7 +229,7 @@ static nmf_status fit_check(const nmf_problem *problem, const nmf_params *p, con
         return st;
     if (!((*backend)->precisions & 1u << p->precision))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "--precision %s: the %s backend, which this run uses, does not have it",
+                         "precision %s: the %s backend, which this run uses, does not have it",
                          nmf_precision_name(p->precision), (*backend)->name);
     if ((st = check_factor("W0", W, problem->m, (size_t)p->k)) != NMF_STATUS_OK ||
         (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
@@ -233,7 +237,7 @@ static nmf_status fit_check(const nmf_problem *problem, const nmf_params *p, con
     if (from && (from->iterations < 0 || from->iterations > p->max_iter ||
                  from->history_len < 1 || from->history_len > from->iterations / NMF_HISTORY_EVERY + 2))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "resume: the saved state (%d iterations) does not fit --max-iter %d",
+                         "resume: the saved state (%d iterations) does not fit max_iter = %d",
                          from->iterations, p->max_iter);
     return NMF_STATUS_OK;
 }

@@ -16,6 +16,7 @@
  * beta = 1). */
 #include "beta_mu.h"
 #include "nmf_elementwise.h"
+#include "reduce.h"
 
 #include <assert.h>
 #include <cblas.h>
@@ -23,8 +24,7 @@
 #include <math.h>
 
 /* The loss is summed over this many fixed slices of V (the last ones empty
- * for tiny inputs), each in order by one thread, the slices then added in
- * order: the same bits for any thread count. */
+ * for tiny inputs) by nmf_sum_parts: the same bits for any thread count. */
 #define ERROR_SLICES 256
 
 /* CBLAS takes int dimensions; the CPU backend refuses larger problems. */
@@ -130,6 +130,25 @@ void nmf_beta_update_H_cpu(const float *V, const float *W, float *H, size_t m, s
     nmf_mu_apply_cpu(H, num, den, k * n, l1, l2, nmf_mu_gamma(beta), beta <= 1.0f ? NMF_EPSILON64 : 0.0f);
 }
 
+typedef struct {
+    const float *V, *WH;
+    size_t len;
+    double beta;
+} loss_job;
+
+/* Slice s of ERROR_SLICES near-equal slices of the m·n entries, in order. */
+static double loss_slice(const void *ctx, size_t s)
+{
+    const loss_job *j = ctx;
+    const size_t len = j->len;
+    size_t lo = len / ERROR_SLICES * s + (len % ERROR_SLICES) * s / ERROR_SLICES;
+    size_t hi = len / ERROR_SLICES * (s + 1) + (len % ERROR_SLICES) * (s + 1) / ERROR_SLICES;
+    double sum = 0.0;
+    for (size_t i = lo; i < hi; i++)
+        sum += nmf_beta_loss_term(j->V[i], j->WH[i], j->beta);
+    return sum;
+}
+
 /* D = Σ beta_loss_term over all m·n entries, divided by β(β-1) unless β is
  * 0 or 1; the error is sqrt(2·max(D, 0)) (NaN stays NaN, as Python's max
  * keeps it). Σ WH for β = 1 is summed from WH's entries rather than from
@@ -141,22 +160,9 @@ double nmf_beta_error_cpu(const float *V, const float *W, const float *H, size_t
 {
     assert_blas_dims(m, n, k);
     product(WH, W, H, m, n, k);
-    const size_t len = m * n;
     const double b = beta;
-    double partial[ERROR_SLICES];
-    #pragma omp parallel for schedule(static)
-    for (int s = 0; s < ERROR_SLICES; s++) {
-        size_t lo = len / ERROR_SLICES * (size_t)s + (len % ERROR_SLICES) * (size_t)s / ERROR_SLICES;
-        size_t hi = len / ERROR_SLICES * (size_t)(s + 1) +
-                    (len % ERROR_SLICES) * (size_t)(s + 1) / ERROR_SLICES;
-        double sum = 0.0;
-        for (size_t i = lo; i < hi; i++)
-            sum += nmf_beta_loss_term(V[i], WH[i], b);
-        partial[s] = sum;
-    }
-    double res = 0.0;
-    for (int s = 0; s < ERROR_SLICES; s++)
-        res += partial[s];
+    const loss_job job = {V, WH, m * n, b};
+    double res = nmf_sum_parts(ERROR_SLICES, loss_slice, &job);
     if (b != 0.0 && b != 1.0)
         res /= b * (b - 1.0);
     if (res < 0.0) /* rounding errors, as scikit-learn's max(res, 0) */

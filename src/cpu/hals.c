@@ -24,14 +24,15 @@
  * (read X and P, write X; G is k² floats and stays in cache). */
 #include "hals.h"
 #include "nmf_elementwise.h"
+#include "reduce.h"
 
 #include <math.h>
 #include <stdlib.h>
 
 /* The violation is summed over at most this many fixed chunks of rows, each
- * in row order, then the chunks in order: the same bits for any thread
- * count, with the partial sums on the stack. The chunk count caps the
- * useful thread count, far above the cores this runs on. */
+ * in row order, by nmf_sum_parts: the same bits for any thread count. The
+ * chunk count caps the useful thread count, far above the cores this runs
+ * on. */
 #define HALS_CHUNKS 256
 
 /* Rows swept together: 16 floats are four SSE or two AVX vectors, enough
@@ -109,6 +110,27 @@ static double sweep_rows(float *X, size_t lo, size_t hi, size_t k, size_t x_row,
     return s;
 }
 
+typedef struct {
+    float *X;
+    size_t rows, chunk, k, x_row, x_comp;
+    const float *G, *P;
+    size_t p_row, p_comp;
+    float l1, l2;
+} sweep_job;
+
+/* Chunk c of the rows, with a tile of its own when W's rows need one. */
+static double sweep_chunk(const void *ctx, size_t c)
+{
+    const sweep_job *j = ctx;
+    const size_t lo = c * j->chunk, hi = lo + j->chunk < j->rows ? lo + j->chunk : j->rows;
+    const int need_tile = !(j->x_row == 1 && j->p_row == 1);
+    float *tile = need_tile ? malloc(2 * j->k * HALS_LANES * sizeof *tile) : NULL;
+    double s = sweep_rows(j->X, lo, hi, j->k, j->x_row, j->x_comp, j->G, j->P, j->p_row,
+                          j->p_comp, j->l1, j->l2, tile);
+    free(tile);
+    return s;
+}
+
 double nmf_hals_sweep_cpu(float *X, size_t rows, size_t k, size_t x_row, size_t x_comp,
                           const float *G, const float *P, size_t p_row, size_t p_comp,
                           float l1, float l2)
@@ -118,24 +140,6 @@ double nmf_hals_sweep_cpu(float *X, size_t rows, size_t k, size_t x_row, size_t 
     /* Chunks of whole blocks of lanes, so only the last block is partial. */
     size_t chunk = (rows + HALS_CHUNKS - 1) / HALS_CHUNKS;
     chunk = (chunk + HALS_LANES - 1) / HALS_LANES * HALS_LANES;
-    const size_t n_chunks = (rows + chunk - 1) / chunk;
-    double partial[HALS_CHUNKS];
-    const int need_tile = !(x_row == 1 && p_row == 1);
-
-    #pragma omp parallel
-    {
-        float *tile = need_tile ? malloc(2 * k * HALS_LANES * sizeof *tile) : NULL;
-        #pragma omp for schedule(static)
-        for (size_t c = 0; c < n_chunks; c++) {
-            const size_t lo = c * chunk, hi = lo + chunk < rows ? lo + chunk : rows;
-            partial[c] = sweep_rows(X, lo, hi, k, x_row, x_comp, G, P, p_row, p_comp, l1, l2,
-                                    tile);
-        }
-        free(tile);
-    }
-
-    double total = 0.0;
-    for (size_t c = 0; c < n_chunks; c++)
-        total += partial[c];
-    return total;
+    const sweep_job job = {X, rows, chunk, k, x_row, x_comp, G, P, p_row, p_comp, l1, l2};
+    return nmf_sum_parts((rows + chunk - 1) / chunk, sweep_chunk, &job);
 }

@@ -365,7 +365,7 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     if (need == 0 || need > free_bytes)
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "the GPU fit needs %.2f GB for V (%zu x %zu), W, H and scratch, but the "
-                         "GPU has %.2f GB free of %.2f GB; hint: --device cpu",
+                         "GPU has %.2f GB free of %.2f GB; hint: the CPU device",
                          (double)need / 1e9, m, n, (double)free_bytes / 1e9,
                          (double)total_bytes / 1e9);
 
@@ -377,9 +377,9 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
         CUDA_CHECK(cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
         if (k * k * sizeof(float) > (size_t)shared)
             return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                             "-k/--components: %zu is too many for --solver hals on this GPU "
-                             "(its sweep holds k² floats in %d bytes of shared memory); hint: "
-                             "--device cpu or --solver mu", k, shared);
+                             "k: %zu is too many for the hals solver on this GPU (its sweep "
+                             "holds k² floats in %d bytes of shared memory); hint: the CPU "
+                             "device or the mu solver", k, shared);
         CUDA_CHECK(nmf_cuda_hals_prepare(k));
     }
     c = calloc(1, sizeof *c);

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     checkpoint_info info;
     resume_point point;
     if (checkpoint_read(dir, &info, &point) == NMF_STATUS_OK) {
-        const nmf_params *p = &info.job.params;
+        const nmf_params *p = &info.config.params;
         const nmf_result *state = &point.state;
         size_t k = (size_t)p->k, n = (size_t)info.width * (size_t)info.height;
         FUZZ_REQUIRE(point.W && point.H && k >= 1 && info.m >= 1 && n >= 1,
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      "the point's shape and fingerprint are the header's");
         FUZZ_REQUIRE((info.m * k + k * n) * sizeof(float) <= size, "factors no larger than the file");
         FUZZ_REQUIRE(state->history_len >= 1 && state->iterations <= p->max_iter, "a valid state");
-        FUZZ_REQUIRE(info.job.n_inputs >= 1 && info.job.inputs, "inputs recorded");
+        FUZZ_REQUIRE(info.n_inputs >= 1 && info.inputs, "inputs recorded");
         /* Touch every element and string: short arrays show up here. */
         volatile float sum = 0.0f;
         for (size_t i = 0; i < info.m * k; i++)
@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             sum += point.H[i];
         for (int i = 0; i < state->history_len; i++)
             sum += (float)state->history_err[i] + (float)state->history_iter[i];
-        for (size_t i = 0; i < info.job.n_inputs; i++)
-            sum += (float)info.job.inputs[i][0];
+        for (size_t i = 0; i < info.n_inputs; i++)
+            sum += (float)info.inputs[i][0];
         (void)sum;
         checkpoint_info_free(&info);
         resume_point_free(&point);

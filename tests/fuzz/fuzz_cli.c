@@ -22,7 +22,7 @@ enum { MAX_ARGS = 256 };
 static void check_options(const cli_options *cli, int argc)
 {
     const job_options *o = &cli->job;
-    const nmf_params *p = &o->params;
+    const nmf_params *p = &o->config.params;
     FUZZ_REQUIRE(p->k >= 1 && p->max_iter >= 1, "k, max_iter >= 1");
     FUZZ_REQUIRE(p->tol >= 0 && isfinite(p->tol), "tol finite, >= 0");
     FUZZ_REQUIRE(p->beta >= -100 && p->beta <= 100, "beta in -100..100");
@@ -31,7 +31,7 @@ static void check_options(const cli_options *cli, int argc)
     FUZZ_REQUIRE(p->l1_ratio >= 0 && p->l1_ratio <= 1, "l1_ratio in 0..1");
     FUZZ_REQUIRE(p->threads >= 0 && p->threads <= 4096, "threads in 0..4096");
     FUZZ_REQUIRE(p->checkpoint_every >= 0, "checkpoint_every >= 0");
-    FUZZ_REQUIRE(o->recon_count >= 1 && o->recon_count <= 1000, "recon in 1..1000");
+    FUZZ_REQUIRE(o->config.recon_count >= 1 && o->config.recon_count <= 1000, "recon in 1..1000");
     FUZZ_REQUIRE(o->output_dir && *o->output_dir, "output directory named");
     FUZZ_REQUIRE((p->init == NMF_INIT_CUSTOM) == (o->init_w_path && o->init_h_path),
             "--init custom if and only if both --init-w and --init-h");
@@ -46,20 +46,19 @@ static void check_resume(cli_options *cli)
     static const char *const inputs[] = {"faces", "more/faces"};
     checkpoint_info rec;
     memset(&rec, 0, sizeof rec);
-    nmf_params_default(&rec.job.params);
-    dataset_options_default(&rec.job.data);
-    rec.job.inputs = inputs;
-    rec.job.n_inputs = 2;
-    rec.job.recon_count = 8;
-    int given_max_iter = cli->job.params.max_iter, max_iter_given = cli->given & CLI_GIVEN_MAX_ITER;
+    run_config_default(&rec.config);
+    rec.inputs = inputs;
+    rec.n_inputs = 2;
+    int given_max_iter = cli->job.config.params.max_iter;
+    int max_iter_given = cli->given & SETTING_BIT(SETTING_MAX_ITER);
     if (cli_options_resume(cli, &rec, 50) != NMF_STATUS_OK) {
         FUZZ_REQUIRE(*nmf_last_error() != '\0', "a refused --resume has a message");
         return;
     }
     FUZZ_REQUIRE(cli->job.inputs == inputs && cli->job.n_inputs == 2, "resume keeps the inputs");
     FUZZ_REQUIRE(cli->job.output_dir == cli->resume_dir, "resume writes to its directory");
-    FUZZ_REQUIRE(cli->job.params.max_iter == (max_iter_given ? given_max_iter : 200) &&
-                cli->job.params.max_iter >= 50,
+    FUZZ_REQUIRE(cli->job.config.params.max_iter == (max_iter_given ? given_max_iter : 200) &&
+                cli->job.config.params.max_iter >= 50,
             "resume's max_iter: the given one, not below the iterations done");
 }
 

@@ -118,11 +118,18 @@ static void note_to_stderr(const char *msg, void *user)
     fprintf(stderr, "nmf-faces: note: %s\n", msg);
 }
 
+/* The library's last error, in the command line's terms. */
+static void print_error(void)
+{
+    char message[1100]; /* nmf_last_error()'s 1024 and the longest option */
+    fprintf(stderr, "nmf-faces: error: %s\n", cli_message(nmf_last_error(), message, sizeof message));
+}
+
 int main(int argc, char **argv)
 {
     cli_options cli;
     if (cli_options_parse(argc, argv, &cli) != NMF_STATUS_OK) {
-        fprintf(stderr, "nmf-faces: error: %s\n", nmf_last_error());
+        print_error();
         fprintf(stderr, "hint: nmf-faces --help lists the options\n");
         return EXIT_USAGE;
     }
@@ -148,11 +155,11 @@ int main(int argc, char **argv)
     nmf_status st;
     if (cli.resume_dir) {
         if ((st = checkpoint_read(cli.resume_dir, &info, &point)) != NMF_STATUS_OK) {
-            fprintf(stderr, "nmf-faces: error: %s\n", nmf_last_error());
+            print_error();
             return st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
         }
         if (cli_options_resume(&cli, &info, point.state.iterations) != NMF_STATUS_OK) {
-            fprintf(stderr, "nmf-faces: error: %s\n", nmf_last_error());
+            print_error();
             fprintf(stderr, "hint: --resume continues a run as it was; only --max-iter may be "
                             "raised\n");
             checkpoint_info_free(&info);
@@ -173,6 +180,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "nmf-faces: %s\n", nmf_last_error());
         return 128 + (stop_signal ? stop_signal : SIGINT);
     }
-    fprintf(stderr, "nmf-faces: error: %s\n", nmf_last_error());
+    print_error();
     return st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
 }

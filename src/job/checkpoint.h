@@ -3,8 +3,8 @@
  *
  * One file, DIR/checkpoint.nmf, written atomically (temporary file, fsync,
  * rename), so the directory holds the previous checkpoint or the new one,
- * never a torn one: a text header of "key value" lines (the run's options,
- * its inputs, a fingerprint of the images found, and the driver's state:
+ * never a torn one: a text header of "key value" lines (the run's settings,
+ * RUN_SETTINGS, its inputs, a fingerprint of the images found, and the driver's state:
  * iteration, errors, history), an "end" line, then W (m, k) and H (k, n) as
  * little-endian float32. */
 #ifndef NMF_CHECKPOINT_H
@@ -19,8 +19,10 @@
 
 /* Everything a checkpoint records besides the factors and the fit state. */
 typedef struct {
-    job_options job;     /* inputs, output_dir (not recorded: the directory), options */
-    char **input_store;  /* owns job.inputs' strings after checkpoint_read */
+    run_config config;
+    const char *const *inputs; /* the run's directories and image files */
+    size_t n_inputs;
+    char **input_store;  /* owns inputs' strings after checkpoint_read */
     uint64_t fingerprint; /* of the image list and sizes (dataset_fingerprint) */
     size_t m;
     int width, height;

@@ -47,11 +47,11 @@ static nmf_status check_args(const nmf_problem *problem, int k, const float *W,
     if (!problem || !problem->V || !W || !H)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init: NULL problem, V, W or H");
     if (problem->m == 0 || problem->n == 0)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init: V is empty (%zu x %zu)",
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "the data matrix is empty (%zu x %zu)",
                          problem->m, problem->n);
     if (k < 1)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "-k/--components: %d is not a number of components (must be >= 1)", k);
+                         "k: %d is not a number of components (must be >= 1)", k);
     return NMF_STATUS_OK;
 }
 
@@ -105,7 +105,7 @@ static double *alloc_doubles(size_t count, const char *what, nmf_status *status)
     double *p = malloc(count ? count * sizeof(double) : 1);
     if (!p)
         *status = nmf_error(NMF_STATUS_NO_MEMORY,
-                            "nndsvd init: cannot allocate %zu bytes for %s; hint: use --init random",
+                            "nndsvd init: cannot allocate %zu bytes for %s; hint: use the random init",
                             count * sizeof(double), what);
     return p;
 }
@@ -151,7 +151,7 @@ static nmf_status truncated_svd(const nmf_problem *problem, size_t k, double *S,
     if (m > INT_MAX || n > INT_MAX)
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "nndsvd init: V is %zu x %zu, BLAS needs both below %d; "
-                         "hint: use --init random", m, n, INT_MAX);
+                         "hint: use the random init", m, n, INT_MAX);
     size_t bw = GRAM_BLOCK_DOUBLES / dim;
     bw = bw < 1 ? 1 : bw > len ? len : bw;
 
@@ -314,14 +314,14 @@ nmf_status nmf_init_nndsvd(const nmf_problem *problem, int k, nmf_init_method in
     if (status != NMF_STATUS_OK)
         return status;
     if (init != NMF_INIT_NNDSVD && init != NMF_INIT_NNDSVDA && init != NMF_INIT_NNDSVDAR)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--init: %s is not an nndsvd init",
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init %s: not an nndsvd init",
                          nmf_init_name(init) ? nmf_init_name(init) : "(unknown)");
     const size_t m = problem->m, n = problem->n, kk = (size_t)k;
     const size_t dim = m < n ? m : n;
     if (kk > dim)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "-k/--components: %d is larger than min(images, pixels) = %zu, "
-                         "which the nndsvd inits need; hint: use --init random or a smaller k",
+                         "k: %d is larger than min(images, pixels) = %zu, which the nndsvd "
+                         "inits need; hint: use the random init or a smaller k",
                          k, dim);
 
     double *S = NULL, *Ut = NULL, *Vt = NULL;
@@ -382,5 +382,5 @@ nmf_status nmf_initialize(const nmf_problem *problem, const nmf_params *p,
     case NMF_INIT_CUSTOM:
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "custom init needs W and H from the caller");
     }
-    return nmf_error(NMF_STATUS_BAD_ARGUMENT, "--init: unknown init method %d", (int)p->init);
+    return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init: unknown init method %d", (int)p->init);
 }

@@ -5,7 +5,6 @@
 #include "error.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,30 +18,6 @@ static nmf_status usage_error(const char *option, const char *value, const char 
     return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s %s: %s", option, value, why);
 }
 
-/* Parses a whole decimal integer in [lo, hi]; 0 on success. */
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Parses a whole finite decimal number in [lo, hi]; 0 on success. */
-static int parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* Parses "WxH" with both sides in 1..65536. */
 static int parse_size(const char *s, int *w, int *h)
 {
@@ -53,7 +28,7 @@ static int parse_size(const char *s, int *w, int *h)
         return -1;
     memcpy(buf, s, (size_t)(x - s));
     buf[x - s] = '\0';
-    if (parse_long(buf, 1, 65536, &lw) || parse_long(x + 1, 1, 65536, &lh))
+    if (parse_whole(buf, 1, 65536, &lw) || parse_whole(x + 1, 1, 65536, &lh))
         return -1;
     *w = (int)lw;
     *h = (int)lh;
@@ -110,61 +85,62 @@ static const struct option long_options[] = {
 static nmf_status apply_option(int c, const char *arg, cli_options *out)
 {
     job_options *o = &out->job;
-    nmf_params *p = &o->params;
+    run_config *cfg = &o->config;
+    nmf_params *p = &cfg->params;
     long v;
     switch (c) {
     case 'k':
-        if (parse_long(arg, 1, INT_MAX, &v))
+        if (parse_whole(arg, 1, INT_MAX, &v))
             return usage_error("-k/--components", arg, "must be a whole number >= 1");
         p->k = (int)v;
-        out->given |= CLI_GIVEN_K;
+        out->given |= SETTING_BIT(SETTING_K);
         break;
     case OPT_MAX_ITER:
-        if (parse_long(arg, 1, INT_MAX, &v))
+        if (parse_whole(arg, 1, INT_MAX, &v))
             return usage_error("--max-iter", arg, "must be a whole number >= 1");
         p->max_iter = (int)v;
-        out->given |= CLI_GIVEN_MAX_ITER;
+        out->given |= SETTING_BIT(SETTING_MAX_ITER);
         break;
     case OPT_TOL:
-        if (parse_double(arg, 0.0, 1e300, &p->tol))
+        if (parse_number(arg, 0.0, 1e300, &p->tol))
             return usage_error("--tol", arg, "must be a number >= 0");
-        out->given |= CLI_GIVEN_TOL;
+        out->given |= SETTING_BIT(SETTING_TOL);
         break;
     case OPT_SOLVER:
         if (nmf_solver_parse(arg, &p->solver))
             return usage_error("--solver", arg, "must be mu or hals");
-        out->given |= CLI_GIVEN_SOLVER;
+        out->given |= SETTING_BIT(SETTING_SOLVER);
         break;
     case OPT_LOSS:
         if (parse_loss(arg, &p->beta))
             return usage_error("--loss", arg,
                                "must be frobenius, kullback-leibler (kl) or itakura-saito (is)");
-        out->given |= CLI_GIVEN_BETA;
+        out->given |= SETTING_BIT(SETTING_BETA);
         break;
     case OPT_BETA:
-        if (parse_double(arg, -100.0, 100.0, &p->beta))
+        if (parse_number(arg, -100.0, 100.0, &p->beta))
             return usage_error("--beta", arg, "must be a number in -100..100");
-        out->given |= CLI_GIVEN_BETA;
+        out->given |= SETTING_BIT(SETTING_BETA);
         break;
     case OPT_ALPHA_W:
-        if (parse_double(arg, 0.0, 1e30, &p->alpha_W))
+        if (parse_number(arg, 0.0, 1e30, &p->alpha_W))
             return usage_error("--alpha-w", arg, "must be a number >= 0");
-        out->given |= CLI_GIVEN_ALPHA_W;
+        out->given |= SETTING_BIT(SETTING_ALPHA_W);
         break;
     case OPT_ALPHA_H:
-        if (parse_double(arg, 0.0, 1e30, &p->alpha_H))
+        if (parse_number(arg, 0.0, 1e30, &p->alpha_H))
             return usage_error("--alpha-h", arg, "must be a number >= 0");
-        out->given |= CLI_GIVEN_ALPHA_H;
+        out->given |= SETTING_BIT(SETTING_ALPHA_H);
         break;
     case OPT_L1_RATIO:
-        if (parse_double(arg, 0.0, 1.0, &p->l1_ratio))
+        if (parse_number(arg, 0.0, 1.0, &p->l1_ratio))
             return usage_error("--l1-ratio", arg, "must be a number in 0..1");
-        out->given |= CLI_GIVEN_L1_RATIO;
+        out->given |= SETTING_BIT(SETTING_L1_RATIO);
         break;
     case OPT_INIT:
         if (nmf_init_parse(arg, &p->init))
             return usage_error("--init", arg, "must be random, nndsvd, nndsvda, nndsvdar or custom");
-        out->given |= CLI_GIVEN_INIT;
+        out->given |= SETTING_BIT(SETTING_INIT);
         break;
     case OPT_INIT_W:
         o->init_w_path = arg;
@@ -175,27 +151,27 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
         out->given |= CLI_GIVEN_INIT_FILES;
         break;
     case OPT_SEED:
-        if (parse_long(arg, 0, 4294967295L, &v))
+        if (parse_whole(arg, 0, 4294967295L, &v))
             return usage_error("--seed", arg, "must be a whole number in 0..4294967295");
         p->seed = (uint32_t)v;
-        out->given |= CLI_GIVEN_SEED;
+        out->given |= SETTING_BIT(SETTING_SEED);
         break;
     case OPT_THREADS:
-        if (parse_long(arg, 0, 4096, &v))
+        if (parse_whole(arg, 0, 4096, &v))
             return usage_error("--threads", arg, "must be a whole number in 0..4096");
         p->threads = (int)v;
-        o->data.threads = (int)v;
-        out->given |= CLI_GIVEN_THREADS;
+        cfg->data.threads = (int)v;
+        out->given |= SETTING_BIT(SETTING_THREADS);
         break;
     case OPT_DEVICE:
         if (nmf_device_parse(arg, &p->device))
             return usage_error("--device", arg, "must be auto, cpu or gpu");
-        out->given |= CLI_GIVEN_DEVICE;
+        out->given |= SETTING_BIT(SETTING_DEVICE);
         break;
     case OPT_PRECISION:
         if (nmf_precision_parse(arg, &p->precision))
             return usage_error("--precision", arg, "must be fp32 or tf32");
-        out->given |= CLI_GIVEN_PRECISION;
+        out->given |= SETTING_BIT(SETTING_PRECISION);
         break;
     case 'o':
         if (!*arg)
@@ -204,26 +180,26 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
         out->given |= CLI_GIVEN_OUTPUT;
         break;
     case OPT_RECON:
-        if (parse_long(arg, 1, 1000, &v))
+        if (parse_whole(arg, 1, 1000, &v))
             return usage_error("--recon", arg, "must be a whole number in 1..1000");
-        o->recon_count = (int)v;
-        out->given |= CLI_GIVEN_RECON;
+        cfg->recon_count = (int)v;
+        out->given |= SETTING_BIT(SETTING_RECON);
         break;
     case OPT_GREY:
-        if (dataset_grey_parse(arg, &o->data.grey))
+        if (dataset_grey_parse(arg, &cfg->data.grey))
             return usage_error("--grey", arg, "must be luma or first");
-        out->given |= CLI_GIVEN_GREY;
+        out->given |= SETTING_BIT(SETTING_GREY);
         break;
     case OPT_RESIZE:
-        if (parse_size(arg, &o->data.resize_w, &o->data.resize_h))
+        if (parse_size(arg, &cfg->data.resize_w, &cfg->data.resize_h))
             return usage_error("--resize", arg, "must be WIDTHxHEIGHT, e.g. 92x112, each 1..65536");
-        out->given |= CLI_GIVEN_RESIZE;
+        out->given |= SETTING_BIT(SETTING_RESIZE);
         break;
     case OPT_CHECKPOINT:
-        if (parse_long(arg, 0, INT_MAX, &v))
+        if (parse_whole(arg, 0, INT_MAX, &v))
             return usage_error("--checkpoint-every", arg, "must be a whole number >= 0");
         p->checkpoint_every = (int)v;
-        out->given |= CLI_GIVEN_CHECKPOINT;
+        out->given |= SETTING_BIT(SETTING_CHECKPOINT_EVERY);
         break;
     case OPT_RESUME:
         if (!*arg)
@@ -268,10 +244,8 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
 {
     memset(out, 0, sizeof *out);
     job_options *o = &out->job;
-    nmf_params_default(&o->params);
-    dataset_options_default(&o->data);
+    run_config_default(&o->config);
     o->output_dir = "nmf-out";
-    o->recon_count = 8;
 
     opterr = 0;
     optind = 0; /* glibc: start afresh, so that a second call parses anew */
@@ -300,11 +274,11 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
     }
 
     if (o->init_w_path || o->init_h_path) {
-        if ((out->given & CLI_GIVEN_INIT) && o->params.init != NMF_INIT_CUSTOM)
+        if ((out->given & SETTING_BIT(SETTING_INIT)) && o->config.params.init != NMF_INIT_CUSTOM)
             return usage_error("--init-w/--init-h", "", "only go with --init custom");
-        o->params.init = NMF_INIT_CUSTOM;
+        o->config.params.init = NMF_INIT_CUSTOM;
     }
-    if (o->params.init == NMF_INIT_CUSTOM && (!o->init_w_path || !o->init_h_path))
+    if (o->config.params.init == NMF_INIT_CUSTOM && (!o->init_w_path || !o->init_h_path))
         return usage_error("--init", "custom", "needs both --init-w FILE and --init-h FILE");
     o->inputs = (const char *const *)argv + optind;
     o->n_inputs = (size_t)(argc - optind);
@@ -314,51 +288,55 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
 
 nmf_status cli_options_resume(cli_options *o, const checkpoint_info *rec, int done)
 {
-    const job_options *given = &o->job, *was = &rec->job;
-    const nmf_params *p = &given->params, *r = &was->params;
+    const job_options *given = &o->job;
     const char *dir = o->resume_dir;
-    int inputs_differ = given->n_inputs && given->n_inputs != was->n_inputs;
+    int inputs_differ = given->n_inputs && given->n_inputs != rec->n_inputs;
     for (size_t i = 0; given->n_inputs && !inputs_differ && i < given->n_inputs; i++)
-        inputs_differ = strcmp(given->inputs[i], was->inputs[i]) != 0;
+        inputs_differ = strcmp(given->inputs[i], rec->inputs[i]) != 0;
     if (inputs_differ)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "--resume %s: the inputs differ from the checkpointed run's", dir);
-    const struct { unsigned flag; const char *name; int differs; } checks[] = {
-        {CLI_GIVEN_K, "-k/--components", p->k != r->k},
-        {CLI_GIVEN_TOL, "--tol", p->tol != r->tol},
-        {CLI_GIVEN_INIT, "--init", p->init != r->init},
-        {CLI_GIVEN_SEED, "--seed", p->seed != r->seed},
-        {CLI_GIVEN_THREADS, "--threads", p->threads != r->threads},
-        {CLI_GIVEN_DEVICE, "--device", p->device != r->device},
-        {CLI_GIVEN_PRECISION, "--precision", p->precision != r->precision},
-        {CLI_GIVEN_SOLVER, "--solver", p->solver != r->solver},
-        {CLI_GIVEN_BETA, "--loss/--beta", p->beta != r->beta},
-        {CLI_GIVEN_ALPHA_W, "--alpha-w", p->alpha_W != r->alpha_W},
-        {CLI_GIVEN_ALPHA_H, "--alpha-h", p->alpha_H != r->alpha_H},
-        {CLI_GIVEN_L1_RATIO, "--l1-ratio", p->l1_ratio != r->l1_ratio},
-        {CLI_GIVEN_GREY, "--grey", given->data.grey != was->data.grey},
-        {CLI_GIVEN_RESIZE, "--resize", given->data.resize_w != was->data.resize_w ||
-                                       given->data.resize_h != was->data.resize_h},
-        {CLI_GIVEN_RECON, "--recon", given->recon_count != was->recon_count},
-        {CLI_GIVEN_CHECKPOINT, "--checkpoint-every", p->checkpoint_every != r->checkpoint_every},
-        {CLI_GIVEN_OUTPUT, "-o/--output", strcmp(given->output_dir, dir) != 0},
-        {CLI_GIVEN_INIT_FILES, "--init-w/--init-h", 1},
-    };
-    for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
-        if ((o->given & checks[i].flag) && checks[i].differs)
-            return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                             "--resume %s: %s differs from the checkpointed run's", dir,
-                             checks[i].name);
-    int given_max_iter = (o->given & CLI_GIVEN_MAX_ITER) != 0;
-    if (given_max_iter && p->max_iter < done)
+    /* Every recorded setting given must be the checkpoint's, but --max-iter,
+     * which may be raised. */
+    const char *differs = NULL;
+    setting_id id = settings_first_difference(&given->config, &rec->config,
+                                              o->given & ~SETTING_BIT(SETTING_MAX_ITER));
+    if (id != SETTING_COUNT)
+        differs = setting_option(id);
+    else if ((o->given & CLI_GIVEN_OUTPUT) && strcmp(given->output_dir, dir) != 0)
+        differs = "-o/--output";
+    else if (o->given & CLI_GIVEN_INIT_FILES)
+        differs = "--init-w/--init-h";
+    if (differs)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--resume %s: %s differs from the checkpointed run's", dir, differs);
+    int given_max_iter = (o->given & SETTING_BIT(SETTING_MAX_ITER)) != 0;
+    const int wanted = given->config.params.max_iter;
+    if (given_max_iter && wanted < done)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "--max-iter %d: the checkpointed run has already done %d iterations",
-                         p->max_iter, done);
-    int max_iter = given_max_iter ? p->max_iter : r->max_iter, quiet = given->quiet;
-    o->job = *was;
-    o->job.params.max_iter = max_iter;
+                         wanted, done);
+    const int quiet = given->quiet;
+    o->job.config = rec->config;
+    if (given_max_iter)
+        o->job.config.params.max_iter = wanted;
+    o->job.config.data.threads = o->job.config.params.threads;
+    o->job.inputs = rec->inputs;
+    o->job.n_inputs = rec->n_inputs;
     o->job.quiet = quiet;
     o->job.output_dir = dir;
-    o->job.data.threads = o->job.params.threads;
     return NMF_STATUS_OK;
+}
+
+const char *cli_message(const char *message, char *buf, size_t size)
+{
+    for (setting_id id = 0; id < SETTING_COUNT; id++) {
+        const char *key = setting_key(id);
+        const size_t len = strlen(key);
+        if (strncmp(message, key, len) == 0 && (message[len] == ':' || message[len] == ' ')) {
+            snprintf(buf, size, "%s%s", setting_option(id), message + len);
+            return buf;
+        }
+    }
+    return message;
 }

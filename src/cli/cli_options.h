@@ -15,22 +15,18 @@ typedef enum {
     CLI_VERSION  /* -V/--version */
 } cli_action;
 
-/* The options a user gave, to compare with a checkpoint's. */
+/* The options a user gave, to compare with a checkpoint's: a recorded
+ * setting's SETTING_BIT, or one of these for what is not recorded. */
 enum {
-    CLI_GIVEN_K = 1 << 0, CLI_GIVEN_TOL = 1 << 1, CLI_GIVEN_INIT = 1 << 2,
-    CLI_GIVEN_SEED = 1 << 3, CLI_GIVEN_THREADS = 1 << 4, CLI_GIVEN_DEVICE = 1 << 5,
-    CLI_GIVEN_PRECISION = 1 << 6, CLI_GIVEN_SOLVER = 1 << 7, CLI_GIVEN_BETA = 1 << 8,
-    CLI_GIVEN_ALPHA_W = 1 << 9, CLI_GIVEN_ALPHA_H = 1 << 10, CLI_GIVEN_L1_RATIO = 1 << 11,
-    CLI_GIVEN_GREY = 1 << 12, CLI_GIVEN_RESIZE = 1 << 13, CLI_GIVEN_RECON = 1 << 14,
-    CLI_GIVEN_CHECKPOINT = 1 << 15, CLI_GIVEN_OUTPUT = 1 << 16, CLI_GIVEN_INIT_FILES = 1 << 17,
-    CLI_GIVEN_MAX_ITER = 1 << 18
+    CLI_GIVEN_OUTPUT = SETTING_BIT(SETTING_COUNT),
+    CLI_GIVEN_INIT_FILES = SETTING_BIT(SETTING_COUNT + 1)
 };
 
 typedef struct {
     cli_action action;
     job_options job;        /* inputs point into argv; n_inputs == 0 when none given */
     const char *resume_dir; /* --resume DIR, or NULL */
-    unsigned given;         /* CLI_GIVEN_* */
+    unsigned given;         /* SETTING_BITs and CLI_GIVEN_* */
 } cli_options;
 
 /* Parses argv[1..argc) with getopt_long (which reorders argv) into out,
@@ -48,5 +44,11 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out);
  * o->job's inputs then point into rec, which must outlive it. Returns
  * NMF_STATUS_BAD_ARGUMENT with the reason on a conflict. */
 nmf_status cli_options_resume(cli_options *o, const checkpoint_info *rec, int done);
+
+/* A library message as the command line says it: a leading parameter name
+ * (a RUN_SETTINGS key: "k: must be ...", "device gpu: ...") becomes its
+ * option ("-k/--components: must be ...", "--device gpu: ..."). Returns
+ * message itself when it names none, else buf (truncated to size). */
+const char *cli_message(const char *message, char *buf, size_t size);
 
 #endif

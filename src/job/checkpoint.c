@@ -41,19 +41,10 @@ nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const 
     atomic_file f;
     if (st != NMF_STATUS_OK || (st = atomic_file_open(&f, path)) != NMF_STATUS_OK)
         return st;
-    const job_options *o = &info->job;
-    const nmf_params *p = &o->params;
     FILE *fp = f.fp;
     fprintf(fp, "%s\nfingerprint %016" PRIx64 "\nm %zu\nwidth %d\nheight %d\n", MAGIC,
             info->fingerprint, info->m, info->width, info->height);
-    fprintf(fp, "k %d\nmax_iter %d\ntol %.17g\nseed %u\ninit %s\nsolver %s\n", p->k, p->max_iter,
-            p->tol, (unsigned)p->seed, nmf_init_name(p->init), nmf_solver_name(p->solver));
-    fprintf(fp, "beta %.17g\nalpha_w %.17g\nalpha_h %.17g\nl1_ratio %.17g\n", p->beta, p->alpha_W,
-            p->alpha_H, p->l1_ratio);
-    fprintf(fp, "threads %d\ndevice %s\nprecision %s\ncheckpoint_every %d\n", p->threads,
-            nmf_device_name(p->device), nmf_precision_name(p->precision), p->checkpoint_every);
-    fprintf(fp, "grey %s\nresize %d %d\nrecon %d\n", dataset_grey_name(o->data.grey), o->data.resize_w,
-            o->data.resize_h, o->recon_count);
+    settings_write(fp, &info->config);
     fprintf(fp, "iteration %d\nerror_at_init %.17g\nprevious_error %.17g\nviolation_at_1 %.17g\n"
                 "fit_s %.17g\nhistory %d\n",
             state->iterations, state->error_at_init, state->previous_error, state->violation_at_1,
@@ -61,11 +52,11 @@ nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const 
     for (int i = 0; i < state->history_len; i++)
         fprintf(fp, "%d %.17g %.17g\n", state->history_iter[i], state->history_err[i],
                 state->history_s[i]);
-    fprintf(fp, "inputs %zu\n", o->n_inputs);
-    for (size_t i = 0; i < o->n_inputs; i++)
-        fprintf(fp, "%zu %s\n", strlen(o->inputs[i]), o->inputs[i]);
+    fprintf(fp, "inputs %zu\n", info->n_inputs);
+    for (size_t i = 0; i < info->n_inputs; i++)
+        fprintf(fp, "%zu %s\n", strlen(info->inputs[i]), info->inputs[i]);
     fprintf(fp, "end\n");
-    size_t k = (size_t)p->k, n = (size_t)info->width * (size_t)info->height;
+    size_t k = (size_t)info->config.params.k, n = (size_t)info->width * (size_t)info->height;
     fwrite(W, sizeof *W, info->m * k, fp);
     fwrite(H, sizeof *H, k * n, fp);
     return atomic_file_commit(&f);
@@ -103,7 +94,7 @@ static const char *field(reader *r, const char *key)
 
 nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point *point)
 {
-    char path[4096], name[64];
+    char path[4096];
     memset(info, 0, sizeof *info);
     memset(point, 0, sizeof *point);
     nmf_result *state = &point->state;
@@ -120,47 +111,26 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point 
         return nmf_error(NMF_STATUS_IO, "%s: not a regular file", path);
     }
     const uint64_t file_size = (uint64_t)file_stat.st_size;
-    job_options *o = &info->job;
-    nmf_params *p = &o->params;
-    nmf_params_default(p);
-    dataset_options_default(&o->data);
+    nmf_params *p = &info->config.params;
+    run_config_default(&info->config);
     if (!fgets(r->line, sizeof r->line, r->fp) || strncmp(r->line, MAGIC, strlen(MAGIC))) {
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an nmf-faces checkpoint", path);
         goto cleanup;
     }
-    unsigned seed;
     READ(r, "fingerprint", "%" SCNx64, &info->fingerprint);
     READ(r, "m", "%zu", &info->m);
     READ(r, "width", "%d", &info->width);
     READ(r, "height", "%d", &info->height);
-    READ(r, "k", "%d", &p->k);
-    READ(r, "max_iter", "%d", &p->max_iter);
-    READ(r, "tol", "%lf", &p->tol);
-    READ(r, "seed", "%u", &seed);
-    p->seed = seed;
-    READ(r, "init", "%63s", name);
-    if (nmf_init_parse(name, &p->init))
-        goto bad_value;
-    READ(r, "solver", "%63s", name);
-    if (nmf_solver_parse(name, &p->solver))
-        goto bad_value;
-    READ(r, "beta", "%lf", &p->beta);
-    READ(r, "alpha_w", "%lf", &p->alpha_W);
-    READ(r, "alpha_h", "%lf", &p->alpha_H);
-    READ(r, "l1_ratio", "%lf", &p->l1_ratio);
-    READ(r, "threads", "%d", &p->threads);
-    READ(r, "device", "%63s", name);
-    if (nmf_device_parse(name, &p->device))
-        goto bad_value;
-    READ(r, "precision", "%63s", name);
-    if (nmf_precision_parse(name, &p->precision))
-        goto bad_value;
-    READ(r, "checkpoint_every", "%d", &p->checkpoint_every);
-    READ(r, "grey", "%63s", name);
-    if (dataset_grey_parse(name, &o->data.grey))
-        goto bad_value;
-    READ(r, "resize", "%d %d", &o->data.resize_w, &o->data.resize_h);
-    READ(r, "recon", "%d", &o->recon_count);
+    for (setting_id id = 0; id < SETTING_COUNT; id++) {
+        const char *value = field(r, setting_key(id));
+        if (!value) {
+            st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: malformed checkpoint (%s)", r->path,
+                           setting_key(id));
+            goto cleanup;
+        }
+        if (setting_read(id, value, &info->config))
+            goto bad_value;
+    }
     READ(r, "iteration", "%d", &state->iterations);
     READ(r, "error_at_init", "%lf", &state->error_at_init);
     READ(r, "previous_error", "%lf", &state->previous_error);
@@ -189,22 +159,22 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point 
         if (fscanf(r->fp, "%d %lf %lf\n", &state->history_iter[i], &state->history_err[i],
                    &state->history_s[i]) != 3)
             goto bad_value;
-    READ(r, "inputs", "%zu", &o->n_inputs);
-    if (o->n_inputs < 1 || o->n_inputs > 100000)
+    READ(r, "inputs", "%zu", &info->n_inputs);
+    if (info->n_inputs < 1 || info->n_inputs > 100000)
         goto bad_value;
-    info->input_store = calloc(o->n_inputs, sizeof *info->input_store);
+    info->input_store = calloc(info->n_inputs, sizeof *info->input_store);
     if (!info->input_store) {
         st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", path);
         goto cleanup;
     }
-    for (size_t i = 0; i < o->n_inputs; i++) {
+    for (size_t i = 0; i < info->n_inputs; i++) {
         size_t len;
         if (fscanf(r->fp, "%zu", &len) != 1 || len > 4095 || fgetc(r->fp) != ' ' ||
             !(info->input_store[i] = calloc(len + 1, 1)) ||
             fread(info->input_store[i], 1, len, r->fp) != len || fgetc(r->fp) != '\n')
             goto bad_value;
     }
-    o->inputs = (const char *const *)info->input_store;
+    info->inputs = (const char *const *)info->input_store;
     if (!fgets(r->line, sizeof r->line, r->fp) || strcmp(r->line, "end\n"))
         goto bad_value;
     /* The rest of the file is exactly W (m, k) and H (k, n). */
@@ -258,7 +228,7 @@ void resume_point_free(resume_point *point)
 void checkpoint_info_free(checkpoint_info *info)
 {
     if (info->input_store)
-        for (size_t i = 0; i < info->job.n_inputs; i++)
+        for (size_t i = 0; i < info->n_inputs; i++)
             free(info->input_store[i]);
     free(info->input_store);
     memset(info, 0, sizeof *info);

@@ -1,5 +1,6 @@
-/* metrics.c - renders metrics.json: flat keys, numbers and one list of
- * pairs, through the string builder in strbuf.c. */
+/* metrics.c - renders metrics.json: flat keys (the settings' from
+ * RUN_SETTINGS, then the run's), numbers and one list of pairs, through
+ * the string builder in strbuf.c. */
 #include "metrics.h"
 
 #include "error.h"
@@ -11,26 +12,17 @@
 nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
 {
     const nmf_result *r = rm->result;
-    const nmf_params *p = rm->params;
     strbuf sb;
     if (strbuf_init(&sb) != 0)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for metrics.json");
     sb_printf(&sb, "{\n  \"version\": \"%s\",\n  \"device\": \"%s\",\n", NMF_VERSION, r->device);
-    sb_printf(&sb, "  \"precision\": \"%s\",\n", nmf_precision_name(p->precision));
-    sb_printf(&sb, "  \"solver\": \"%s\",\n  \"loss\": \"%s\",\n  \"init\": \"%s\",\n",
-              nmf_solver_name(p->solver), nmf_loss_name(p->beta), nmf_init_name(p->init));
-    sb_printf(&sb, "  \"beta\": ");
-    sb_number(&sb, p->beta);
-    sb_printf(&sb, ",\n  \"alpha_w\": ");
-    sb_number(&sb, p->alpha_W);
-    sb_printf(&sb, ",\n  \"alpha_h\": ");
-    sb_number(&sb, p->alpha_H < 0 ? p->alpha_W : p->alpha_H);
-    sb_printf(&sb, ",\n  \"l1_ratio\": ");
-    sb_number(&sb, p->l1_ratio);
-    sb_printf(&sb, ",\n  \"seed\": %u,\n  \"k\": %d,\n  \"max_iter\": %d,\n  \"tol\": ",
-              (unsigned)p->seed, p->k, p->max_iter);
-    sb_number(&sb, p->tol);
-    sb_printf(&sb, ",\n  \"images\": %zu,\n  \"skipped_files\": %zu,\n", rm->images, rm->skipped);
+    /* The settings as they took effect: alpha_h "same as alpha_w" resolved. */
+    run_config shown = *rm->config;
+    if (shown.params.alpha_H < 0)
+        shown.params.alpha_H = shown.params.alpha_W;
+    settings_to_json(&sb, &shown);
+    sb_printf(&sb, "  \"loss\": \"%s\",\n", nmf_loss_name(shown.params.beta));
+    sb_printf(&sb, "  \"images\": %zu,\n  \"skipped_files\": %zu,\n", rm->images, rm->skipped);
     sb_printf(&sb, "  \"height\": %d,\n  \"width\": %d,\n  \"threads\": %d,\n", rm->height,
               rm->width, rm->threads);
     sb_printf(&sb, "  \"iterations\": %d,\n  \"converged\": %s,\n  \"stop_rule\": \"%s\",\n",

@@ -3,8 +3,8 @@
 #ifndef NMF_JOB_H
 #define NMF_JOB_H
 
-#include "dataset.h"
 #include "nmf/nmf.h"
+#include "settings.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -19,15 +19,14 @@ typedef struct {
     uint64_t fingerprint;
 } resume_point;
 
+/* One run: its recorded settings and how it was invoked. */
 typedef struct {
+    run_config config;
     const char *const *inputs; /* directories and image files */
     size_t n_inputs;
     const char *output_dir;
-    dataset_options data;
-    nmf_params params;
     const char *init_w_path; /* .npy files for --init custom */
     const char *init_h_path;
-    int recon_count;         /* images shown in reconstructions.png */
     int quiet;
     /* Set (by a signal handler) to stop the fit after the current chunk of
      * iterations, write a checkpoint and the outputs; may be NULL. */

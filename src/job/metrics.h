@@ -3,11 +3,12 @@
 #define NMF_METRICS_H
 
 #include "nmf/nmf.h"
+#include "settings.h"
 
 #include <stddef.h>
 
 typedef struct {
-    const nmf_params *params;
+    const run_config *config;
     int threads;           /* threads actually used */
     size_t images, skipped;
     int height, width;

@@ -79,7 +79,7 @@ static nmf_status write_inputs_list(const char *dir, const dataset *d)
     return st;
 }
 
-/* The checkpoint callback: the run's options, its images' fingerprint and
+/* The checkpoint callback: the run's settings, its images' fingerprint and
  * the fit state, into the output directory. */
 typedef struct {
     const job_options *opt;
@@ -91,7 +91,9 @@ static nmf_status write_checkpoint(const nmf_result *state, const float *W, cons
                                    void *user)
 {
     const checkpoint_ctx *cc = user;
-    checkpoint_info info = {.job = *cc->opt,
+    checkpoint_info info = {.config = cc->opt->config,
+                            .inputs = cc->opt->inputs,
+                            .n_inputs = cc->opt->n_inputs,
                             .fingerprint = cc->fingerprint,
                             .m = cc->d->m,
                             .width = cc->d->width,
@@ -103,7 +105,7 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
                                 const float *H, run_metrics *rm)
 {
     const char *dir = opt->output_dir;
-    const int k = opt->params.k;
+    const int k = opt->config.params.k;
     char path[4096];
     nmf_status st;
     double t0 = nmf_clock_s();
@@ -114,7 +116,7 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
         (st = npy_write_f32(path, H, (size_t)k, d->n)) != NMF_STATUS_OK ||
         (st = output_write_components(dir, H, k, d->width, d->height)) != NMF_STATUS_OK ||
         (st = output_write_reconstructions(dir, d->V, W, H, d->m, k, d->width, d->height,
-                                           opt->recon_count)) != NMF_STATUS_OK ||
+                                           opt->config.recon_count)) != NMF_STATUS_OK ||
         (st = write_inputs_list(dir, d)) != NMF_STATUS_OK)
         return st;
     rm->write_s = nmf_clock_s() - t0;
@@ -132,7 +134,7 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
 
 nmf_status job_run(const job_options *opt)
 {
-    const nmf_params *p = &opt->params;
+    const nmf_params *p = &opt->config.params;
     dataset d = {0};
     nmf_result result = {0};
     float *W = NULL, *H = NULL;
@@ -149,7 +151,7 @@ nmf_status job_run(const job_options *opt)
 
     progress_state ps;
     progress_start(&ps, opt->quiet, opt->stop_flag);
-    dataset_options data = opt->data;
+    dataset_options data = opt->config.data;
     data.progress = progress_loading;
     data.progress_user = &ps;
     double t0 = nmf_clock_s();
@@ -216,7 +218,7 @@ nmf_status job_run(const job_options *opt)
 #else
     int threads = 1;
 #endif
-    run_metrics rm = {p, threads, d.m, d.skipped, d.height, d.width, &result,
+    run_metrics rm = {&opt->config, threads, d.m, d.skipped, d.height, d.width, &result,
                       load_s, init_s, 0.0};
     if ((st = write_outputs(opt, &d, W, H, &rm)) != NMF_STATUS_OK)
         goto cleanup;
