@@ -74,7 +74,7 @@ typedef struct {
 
 typedef struct {
     int devices[DEV_COUNT];
-    int iters, repeats, threads, quick;
+    int iters, repeats, threads, quick, no_ceilings;
     nmf_precision precision;
     const char *json_path, *export_dir;
     const char *case_list, *k_list, *solver_list;
@@ -106,7 +106,7 @@ static double hash_uniform(uint64_t seed, uint64_t i)
 }
 
 /* V (m, n) = A (m, 16) · B (16, n) + noise: non-negative, low-rank plus
- * 10% noise, values of the faces' order (0..~255). */
+ * 10% noise, rounded to 8-bit pixel values (0..255) as images are. */
 static float *synthetic_V(size_t m, size_t n, uint64_t seed)
 {
     const size_t r = 16;
@@ -123,7 +123,7 @@ static float *synthetic_V(size_t m, size_t n, uint64_t seed)
                 (int)r, B, (int)n, 0.0f, V, (int)n);
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < m * n; i++)
-        V[i] += (float)(25.0 * hash_uniform(seed + 2, i));
+        V[i] = fminf(255.0f, rintf(V[i] + (float)(25.0 * hash_uniform(seed + 2, i))));
     free(A);
     free(B);
     return V;
@@ -397,18 +397,21 @@ typedef struct {
     int threads;
 } machine;
 
-/* The fraction of the binding ceiling: the larger of the flop rate against
- * the GEMM ceiling and, where measured, the byte rate against copy bandwidth. */
+/* The fraction of the binding ceiling, max(flops/peak, bytes/bandwidth)
+ * over the time taken: the larger of the flop rate against the peak (on
+ * the CPU the FMA peak of the kernels in use, measured by their own loop;
+ * on the GPU its GEMM) and the byte rate against copy bandwidth. */
 static double pct_of_ceiling(const machine *mc, int dev, nmf_precision precision, double gflops,
                              double gbps, const char **which)
 {
     const nmf_ceilings *c = &mc->ceil[dev];
-    double gemm = dev == DEV_GPU && precision == NMF_PRECISION_TF32 ? c->tf32_gflops : c->sgemm_gflops;
+    double gemm = dev == DEV_GPU ? (precision == NMF_PRECISION_TF32 ? c->tf32_gflops : c->sgemm_gflops)
+                                 : c->fma_gflops;
     double pf = gemm > 0 ? 100 * gflops / gemm : NAN, pb = c->copy_gbps > 0 ? 100 * gbps / c->copy_gbps : NAN;
     int by_bytes = isfinite(pb) && (!isfinite(pf) || pb > pf);
     *which = by_bytes ? (dev == DEV_GPU ? "gpu copy bandwidth" : "copy bandwidth")
                       : (dev == DEV_GPU ? (precision == NMF_PRECISION_TF32 ? "gpu tf32 gemm" : "gpu sgemm")
-                                        : "cpu sgemm");
+                                        : "cpu fma peak");
     return by_bytes ? pb : pf;
 }
 
@@ -488,6 +491,17 @@ static void json_ceiling(strbuf *sb, const machine *mc, int dev)
     sb_printf(sb, "{\"sgemm_gflops\": ");
     sb_number(sb, c->sgemm_gflops);
     sb_printf(sb, ", \"sgemm_size\": %d", c->sgemm_size);
+    if (dev == DEV_CPU) {
+        sb_printf(sb, ", \"fma_gflops\": ");
+        sb_number(sb, c->fma_gflops);
+        sb_printf(sb, ", \"fma_kernels\": ");
+        if (c->fma_kernels)
+            sb_string(sb, c->fma_kernels);
+        else
+            sb_printf(sb, "null");
+        sb_printf(sb, ", \"copy_gbps\": ");
+        sb_number(sb, c->copy_gbps);
+    }
     if (dev == DEV_GPU) {
         sb_printf(sb, ", \"tf32_gflops\": ");
         sb_number(sb, c->tf32_gflops);
@@ -515,6 +529,7 @@ static nmf_status write_json(const char *path, const bench_case *cases, int coun
     sb_string(&sb, openblas_get_config());
     sb_printf(&sb, ", \"blas_core\": ");
     sb_string(&sb, openblas_get_corename());
+    sb_printf(&sb, ", \"kernels\": \"%s\"", nmf_backend_cpu.kernels());
     sb_printf(&sb, ",\n              \"gpu\": ");
     if (mc->have[DEV_GPU]) {
         sb_printf(&sb, "{\"name\": ");
@@ -624,6 +639,8 @@ static void usage(FILE *out)
 "  --json FILE       write the results as JSON\n"
 "  --export DIR      write each case's V, W0, H0 as .npy under DIR/CASE (for\n"
 "                    bench/peers/run_peers.py)\n"
+"  --no-ceilings     skip measuring the ceilings (%% of ceiling: null), for\n"
+"                    many short runs (bench/peers/alternate.py)\n"
 "  -h, --help        this help\n");
 }
 
@@ -636,7 +653,7 @@ static int usage_error(const char *what)
 int main(int argc, char **argv)
 {
     enum { OPT_QUICK = 256, OPT_CASES, OPT_K, OPT_DEVICES, OPT_ITERS, OPT_REPEAT, OPT_THREADS,
-           OPT_PRECISION, OPT_JSON, OPT_EXPORT, OPT_SOLVERS };
+           OPT_PRECISION, OPT_JSON, OPT_EXPORT, OPT_SOLVERS, OPT_NO_CEILINGS };
     static const struct option long_options[] = {
         {"quick", no_argument, NULL, OPT_QUICK},       {"cases", required_argument, NULL, OPT_CASES},
         {"k", required_argument, NULL, OPT_K},         {"devices", required_argument, NULL, OPT_DEVICES},
@@ -645,6 +662,7 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"precision", required_argument, NULL, OPT_PRECISION},
         {"json", required_argument, NULL, OPT_JSON},   {"export", required_argument, NULL, OPT_EXPORT},
+        {"no-ceilings", no_argument, NULL, OPT_NO_CEILINGS},
         {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
     options o = {.devices = {1, 1}, .iters = 0, .repeats = 0};
     const char *device_list = NULL;
@@ -678,6 +696,7 @@ int main(int argc, char **argv)
             break;
         case OPT_JSON: o.json_path = optarg; break;
         case OPT_EXPORT: o.export_dir = optarg; break;
+        case OPT_NO_CEILINGS: o.no_ceilings = 1; break;
         case 'h': usage(stdout); return 0;
         default: return usage_error("unknown option or missing value");
         }
@@ -731,8 +750,9 @@ int main(int argc, char **argv)
     for (int dev = 0; dev < DEV_COUNT; dev++) {
         if (!o.devices[dev] || !backends[dev])
             continue;
-        fprintf(stderr, "measuring the %s ceilings...\n", device_names[dev]);
-        if (backends[dev]->bench->measure_ceilings(&mc.ceil[dev]) != NMF_STATUS_OK) {
+        if (!o.no_ceilings)
+            fprintf(stderr, "measuring the %s ceilings...\n", device_names[dev]);
+        if (!o.no_ceilings && backends[dev]->bench->measure_ceilings(&mc.ceil[dev]) != NMF_STATUS_OK) {
             fprintf(stderr, "nmf-bench: error: %s\n", nmf_last_error());
             return 1;
         }
@@ -740,12 +760,17 @@ int main(int argc, char **argv)
         if (backends[dev]->bench->device_info)
             backends[dev]->bench->device_info(&mc.gpu);
     }
-    printf("nmf-bench %s: CPU %s, %d threads, %s (%s core); GPU %s; precision %s\n", NMF_VERSION,
-           mc.cpu, mc.threads, "OpenBLAS", openblas_get_corename(),
+    printf("nmf-bench %s: CPU %s, %d threads, %s kernels, OpenBLAS (%s core) for the rest; GPU %s; "
+           "precision %s\n", NMF_VERSION, mc.cpu, mc.threads, nmf_backend_cpu.kernels(),
+           openblas_get_corename(),
            mc.have[DEV_GPU] ? mc.gpu.name : "none", nmf_precision_name(o.precision));
-    if (mc.have[DEV_CPU])
-        printf("ceiling cpu: SGEMM %d^2 %.1f GFLOP/s\n", mc.ceil[DEV_CPU].sgemm_size,
-               mc.ceil[DEV_CPU].sgemm_gflops);
+    if (mc.have[DEV_CPU] && o.no_ceilings)
+        printf("ceilings not measured (--no-ceilings)\n");
+    else if (mc.have[DEV_CPU])
+        printf("ceiling cpu: FMA peak %.1f GFLOP/s (%s kernels' own loop), copy %.1f GB/s; "
+               "the BLAS's SGEMM %d^2 %.1f GFLOP/s\n", mc.ceil[DEV_CPU].fma_gflops,
+               mc.ceil[DEV_CPU].fma_kernels, mc.ceil[DEV_CPU].copy_gbps,
+               mc.ceil[DEV_CPU].sgemm_size, mc.ceil[DEV_CPU].sgemm_gflops);
     if (mc.have[DEV_GPU])
         printf("ceiling gpu: SGEMM %d^2 %.0f GFLOP/s, TF32 %.0f GFLOP/s, device copy %.0f GB/s\n",
                mc.ceil[DEV_GPU].sgemm_size, mc.ceil[DEV_GPU].sgemm_gflops,

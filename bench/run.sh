@@ -5,6 +5,13 @@
 #   2. bench/peers/run_peers.py times scikit-learn (and PyTorch on CUDA) on
 #      the same cases from the same start and adds them to bench.json
 #   3. bench/plot.py draws $out/ms_per_iter.png and $out/pct_of_ceiling.png
+#   4. bench/peers/alternate.py times nmf-faces and the peers a user would
+#      pick, alternating round by round on the faces and a 4096 x 4096
+#      8-bit set at k = 20 and 64: the newest scikit-learn from PyPI
+#      (float32 and float64) and a plain numpy float32 MU loop, in a
+#      virtual environment this script makes ($BENCH_VENV, default
+#      $out/venv), beside Debian's scikit-learn 1.2.1 (the parity
+#      reference); $out/alternating.json. BENCH_ALTERNATE=0 skips it.
 # usage: bench/run.sh [BUILD_DIR] [nmf-bench options...]
 # BUILD_DIR defaults to the repository's build/; out is $BENCH_OUT or
 # ./bench-out. The peers and the charts need a Python with numpy (and
@@ -71,3 +78,26 @@ fi
 
 echo "run.sh: JSON: $out/bench.json"
 [ -z "$charts" ] || echo "run.sh: charts: $charts"
+
+# 4. The peers a user would install today, alternating with nmf-faces.
+if [ "${BENCH_ALTERNATE:-1}" != 0 ]; then
+    venv=${BENCH_VENV:-$out/venv}
+    if [ ! -x "$venv/bin/python" ] && ! python3 -m venv "$venv" >/dev/null 2>&1; then
+        # Debian keeps venv's pip bootstrap in python3-venv.
+        sudo=()
+        [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+        "${sudo[@]}" apt-get install -y -qq python3-venv >/dev/null 2>&1 || true
+        rm -rf "$venv"
+        python3 -m venv "$venv" >/dev/null 2>&1 || rm -rf "$venv"
+    fi
+    if [ -x "$venv/bin/python" ] &&
+        "$venv/bin/pip" install -q --upgrade scikit-learn numpy >"$out/pip.log" 2>&1; then
+        groups=(--python "$venv/bin/python=sklearn-mu32,sklearn-mu,numpy-mu32")
+        if /usr/bin/python3 -c "import sklearn" >/dev/null 2>&1; then
+            groups+=(--python "/usr/bin/python3=sklearn-mu32")
+        fi
+        "$venv/bin/python" "$here/peers/alternate.py" "$build/nmf-bench" "$out" "${groups[@]}"
+    else
+        echo "run.sh: note: no virtual environment with PyPI's scikit-learn (see $out/pip.log); alternating peers not run"
+    fi
+fi

@@ -31,6 +31,8 @@ m = doc["machine"]
 for key in ("cpu_model", "cpu_threads", "blas", "blas_core", "gpu", "precision"):
     need(key in m, f"machine.{key}")
 need(doc["ceilings"]["cpu"]["sgemm_gflops"] > 0, "ceilings.cpu.sgemm_gflops > 0")
+need(doc["ceilings"]["cpu"]["fma_gflops"] > 0 and doc["ceilings"]["cpu"]["copy_gbps"] > 0,
+     "ceilings.cpu: the FMA peak and copy bandwidth measured")
 names = [c["name"] for c in doc["cases"]]
 need(names == ["faces-k20", "1000x1000-k16"], f"quick cases {names}")
 faces = doc["cases"][0]

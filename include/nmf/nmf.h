@@ -182,6 +182,9 @@ typedef struct nmf_result {
     double previous_error;   /* the MU rule's last checked error (for resuming) */
     double violation_at_1;   /* the HALS rule's first violation (for resuming) */
     const char *device;      /* the backend that ran: "cpu" or "cuda" (static) */
+    const char *kernels;     /* its product kernels (static): on the CPU "avx512",
+                              * "avx2", "generic" or "blas", chosen from the CPU's
+                              * features or by NMF_CPU_KERNELS; "cuda" on the GPU */
     const char *stop_rule;   /* what ended the run (static): "max_iter", "mu tolerance"
                               * (error decrease), "hals tolerance" (projected
                               * gradient), or "interrupted" */

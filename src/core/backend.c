@@ -160,7 +160,9 @@ nmf_status nmf_backend_select(nmf_device device, const nmf_backend **out)
 void nmf_devices_describe(char *buf, size_t size)
 {
     char why[512] = "";
-    int len = snprintf(buf, size, "CPU backend: always\n");
+    char cpu[256] = "";
+    nmf_backend_cpu.describe(cpu, sizeof cpu);
+    int len = snprintf(buf, size, "CPU backend: always; %s", cpu);
     if (len < 0 || (size_t)len >= size)
         return;
     if (!cuda_built()) {

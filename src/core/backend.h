@@ -11,10 +11,15 @@
 /* What the hardware behind a backend can do, measured, for the benchmark
  * harness's "% of ceiling". Zero where a figure does not apply. */
 typedef struct {
-    double sgemm_gflops; /* fp32 GEMM of sgemm_size² matrices */
+    double sgemm_gflops; /* fp32 GEMM of sgemm_size² matrices (the BLAS's, on the CPU) */
     int sgemm_size;
     double tf32_gflops;  /* the same GEMM on TF32 tensor cores (GPU) */
-    double copy_gbps;    /* device-to-device copy, bytes read + written per second (GPU) */
+    double copy_gbps;    /* copy in memory, bytes read + written per second */
+    /* CPU: the multiply-add peak of the kernels a fit runs (every thread
+     * running fma_kernels' own vector loop from registers), not the BLAS's:
+     * what a misdetected BLAS cannot hide behind. */
+    double fma_gflops;
+    const char *fma_kernels;
 } nmf_ceilings;
 
 typedef struct {
@@ -50,6 +55,9 @@ typedef struct nmf_backend {
     int (*device_count)(char *why, size_t why_size);
     /* Optional: one line per device into buf. */
     void (*describe)(char *buf, size_t size);
+    /* Optional (NULL: the backend's name): the product kernels its fits run
+     * now, by name (the CPU's table, chosen from the CPU's features). */
+    const char *(*kernels)(void);
     /* Stages the problem and the start W0 (m, k), H0 (k, n); *ctx receives
      * the backend's state. V is borrowed for the lifetime of ctx. */
     nmf_status (*init)(void **ctx, const nmf_problem *problem,

@@ -386,6 +386,7 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
     result->device = s.backend->name;
     if ((st = fit_start(&s, W, H, from)) != NMF_STATUS_OK)
         goto cleanup;
+    result->kernels = s.backend->kernels ? s.backend->kernels() : s.backend->name;
     while (!s.stop && s.it < p->max_iter && !result->converged)
         if ((st = fit_block(&s)) != NMF_STATUS_OK || (st = fit_checkpoint(&s, W, H)) != NMF_STATUS_OK)
             goto cleanup;

@@ -1,5 +1,6 @@
-/* backend_cpu.c - the CPU backend: GEMMs through CBLAS (OpenBLAS), the
- * element-wise updates in OpenMP loops over the shared per-element math.
+/* backend_cpu.c - the CPU backend: the products through the kernels table
+ * the CPU's features choose (kernels.h), the element-wise updates in OpenMP
+ * loops over the shared per-element math.
  * Three solvers share its products: Frobenius MU (below), MU for other
  * beta-divergences (beta_mu.c) and HALS (hals.c).
  *
@@ -21,6 +22,7 @@
 #include "clock.h"
 #include "error.h"
 #include "hals.h"
+#include "kernels.h"
 #include "reduce.h"
 
 #include <cblas.h>
@@ -29,12 +31,21 @@
 #include <omp.h>
 #endif
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
+    const nmf_cpu_kernels *kernels;
     size_t m, n, k;
     const float *V; /* (m, n), borrowed */
+    /* V as the kernels read it: V itself, or a copy with rows ldv floats
+     * apart when n floats are a multiple of 4 KB, where rows n apart all
+     * fall in the same cache sets (64x64 images, k = 64: 29.3 against
+     * 32.6 ms per MU iteration with the copy, docs/BENCHMARKS.md). */
+    const float *Vk;
+    float *V_padded;
+    size_t ldv;
     float *W;       /* (m, k) */
     float *H;       /* (k, n) */
     float *HHt;     /* (k, k) of the current H when HHt_valid */
@@ -91,21 +102,10 @@ static void give_back_threads(const cpu_ctx *c)
         openblas_set_num_threads(c->saved_blas_threads);
 }
 
-/* S = A Aᵀ (trans = CblasNoTrans, A is (k, len)) or Aᵀ A (CblasTrans, A is
- * (len, k)), S (k, k) filled on both sides of the diagonal. */
-static void gram(float *S, const float *A, size_t k, size_t len, CBLAS_TRANSPOSE trans)
-{
-    cblas_ssyrk(CblasRowMajor, CblasUpper, trans, (int)k, (int)len, 1.0f, A,
-                trans == CblasNoTrans ? (int)len : (int)k, 0.0f, S, (int)k);
-    for (size_t i = 0; i < k; i++)
-        for (size_t j = 0; j < i; j++)
-            S[i * k + j] = S[j * k + i];
-}
-
 static void ensure_HHt(cpu_ctx *c)
 {
     if (!c->HHt_valid) {
-        gram(c->HHt, c->H, c->k, c->n, CblasNoTrans);
+        c->kernels->dots(c->k, c->k, c->n, c->H, c->n, c->H, c->n, c->HHt, c->k);
         c->HHt_valid = 1;
     }
 }
@@ -113,41 +113,30 @@ static void ensure_HHt(cpu_ctx *c)
 static void ensure_WtV(cpu_ctx *c)
 {
     if (!c->WtV_valid) {
-        gram(c->WtW, c->W, c->k, c->m, CblasTrans);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c->k, (int)c->n,
-                    (int)c->m, 1.0f, c->W, (int)c->k, c->V, (int)c->n, 0.0f,
-                    c->WtV, (int)c->n);
+        c->kernels->outer(c->m, c->k, c->k, c->W, c->k, c->W, c->k, c->WtW, c->k);
+        c->kernels->outer(c->m, c->k, c->n, c->W, c->k, c->Vk, c->ldv, c->WtV, c->n);
         c->WtV_valid = 1;
     }
 }
 
-/* VHt (m, k) = V Hᵀ for the current H, with den_W as scratch. */
+/* VHt (m, k) = V Hᵀ for the current H. */
 static void compute_VHt(cpu_ctx *c)
 {
-    const int m = (int)c->m, n = (int)c->n, k = (int)c->k;
-    /* As the transpose of H Vᵀ (k, m): OpenBLAS runs this shape 20-30%
-     * faster than V Hᵀ (measured on the faces, k = 20), and the transpose
-     * of k·m floats is nothing beside 2mnk flops. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, m, n, 1.0f, c->H, n, c->V, n,
-                0.0f, c->den_W, m);
-    for (size_t i = 0; i < c->m; i++)
-        for (size_t t = 0; t < c->k; t++)
-            c->VHt[i * c->k + t] = c->den_W[t * c->m + i];
+    c->kernels->dots(c->m, c->k, c->n, c->Vk, c->ldv, c->H, c->n, c->VHt, c->k);
 }
 
 /* One Frobenius MU iteration: W, then H with the new W. */
 static void mu_iteration(cpu_ctx *c)
 {
-    const int m = (int)c->m, n = (int)c->n, k = (int)c->k;
+    const size_t m = c->m, n = c->n, k = c->k;
     ensure_HHt(c);
     compute_VHt(c);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, k, 1.0f, c->W, k,
-                c->HHt, k, 0.0f, c->den_W, k);
+    /* W HHt and WtW H as dots and outer: both Grams are symmetric. */
+    c->kernels->dots(m, k, k, c->W, k, c->HHt, k, c->den_W, k);
     nmf_mu_apply_cpu(c->W, c->VHt, c->den_W, c->m * c->k, c->l1_W, c->l2_W, 1.0f, 0.0f);
     c->WtV_valid = 0;
     ensure_WtV(c);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, n, k, 1.0f, c->WtW, k,
-                c->H, n, 0.0f, c->den_H, n);
+    c->kernels->outer(k, k, n, c->WtW, k, c->H, n, c->den_H, n);
     nmf_mu_apply_cpu(c->H, c->WtV, c->den_H, c->k * c->n, c->l1_H, c->l2_H, 1.0f, 0.0f);
     c->HHt_valid = 0;
 }
@@ -196,6 +185,7 @@ static void cpu_free(void *ctx)
     free(c->R);
     free(c->W_mark);
     free(c->H_mark);
+    free(c->V_padded);
     free(c);
 }
 
@@ -207,9 +197,14 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "%zu x %zu is beyond the CPU backend's 32-bit BLAS dimensions", m, n);
+    const nmf_cpu_kernels *kernels;
+    nmf_status st = nmf_cpu_kernels_select(&kernels);
+    if (st != NMF_STATUS_OK)
+        return st;
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the CPU backend");
+    c->kernels = kernels;
     c->m = m;
     c->n = n;
     c->k = k;
@@ -244,6 +239,17 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
         cpu_free(c);
         return nmf_error(NMF_STATUS_NO_MEMORY,
                          "out of memory for the factors (%zu x %zu, k = %zu)", m, n, k);
+    }
+    c->Vk = c->V;
+    c->ldv = n;
+    /* The copy costs a second V: made up to 1 GB, and skipped (a speed-up
+     * only) when it does not fit. */
+    if (n % 1024 == 0 && m * n <= ((size_t)1 << 28) && c->kernels != &nmf_cpu_kernels_blas &&
+        (c->V_padded = malloc(m * (n + 16) * sizeof(float)))) {
+        c->ldv = n + 16;
+        for (size_t i = 0; i < m; i++)
+            memcpy(c->V_padded + i * c->ldv, c->V + i * n, n * sizeof(float));
+        c->Vk = c->V_padded;
     }
     memcpy(c->W, W0, m * k * sizeof(float));
     memcpy(c->H, H0, k * n * sizeof(float));
@@ -324,7 +330,50 @@ static nmf_status cpu_reset(void *ctx, const float *W0, const float *H0)
 /* The ceiling the CPU figures are read against: this BLAS's SGEMM on large
  * square matrices, best of five after a warm-up (the best, since a shared
  * machine only ever makes a run slower). */
-static nmf_status cpu_measure_ceilings(nmf_ceilings *out)
+/* The best of a few runs of the kernels' FMA loop on every thread at once:
+ * flops per second of the whole machine. */
+static double fma_peak_gflops(const nmf_cpu_kernels *kt)
+{
+    double best = 0.0;
+    for (int rep = 0; rep < 5; rep++) {
+        double flops = 0.0, t0 = nmf_clock_s();
+        #pragma omp parallel reduction(+ : flops)
+        flops += kt->fma_loop(20 * 1000 * 1000);
+        double rate = flops / (nmf_clock_s() - t0) / 1e9;
+        best = rate > best ? rate : best;
+    }
+    return best;
+}
+
+/* Copying 2 x 256 MB, far beyond any cache, on every thread: bytes read
+ * plus bytes written per second, the best of a few runs. */
+static nmf_status copy_gbps(double *out)
+{
+    const size_t len = (size_t)64 << 20; /* floats */
+    float *src = malloc(len * sizeof *src), *dst = malloc(len * sizeof *dst);
+    if (!src || !dst) {
+        free(src), free(dst);
+        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the bandwidth ceiling");
+    }
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < len; i++)
+        src[i] = dst[i] = (float)(i & 255); /* pages touched by the threads that copy them */
+    double best = INFINITY;
+    for (int rep = 0; rep < 4; rep++) {
+        double t0 = nmf_clock_s();
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < len; i++)
+            dst[i] = src[i];
+        double s = nmf_clock_s() - t0;
+        best = s < best ? s : best;
+    }
+    free(src), free(dst);
+    *out = 2.0 * (double)len * sizeof(float) / best / 1e9;
+    return NMF_STATUS_OK;
+}
+
+/* The BLAS's SGEMM on square matrices, for comparison with the kernels. */
+static nmf_status sgemm_ceiling(nmf_ceilings *out)
 {
     const int size = 2048;
     const size_t len = (size_t)size * size;
@@ -345,8 +394,23 @@ static nmf_status cpu_measure_ceilings(nmf_ceilings *out)
             best = s;
     }
     free(A), free(B), free(C);
-    *out = (nmf_ceilings){.sgemm_gflops = 2.0 * size * size * (double)size / best / 1e9,
-                          .sgemm_size = size};
+    out->sgemm_gflops = 2.0 * size * size * (double)size / best / 1e9;
+    out->sgemm_size = size;
+    return NMF_STATUS_OK;
+}
+
+static nmf_status cpu_measure_ceilings(nmf_ceilings *out)
+{
+    const nmf_cpu_kernels *kt;
+    nmf_status st;
+    memset(out, 0, sizeof *out);
+    if ((st = nmf_cpu_kernels_select(&kt)) != NMF_STATUS_OK ||
+        (st = sgemm_ceiling(out)) != NMF_STATUS_OK || (st = copy_gbps(&out->copy_gbps)) != NMF_STATUS_OK)
+        return st;
+    /* blas has no loop of its own: the widest table this CPU runs stands in. */
+    const nmf_cpu_kernels *peak = kt->fma_loop ? kt : nmf_cpu_kernels_best();
+    out->fma_gflops = fma_peak_gflops(peak);
+    out->fma_kernels = peak->name;
     return NMF_STATUS_OK;
 }
 
@@ -363,8 +427,27 @@ static const nmf_bench_hooks cpu_bench = {
     .measure_ceilings = cpu_measure_ceilings,
 };
 
+/* The kernels a fit would run, and why: one line. */
+static void cpu_describe(char *buf, size_t size)
+{
+    const nmf_cpu_kernels *k;
+    if (nmf_cpu_kernels_select(&k) == NMF_STATUS_OK)
+        snprintf(buf, size, "product kernels %s (needs %s; NMF_CPU_KERNELS=avx512|avx2|generic|blas "
+                 "chooses)\n", k->name, k->needs);
+    else
+        snprintf(buf, size, "product kernels: none (%s)\n", nmf_last_error());
+}
+
+static const char *cpu_kernels(void)
+{
+    const nmf_cpu_kernels *k;
+    return nmf_cpu_kernels_select(&k) == NMF_STATUS_OK ? k->name : "none";
+}
+
 const nmf_backend nmf_backend_cpu = {
     .name = "cpu",
+    .describe = cpu_describe,
+    .kernels = cpu_kernels,
     .device = NMF_DEVICE_CPU,
     .precisions = 1u << NMF_PRECISION_FP32,
     .init = cpu_init,

@@ -23,7 +23,7 @@
 
 #include <cblas.h>
 #include <float.h>
-#include <lapacke.h>
+#include <lapack.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -128,6 +128,42 @@ static void load_block(const nmf_problem *problem, int wide, size_t b0, size_t b
     }
 }
 
+/* The eigenpairs il..dim (ascending) of the symmetric G (dim, dim; its
+ * column-major lower triangle) into w and Zt (column-major, dim rows), as
+ * LAPACKE_dsyevr would: the workspace asked for first, then the call. The
+ * LAPACK is the one in the BLAS library (OpenBLAS), so that the process
+ * holds one implementation of both, not a second through LAPACKE. */
+static nmf_status top_eigenpairs(double *G, lapack_int dim, lapack_int il, double *w, double *Zt,
+                                 lapack_int *isuppz, lapack_int *found)
+{
+    const char jobz = 'V', range = 'I', uplo = 'L', safe_minimum = 'S';
+    const double vl = 0.0, vu = 0.0, abstol = LAPACK_dlamch(&safe_minimum);
+    lapack_int info = 0, lwork = -1, liwork = -1, iwork_query = 0;
+    double work_query = 0.0;
+    LAPACK_dsyevr(&jobz, &range, &uplo, &dim, G, &dim, &vl, &vu, &il, &dim, &abstol, found, w,
+                  Zt, &dim, isuppz, &work_query, &lwork, &iwork_query, &liwork, &info);
+    if (info != 0)
+        return nmf_error(NMF_STATUS_INTERNAL, "nndsvd init: dsyevr's workspace query failed (info %d)",
+                         (int)info);
+    lwork = (lapack_int)work_query;
+    liwork = iwork_query;
+    double *work = malloc((size_t)lwork * sizeof *work);
+    lapack_int *iwork = malloc((size_t)liwork * sizeof *iwork);
+    nmf_status status = NMF_STATUS_OK;
+    if (!work || !iwork) {
+        status = nmf_error(NMF_STATUS_NO_MEMORY, "nndsvd init: no memory for dsyevr's workspace");
+    } else {
+        LAPACK_dsyevr(&jobz, &range, &uplo, &dim, G, &dim, &vl, &vu, &il, &dim, &abstol, found,
+                      w, Zt, &dim, isuppz, work, &lwork, iwork, &liwork, &info);
+        if (info != 0)
+            status = nmf_error(NMF_STATUS_INTERNAL, "nndsvd init: dsyevr failed (info %d)",
+                               (int)info);
+    }
+    free(work);
+    free(iwork);
+    return status;
+}
+
 /* The top k singular triplets of V (k <= min(m, n)), exact up to rounding:
  * S (k) descending, Ut (k, m) the left and Vt (k, n) the right singular
  * vectors as rows, in double. Signs follow scikit-learn's svd_flip: the
@@ -182,20 +218,12 @@ static nmf_status truncated_svd(const nmf_problem *problem, size_t k, double *S,
      * the column-major (dim, k) eigenvector matrix is Zt, (k, dim) row-major:
      * one eigenvector per row. */
     lapack_int found = 0;
-    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)dim, G,
-                                     (lapack_int)dim, 0.0, 0.0, (lapack_int)(dim - k + 1),
-                                     (lapack_int)dim, LAPACKE_dlamch('S'), &found, w, Zt,
-                                     (lapack_int)dim, isuppz);
-    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR) {
-        status = nmf_error(NMF_STATUS_NO_MEMORY,
-                           "nndsvd init: LAPACKE_dsyevr could not allocate its workspace "
-                           "(info %d)", (int)info);
+    if ((status = top_eigenpairs(G, (lapack_int)dim, (lapack_int)(dim - k + 1), w, Zt, isuppz,
+                                 &found)) != NMF_STATUS_OK)
         goto cleanup;
-    }
-    if (info != 0 || found != (lapack_int)k) {
+    if (found != (lapack_int)k) {
         status = nmf_error(NMF_STATUS_INTERNAL,
-                           "nndsvd init: LAPACKE_dsyevr failed (info %d, %d of %zu eigenpairs)",
-                           (int)info, (int)found, k);
+                           "nndsvd init: dsyevr found %d of %zu eigenpairs", (int)found, k);
         goto cleanup;
     }
 

@@ -12,7 +12,7 @@ nmf_status nmf_init_random(const nmf_problem *problem, int k, uint32_t seed,
 
 /* NNDSVD (Boutsidis & Gallopoulos 2008) as scikit-learn computes it, from an
  * exact truncated SVD (the eigen-decomposition of the smaller Gram matrix
- * in double through LAPACKE), then the zero fill of `init` (NNDSVD,
+ * in double through LAPACK's dsyevr in OpenBLAS), then the zero fill of `init` (NNDSVD,
  * NNDSVDA or NNDSVDAR). Requires k <= min(m, n). */
 nmf_status nmf_init_nndsvd(const nmf_problem *problem, int k,
                            nmf_init_method init, uint32_t seed,

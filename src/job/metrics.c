@@ -16,6 +16,7 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     if (strbuf_init(&sb) != 0)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for metrics.json");
     sb_printf(&sb, "{\n  \"version\": \"%s\",\n  \"device\": \"%s\",\n", NMF_VERSION, r->device);
+    sb_printf(&sb, "  \"kernels\": \"%s\",\n", r->kernels ? r->kernels : r->device);
     /* The settings as they took effect: alpha_h "same as alpha_w" resolved. */
     run_config shown = *rm->config;
     if (shown.params.alpha_H < 0)
