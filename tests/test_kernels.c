@@ -1,7 +1,8 @@
 /* test_kernels.c - every product kernels table this CPU runs (kernels.h)
  * against a float64 oracle, on shapes that leave every tile and vector
  * edge partial, and the properties the backend relies on: the same bits
- * for 1 and 2 threads, exactly symmetric Grams, rows `ld` apart. A table
+ * for 1 and 2 threads, exactly symmetric Grams, rows `ld` apart, bytes
+ * giving the bits of the same values as floats. A table
  * the CPU cannot run is reported as not run, by name. */
 #define _POSIX_C_SOURCE 200809L
 #include "init.h"
@@ -81,19 +82,41 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
     kt->outer(m, k, n, Wk, ldk, A, lda, D2, n);
     CHECK(memcmp(D, D2, k * n * sizeof *D) == 0);
 
+    /* 8-bit data as bytes: the same bits as the same values as floats. */
+    if (kt->dots_bytes) {
+        unsigned char *Ab = malloc(m * lda);
+        for (size_t i = 0; i < m * lda; i++) {
+            A[i] = floorf(A[i]);
+            Ab[i] = (unsigned char)A[i];
+        }
+        kt->dots(m, k, n, A, lda, B, lda, C, k);
+        kt->dots_bytes(m, k, n, Ab, lda, B, lda, C2, k);
+        CHECK(memcmp(C, C2, m * k * sizeof *C) == 0);
+        kt->outer(m, k, n, Wk, ldk, A, lda, D, n);
+        kt->outer_bytes(m, k, n, Wk, ldk, Ab, lda, D2, n);
+        CHECK(memcmp(D, D2, k * n * sizeof *D) == 0);
+        free(Ab);
+    }
+
     /* The Grams the backend takes as symmetric are exactly so. */
-    float *G = malloc(k * k * sizeof *G);
+    float *G = malloc(k * k * sizeof *G), *G2 = malloc(k * k * sizeof *G2);
     kt->dots(k, k, n, B, lda, B, lda, G, k);
     int symmetric = 1;
     for (size_t t = 0; t < k; t++)
         for (size_t u = 0; u < t; u++)
             symmetric &= G[t * k + u] == G[u * k + t];
+    /* gram, half of it computed, is dots' bits (blas: syrk, its own). */
+    kt->gram(k, n, B, lda, G2);
+    if (kt != &nmf_cpu_kernels_blas)
+        CHECK(memcmp(G, G2, k * k * sizeof *G) == 0);
+    dots_ref(k, k, n, B, lda, B, lda, ref);
+    check_matrix("gram", G2, ref, k * k, 1e-3, bound(n));
     kt->outer(m, k, k, Wk, ldk, Wk, ldk, G, k);
     for (size_t t = 0; t < k; t++)
         for (size_t u = 0; u < t; u++)
             symmetric &= G[t * k + u] == G[u * k + t];
     CHECK(symmetric);
-    free(G);
+    free(G), free(G2);
     free(A), free(B), free(Wk), free(C), free(C2), free(D), free(D2), free(ref);
 }
 

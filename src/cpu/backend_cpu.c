@@ -39,12 +39,11 @@ typedef struct {
     const nmf_cpu_kernels *kernels;
     size_t m, n, k;
     const float *V; /* (m, n), borrowed */
-    /* V as the kernels read it: V itself, or a copy with rows ldv floats
-     * apart when n floats are a multiple of 4 KB, where rows n apart all
-     * fall in the same cache sets (64x64 images, k = 64: 29.3 against
-     * 32.6 ms per MU iteration with the copy, docs/BENCHMARKS.md). */
-    const float *Vk;
-    float *V_padded;
+    /* V as the kernels read it (pack_V): bytes when every value is a
+     * whole number 0..255, else floats; its rows ldv elements apart. */
+    const void *Vk;
+    int V_bytes;
+    void *V_copy;
     size_t ldv;
     float *W;       /* (m, k) */
     float *H;       /* (k, n) */
@@ -102,10 +101,60 @@ static void give_back_threads(const cpu_ctx *c)
         openblas_set_num_threads(c->saved_blas_threads);
 }
 
+/* Whether every value of V is a whole number in 0..255 (8-bit images). */
+static int all_bytes(const float *V, size_t len)
+{
+    int ok = 1;
+    #pragma omp parallel for schedule(static) reduction(&& : ok)
+    for (size_t i = 0; i < len; i++)
+        ok = ok && V[i] >= 0.0f && V[i] <= 255.0f && V[i] == floorf(V[i]);
+    return ok;
+}
+
+/* V as the kernels read it, made once. 8-bit data as bytes: a quarter of
+ * the bytes per pass, the same values, so the same bits (64x64 images,
+ * k = 20: see docs/BENCHMARKS.md). Rows a multiple of 4 KB apart all fall
+ * in the same cache sets, so such rows are padded (by 64 bytes) in a copy;
+ * for float data that copy is made up to 1 GB and skipped (it only speeds
+ * things up) when it does not fit. */
+static void pack_V(cpu_ctx *c)
+{
+    const size_t m = c->m, n = c->n;
+    c->Vk = c->V;
+    c->ldv = n;
+    c->V_bytes = 0;
+    if (c->kernels->dots_bytes && all_bytes(c->V, m * n)) {
+        const size_t ld = n % 4096 == 0 ? n + 64 : n;
+        unsigned char *Vb = malloc(m * ld);
+        if (Vb) {
+            #pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < m; i++)
+                for (size_t j = 0; j < n; j++)
+                    Vb[i * ld + j] = (unsigned char)c->V[i * n + j];
+            c->V_copy = Vb;
+            c->Vk = Vb;
+            c->ldv = ld;
+            c->V_bytes = 1;
+            return;
+        }
+    }
+    if (c->kernels->dots_bytes && n % 1024 == 0 && m * n <= ((size_t)1 << 28)) {
+        const size_t ld = n + 16;
+        float *Vf = malloc(m * ld * sizeof *Vf);
+        if (Vf) {
+            for (size_t i = 0; i < m; i++)
+                memcpy(Vf + i * ld, c->V + i * n, n * sizeof *Vf);
+            c->V_copy = Vf;
+            c->Vk = Vf;
+            c->ldv = ld;
+        }
+    }
+}
+
 static void ensure_HHt(cpu_ctx *c)
 {
     if (!c->HHt_valid) {
-        c->kernels->dots(c->k, c->k, c->n, c->H, c->n, c->H, c->n, c->HHt, c->k);
+        c->kernels->gram(c->k, c->n, c->H, c->n, c->HHt);
         c->HHt_valid = 1;
     }
 }
@@ -114,7 +163,10 @@ static void ensure_WtV(cpu_ctx *c)
 {
     if (!c->WtV_valid) {
         c->kernels->outer(c->m, c->k, c->k, c->W, c->k, c->W, c->k, c->WtW, c->k);
-        c->kernels->outer(c->m, c->k, c->n, c->W, c->k, c->Vk, c->ldv, c->WtV, c->n);
+        if (c->V_bytes)
+            c->kernels->outer_bytes(c->m, c->k, c->n, c->W, c->k, c->Vk, c->ldv, c->WtV, c->n);
+        else
+            c->kernels->outer(c->m, c->k, c->n, c->W, c->k, c->Vk, c->ldv, c->WtV, c->n);
         c->WtV_valid = 1;
     }
 }
@@ -122,7 +174,10 @@ static void ensure_WtV(cpu_ctx *c)
 /* VHt (m, k) = V Hᵀ for the current H. */
 static void compute_VHt(cpu_ctx *c)
 {
-    c->kernels->dots(c->m, c->k, c->n, c->Vk, c->ldv, c->H, c->n, c->VHt, c->k);
+    if (c->V_bytes)
+        c->kernels->dots_bytes(c->m, c->k, c->n, c->Vk, c->ldv, c->H, c->n, c->VHt, c->k);
+    else
+        c->kernels->dots(c->m, c->k, c->n, c->Vk, c->ldv, c->H, c->n, c->VHt, c->k);
 }
 
 /* One Frobenius MU iteration: W, then H with the new W. */
@@ -185,7 +240,7 @@ static void cpu_free(void *ctx)
     free(c->R);
     free(c->W_mark);
     free(c->H_mark);
-    free(c->V_padded);
+    free(c->V_copy);
     free(c);
 }
 
@@ -240,17 +295,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
         return nmf_error(NMF_STATUS_NO_MEMORY,
                          "out of memory for the factors (%zu x %zu, k = %zu)", m, n, k);
     }
-    c->Vk = c->V;
-    c->ldv = n;
-    /* The copy costs a second V: made up to 1 GB, and skipped (a speed-up
-     * only) when it does not fit. */
-    if (n % 1024 == 0 && m * n <= ((size_t)1 << 28) && c->kernels != &nmf_cpu_kernels_blas &&
-        (c->V_padded = malloc(m * (n + 16) * sizeof(float)))) {
-        c->ldv = n + 16;
-        for (size_t i = 0; i < m; i++)
-            memcpy(c->V_padded + i * c->ldv, c->V + i * n, n * sizeof(float));
-        c->Vk = c->V_padded;
-    }
+    pack_V(c);
     memcpy(c->W, W0, m * k * sizeof(float));
     memcpy(c->H, H0, k * n * sizeof(float));
     take_threads(c, params->threads);

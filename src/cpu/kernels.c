@@ -16,7 +16,11 @@
  * L1 while it meets every row of B, its partial sums kept as vectors). */
 #include "kernels.h"
 
+#include <stdint.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #ifndef NMF_ISA
 #error "kernels.c is compiled with NMF_ISA and NMF_VEC_BYTES set (CMakeLists.txt)"
@@ -37,6 +41,9 @@ typedef float vf __attribute__((vector_size(NMF_VEC_BYTES), aligned(4)));
 #define RI 3
 #define RT 4
 #endif
+/* The dispatch below knows tiles of up to 8 (tr, rt) by 4 (tc, ri). */
+_Static_assert(TR <= 8 && RT <= 8 && TC <= 4 && RI <= 4, "tile larger than its dispatch");
+#define UP_TO_8(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
 #define DOTS_JB (64 * VF) /* floats of j per block: RI rows of A in 16 KB at most */
 #define OUTER_MC 128      /* rows per chunk: 128 rows of a TC-vector panel, 24 KB at most */
 
@@ -49,72 +56,98 @@ ALWAYS_INLINE vf load(const float *p) { return *(const vf *)p; }
 ALWAYS_INLINE void store(float *p, vf v) { *(vf *)p = v; }
 ALWAYS_INLINE vf splat(float x) { return (vf){0} + x; }
 
+/* V as the kernels read it: floats, or bytes (8-bit images, every value
+ * exact in a float) widened in registers, so that a pass over V moves a
+ * quarter of the bytes. `bytes` is a constant wherever these are inlined;
+ * `at` counts elements. The same values go into the same FMAs either way,
+ * so the two give the same bits. */
+ALWAYS_INLINE vf widen(const unsigned char *p)
+{
+    /* GCC 12 widens a vector of bytes element by element; the ISA's own
+     * zero-extension does VF at once. */
+#if NMF_VEC_BYTES == 64 && defined(__AVX512F__)
+    return (vf)_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)p)));
+#elif NMF_VEC_BYTES == 32 && defined(__AVX2__)
+    return (vf)_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+#elif NMF_VEC_BYTES == 16 && defined(__SSE2__)
+    int32_t four;
+    memcpy(&four, p, sizeof four);
+    const __m128i zero = _mm_setzero_si128();
+    const __m128i words = _mm_unpacklo_epi8(_mm_cvtsi32_si128(four), zero);
+    return (vf)_mm_cvtepi32_ps(_mm_unpacklo_epi16(words, zero));
+#else
+    vf v;
+    for (int l = 0; l < VF; l++)
+        v[l] = (float)p[l];
+    return v;
+#endif
+}
+
+ALWAYS_INLINE vf load_v(const void *base, size_t at, const int bytes)
+{
+    if (bytes)
+        return widen((const unsigned char *)base + at);
+    return load((const float *)base + at);
+}
+ALWAYS_INLINE float elem_v(const void *base, size_t at, const int bytes)
+{
+    return bytes ? (float)((const unsigned char *)base)[at] : ((const float *)base)[at];
+}
+
 /* --- outer: D (k, n) = Aᵀ B ---------------------------------------------- */
 
 /* D[t0 + r][j0 + c·VF ...] for r < tr, c < tc (+)= the sum over rows
- * [0, m) of this chunk, in order; `first` starts from zero. */
-ALWAYS_INLINE void outer_tile(size_t m, const float *A, size_t lda, const float *B, size_t ldb,
-                              float *D, size_t ldd, int first, const int tr, const int tc)
+ * [0, m) of this chunk, in order; `first` starts from zero. B's element
+ * (i, j) of the tile is at b0 + i·ldb + j. */
+ALWAYS_INLINE void outer_tile(size_t m, const float *A, size_t lda, const void *B, size_t b0,
+                              size_t ldb, float *D, size_t ldd, int first, const int tr,
+                              const int tc, const int bytes)
 {
-    vf acc[TR][TC];
+    vf acc[8][4]; /* [tr][tc] of it used, in registers */
 #pragma GCC unroll 8
     for (int r = 0; r < tr; r++)
-#pragma GCC unroll 3
+#pragma GCC unroll 4
         for (int c = 0; c < tc; c++)
             acc[r][c] = first ? splat(0.0f) : load(D + r * ldd + c * VF);
     for (size_t i = 0; i < m; i++) {
-        const float *a = A + i * lda, *b = B + i * ldb;
-        vf bv[TC];
-#pragma GCC unroll 3
+        const float *a = A + i * lda;
+        vf bv[4];
+#pragma GCC unroll 4
         for (int c = 0; c < tc; c++)
-            bv[c] = load(b + c * VF);
+            bv[c] = load_v(B, b0 + i * ldb + c * VF, bytes);
 #pragma GCC unroll 8
         for (int r = 0; r < tr; r++) {
             const vf ar = splat(a[r]);
-#pragma GCC unroll 3
+#pragma GCC unroll 4
             for (int c = 0; c < tc; c++)
                 acc[r][c] += ar * bv[c];
         }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < tr; r++)
-#pragma GCC unroll 3
+#pragma GCC unroll 4
         for (int c = 0; c < tc; c++)
             store(D + r * ldd + c * VF, acc[r][c]);
 }
 
-/* One tile with tr and tc known to the compiler, so the accumulators live
- * in registers. */
-#define OUTER_TR(tc_)                                                          \
-    switch (tr) {                                                              \
-    case 1: outer_tile(m, A, lda, B, ldb, D, ldd, first, 1, tc_); break;              \
-    case 2: outer_tile(m, A, lda, B, ldb, D, ldd, first, 2, tc_); break;              \
-    case 3: outer_tile(m, A, lda, B, ldb, D, ldd, first, 3, tc_); break;              \
-    case 4: outer_tile(m, A, lda, B, ldb, D, ldd, first, 4, tc_); break;              \
-    OUTER_TR_WIDE(tc_)                                                         \
-    }
-#if TR == 8
-#define OUTER_TR_WIDE(tc_)                                                     \
-    case 5: outer_tile(m, A, lda, B, ldb, D, ldd, first, 5, tc_); break;              \
-    case 6: outer_tile(m, A, lda, B, ldb, D, ldd, first, 6, tc_); break;              \
-    case 7: outer_tile(m, A, lda, B, ldb, D, ldd, first, 7, tc_); break;              \
-    case 8: outer_tile(m, A, lda, B, ldb, D, ldd, first, 8, tc_); break;
-#else
-#define OUTER_TR_WIDE(tc_)
-#endif
-
-static void outer_block(size_t m, const float *A, size_t lda, const float *B, size_t ldb,
-                        float *D, size_t ldd, int first, int tr, int tc)
+/* One tile with tr and tc known to the compiler, so that the accumulators
+ * live in registers: a case per (tr, tc) a tile can have. */
+ALWAYS_INLINE void outer_block(size_t m, const float *A, size_t lda, const void *B, size_t b0,
+                               size_t ldb, float *D, size_t ldd, int first, int tr, int tc,
+                               const int bytes)
 {
-    switch (tc) {
-    case 1: OUTER_TR(1) break;
-    case 2: OUTER_TR(2) break;
-    default: OUTER_TR(3) break;
-    }
+#define OUTER_CASE(r, c)                                                         \
+    case (r) * 8 + (c):                                                          \
+        outer_tile(m, A, lda, B, b0, ldb, D, ldd, first, r, c, bytes);           \
+        break;
+#define OUTER_ROW(r) OUTER_CASE(r, 1) OUTER_CASE(r, 2) OUTER_CASE(r, 3) OUTER_CASE(r, 4)
+    switch (tr * 8 + tc) { UP_TO_8(OUTER_ROW) }
+#undef OUTER_ROW
+#undef OUTER_CASE
 }
 
-static void outer(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
-                  size_t ldb, float *D, size_t ldd)
+ALWAYS_INLINE void outer_of(size_t m, size_t k, size_t n, const float *A, size_t lda,
+                            const void *B, size_t ldb, float *D, size_t ldd, const int bytes)
 {
     const size_t panel = (size_t)TC * VF, full = n / panel, vectors_left = n % panel / VF;
     const size_t panels = full + (vectors_left > 0), vec_end = n / VF * VF;
@@ -130,8 +163,8 @@ static void outer(size_t m, size_t k, size_t n, const float *A, size_t lda, cons
             const size_t mc = m - i0 < OUTER_MC ? m - i0 : OUTER_MC;
             for (size_t t0 = 0; t0 < k; t0 += width) {
                 const int tr = k - t0 < width ? (int)(k - t0) : (int)width;
-                outer_block(mc, A + i0 * lda + t0, lda, B + i0 * ldb + j0, ldb,
-                            D + t0 * ldd + j0, ldd, i0 == 0, tr, tc);
+                outer_block(mc, A + i0 * lda + t0, lda, B, i0 * ldb + j0, ldb,
+                            D + t0 * ldd + j0, ldd, i0 == 0, tr, tc, bytes);
             }
         }
     }
@@ -140,9 +173,21 @@ static void outer(size_t m, size_t k, size_t n, const float *A, size_t lda, cons
         for (size_t j = vec_end; j < n; j++) {
             float s = 0.0f;
             for (size_t i = 0; i < m; i++)
-                s += A[i * lda + t] * B[i * ldb + j];
+                s += A[i * lda + t] * elem_v(B, i * ldb + j, bytes);
             D[t * ldd + j] = s;
         }
+}
+
+static void outer(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
+                  size_t ldb, float *D, size_t ldd)
+{
+    outer_of(m, k, n, A, lda, B, ldb, D, ldd, 0);
+}
+
+static void outer_bytes(size_t m, size_t k, size_t n, const float *A, size_t lda,
+                        const unsigned char *B, size_t ldb, float *D, size_t ldd)
+{
+    outer_of(m, k, n, A, lda, B, ldb, D, ldd, 1);
 }
 
 /* --- dots: C (m, k) = A Bᵀ ----------------------------------------------- */
@@ -152,21 +197,22 @@ static void outer(size_t m, size_t k, size_t n, const float *A, size_t lda, cons
  * only at the end, so the cost of that is paid once per element. Over
  * [0, len) of this block: P (+)= Σ_j A[r][j] B[q][j] lane by lane; `first`
  * starts from zero. len is a whole number of vectors. */
-ALWAYS_INLINE void dots_tile(size_t len, const float *A, size_t lda, const float *B, size_t ldb,
-                             float *P, size_t ldp, int first, const int ri, const int rt)
+ALWAYS_INLINE void dots_tile(size_t len, const void *A, size_t a0, size_t lda, const float *B,
+                             size_t ldb, float *P, size_t ldp, int first, const int ri,
+                             const int rt, const int bytes)
 {
-    vf acc[RI][RT];
+    vf acc[4][8]; /* [ri][rt] of it used, in registers */
 #pragma GCC unroll 4
     for (int r = 0; r < ri; r++)
-#pragma GCC unroll 6
+#pragma GCC unroll 8
         for (int q = 0; q < rt; q++)
             acc[r][q] = first ? splat(0.0f) : load(P + (r * ldp + q) * VF);
     for (size_t j = 0; j < len; j += VF) {
-        vf av[RI];
+        vf av[4];
 #pragma GCC unroll 4
         for (int r = 0; r < ri; r++)
-            av[r] = load(A + r * lda + j);
-#pragma GCC unroll 6
+            av[r] = load_v(A, a0 + r * lda + j, bytes);
+#pragma GCC unroll 8
         for (int q = 0; q < rt; q++) {
             const vf bq = load(B + q * ldb + j);
 #pragma GCC unroll 4
@@ -176,48 +222,36 @@ ALWAYS_INLINE void dots_tile(size_t len, const float *A, size_t lda, const float
     }
 #pragma GCC unroll 4
     for (int r = 0; r < ri; r++)
-#pragma GCC unroll 6
+#pragma GCC unroll 8
         for (int q = 0; q < rt; q++)
             store(P + (r * ldp + q) * VF, acc[r][q]);
 }
 
-#define DOTS_RT(ri_)                                                           \
-    switch (rt) {                                                              \
-    case 1: dots_tile(len, A, lda, B, ldb, P, ldp, first, ri_, 1); break;      \
-    case 2: dots_tile(len, A, lda, B, ldb, P, ldp, first, ri_, 2); break;      \
-    case 3: dots_tile(len, A, lda, B, ldb, P, ldp, first, ri_, 3); break;      \
-    case 4: dots_tile(len, A, lda, B, ldb, P, ldp, first, ri_, 4); break;      \
-    DOTS_RT_WIDE(ri_)                                                          \
-    }
-#if RT == 6
-#define DOTS_RT_WIDE(ri_)                                                      \
-    case 5: dots_tile(len, A, lda, B, ldb, P, ldp, first, ri_, 5); break;      \
-    case 6: dots_tile(len, A, lda, B, ldb, P, ldp, first, ri_, 6); break;
-#else
-#define DOTS_RT_WIDE(ri_)
-#endif
-
-static void dots_block(size_t len, const float *A, size_t lda, const float *B, size_t ldb,
-                       float *P, size_t ldp, int first, int ri, int rt)
+/* One tile with ri and rt known to the compiler (as outer_block). */
+ALWAYS_INLINE void dots_block(size_t len, const void *A, size_t a0, size_t lda, const float *B,
+                              size_t ldb, float *P, size_t ldp, int first, int ri, int rt,
+                              const int bytes)
 {
-    switch (ri) {
-    case 1: DOTS_RT(1) break;
-    case 2: DOTS_RT(2) break;
-#if RI == 4
-    case 3: DOTS_RT(3) break;
-    default: DOTS_RT(4) break;
-#else
-    default: DOTS_RT(3) break;
-#endif
-    }
+#define DOTS_CASE(r, q)                                                          \
+    case (r) * 8 + (q):                                                          \
+        dots_tile(len, A, a0, lda, B, ldb, P, ldp, first, r, q, bytes);          \
+        break;
+#define DOTS_ROW(q) DOTS_CASE(1, q) DOTS_CASE(2, q) DOTS_CASE(3, q) DOTS_CASE(4, q)
+    switch (ri * 8 + rt) { UP_TO_8(DOTS_ROW) }
+#undef DOTS_ROW
+#undef DOTS_CASE
 }
 
 /* Components per pass over A's rows: the partials of RI rows by DOTS_KC
  * components, RI·DOTS_KC vectors (16 KB for AVX-512), stay on the stack. */
 #define DOTS_KC 64
 
-static void dots(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
-                 size_t ldb, float *C, size_t ldc)
+/* With `upper` (A = B, a Gram matrix), tiles wholly below the diagonal are
+ * skipped and that half copied from the other: each element is the same
+ * sum of the same products either way. */
+ALWAYS_INLINE void dots_of(size_t m, size_t k, size_t n, const void *A, size_t lda,
+                           const float *B, size_t ldb, float *C, size_t ldc, const int bytes,
+                           const int upper)
 {
     const size_t blocks = (m + RI - 1) / RI, vec_n = n / VF * VF;
     #pragma omp parallel for schedule(static)
@@ -234,24 +268,46 @@ static void dots(size_t m, size_t k, size_t n, const float *A, size_t lda, const
                 const size_t len = vec_n - j0 < DOTS_JB ? vec_n - j0 : DOTS_JB;
                 for (size_t q0 = 0; q0 < kc; q0 += width) {
                     const int rt = kc - q0 < width ? (int)(kc - q0) : (int)width;
-                    dots_block(len, A + i0 * lda + j0, lda, B + (c0 + q0) * ldb + j0, ldb,
-                               P + q0 * VF, kc, j0 == 0, ri, rt);
+                    if (upper && c0 + q0 + (size_t)rt <= i0)
+                        continue;
+                    dots_block(len, A, i0 * lda + j0, lda, B + (c0 + q0) * ldb + j0, ldb,
+                               P + q0 * VF, kc, j0 == 0, ri, rt, bytes);
                 }
             }
             /* Across the lanes in order, then the last n % VF products. */
             for (int r = 0; r < ri; r++)
-                for (size_t q = 0; q < kc; q++) {
-                    const float *lanes = P + (r * kc + q) * VF;
-                    const float *a = A + (i0 + r) * lda, *bq = B + (c0 + q) * ldb;
+                for (size_t q = upper && c0 < i0 + r ? i0 + r - c0 : 0; q < kc; q++) {
+                    const float *lanes = P + (r * kc + q) * VF, *bq = B + (c0 + q) * ldb;
+                    const size_t a_row = (i0 + r) * lda;
                     float s = 0.0f;
                     for (int l = 0; vec_n > 0 && l < VF; l++)
                         s += lanes[l];
                     for (size_t j = vec_n; j < n; j++)
-                        s += a[j] * bq[j];
+                        s += elem_v(A, a_row + j, bytes) * bq[j];
                     C[(i0 + r) * ldc + c0 + q] = s;
                 }
         }
     }
+}
+
+static void dots(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
+                 size_t ldb, float *C, size_t ldc)
+{
+    dots_of(m, k, n, A, lda, B, ldb, C, ldc, 0, 0);
+}
+
+static void dots_bytes(size_t m, size_t k, size_t n, const unsigned char *A, size_t lda,
+                       const float *B, size_t ldb, float *C, size_t ldc)
+{
+    dots_of(m, k, n, A, lda, B, ldb, C, ldc, 1, 0);
+}
+
+static void gram(size_t k, size_t n, const float *A, size_t lda, float *G)
+{
+    dots_of(k, k, n, A, lda, A, lda, G, k, 0, 1);
+    for (size_t i = 0; i < k; i++)
+        for (size_t t = 0; t < i; t++)
+            G[i * k + t] = G[t * k + i];
 }
 
 /* --- the peak this table can reach ------------------------------------- */
@@ -268,13 +324,21 @@ static void dots(size_t m, size_t k, size_t n, const float *A, size_t lda, const
 #define FMA_CHAIN_COUNT 10
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+#define KEEP_IN_REGISTER(v) __asm__ volatile("" : "+x"(v))
+#elif defined(__aarch64__)
+#define KEEP_IN_REGISTER(v) __asm__ volatile("" : "+w"(v))
+#else
+#define KEEP_IN_REGISTER(v) ((void)0)
+#endif
+
 static double fma_loop(long iters)
 {
     const vf b = splat(0.999f), c = splat(1e-3f);
 #define CHAIN_START(i) vf x##i = splat((float)(i));
     FMA_CHAINS(CHAIN_START)
     for (long it = 0; it < iters; it++) {
-#define CHAIN_STEP(i) x##i = x##i * b + c; __asm__ volatile("" : "+x"(x##i));
+#define CHAIN_STEP(i) x##i = x##i * b + c; KEEP_IN_REGISTER(x##i);
         FMA_CHAINS(CHAIN_STEP)
     }
     vf sum = splat(0.0f);
@@ -294,5 +358,8 @@ const nmf_cpu_kernels KERNELS_NAME = {
 #endif
     .dots = dots,
     .outer = outer,
+    .dots_bytes = dots_bytes,
+    .gram = gram,
+    .outer_bytes = outer_bytes,
     .fma_loop = fma_loop,
 };

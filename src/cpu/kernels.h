@@ -24,11 +24,23 @@ typedef void (*nmf_dots_fn)(size_t m, size_t k, size_t n, const float *A, size_t
 typedef void (*nmf_outer_fn)(size_t m, size_t k, size_t n, const float *A, size_t lda,
                              const float *B, size_t ldb, float *D, size_t ldd);
 
+/* The same with V's operand in bytes (8-bit data, exact as floats): A for
+ * dots (V Hᵀ), B for outer (Wᵀ V). The results are the float versions' bits. */
+typedef void (*nmf_dots_bytes_fn)(size_t m, size_t k, size_t n, const unsigned char *A,
+                                  size_t lda, const float *B, size_t ldb, float *C, size_t ldc);
+typedef void (*nmf_outer_bytes_fn)(size_t m, size_t k, size_t n, const float *A, size_t lda,
+                                   const unsigned char *B, size_t ldb, float *D, size_t ldd);
+
 typedef struct {
     const char *name;     /* "avx512", "avx2", "generic" (16-byte vectors: SSE2 on x86-64) or "blas" */
     const char *needs;    /* the CPU features it needs, for messages */
     nmf_dots_fn dots;
     nmf_outer_fn outer;
+    nmf_dots_bytes_fn dots_bytes;   /* NULL for blas */
+    /* G (k, k) = A Aᵀ for A (k, n), rows lda apart: dots of A with itself,
+     * half of it computed, both halves filled (the same bits as dots). */
+    void (*gram)(size_t k, size_t n, const float *A, size_t lda, float *G);
+    nmf_outer_bytes_fn outer_bytes; /* NULL for blas */
     /* For the benchmark's ceiling: runs `iters` steps of the table's own
      * vector multiply-adds from registers alone and returns the flops done
      * (NULL for blas). */

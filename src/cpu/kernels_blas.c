@@ -19,10 +19,20 @@ static void blas_outer(size_t m, size_t k, size_t n, const float *A, size_t lda,
                 (int)lda, B, (int)ldb, 0.0f, D, (int)ldd);
 }
 
+static void blas_gram(size_t k, size_t n, const float *A, size_t lda, float *G)
+{
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)k, (int)n, 1.0f, A, (int)lda, 0.0f,
+                G, (int)k);
+    for (size_t i = 0; i < k; i++)
+        for (size_t t = 0; t < i; t++)
+            G[i * k + t] = G[t * k + i];
+}
+
 const nmf_cpu_kernels nmf_cpu_kernels_blas = {
     .name = "blas",
     .needs = "nothing beyond the BLAS",
     .fma_loop = NULL,
     .dots = blas_dots,
     .outer = blas_outer,
+    .gram = blas_gram,
 };
