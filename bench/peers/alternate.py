@@ -27,12 +27,12 @@ import statistics
 import subprocess
 import sys
 import time
-import warnings
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import run_peers  # noqa: E402  (beside this file)
 
 DEFAULT_PEERS = "sklearn-mu32,sklearn-mu,numpy-mu32"
 EPSILON = float(np.finfo(np.float32).eps)
@@ -51,30 +51,19 @@ def numpy_mu(V, W, H, iters):
 
 
 def runner(name, V, W0, H0):
-    """run_once(iters) -> milliseconds of one fit from W0, H0."""
+    """run_once(iters) -> milliseconds of one fit from W0, H0: scikit-learn's
+    through run_peers.py's runner, the numpy loop here."""
     dtype = np.float64 if name in ("sklearn-mu", "sklearn-cd") else np.float32
+    if name != "numpy-mu32":
+        solver = "cd" if name.startswith("sklearn-cd") else "mu"
+        return run_peers.sklearn_runner(V, W0, H0, solver, dtype)[0]
     X, W0, H0 = V.astype(dtype), W0.astype(dtype), H0.astype(dtype)
-    if name == "numpy-mu32":
-        def run_once(iters):
-            W, H = W0.copy(), H0.copy()
-            t0 = time.perf_counter()
-            numpy_mu(X, W, H, iters)
-            return 1e3 * (time.perf_counter() - t0)
-        return run_once
-    from sklearn.decomposition import NMF
-    from sklearn.exceptions import ConvergenceWarning
-    solver = "cd" if name.startswith("sklearn-cd") else "mu"
-    options = {"shuffle": False} if solver == "cd" else {}
 
     def run_once(iters):
-        model = NMF(n_components=W0.shape[1], init="custom", solver=solver, max_iter=iters,
-                    tol=0, **options)
         W, H = W0.copy(), H0.copy()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            t0 = time.perf_counter()
-            model.fit_transform(X, W=W, H=H)
-            return 1e3 * (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        numpy_mu(X, W, H, iters)
+        return 1e3 * (time.perf_counter() - t0)
     return run_once
 
 

@@ -138,7 +138,7 @@ static void pack_V(cpu_ctx *c)
             return;
         }
     }
-    if (c->kernels->dots_bytes && n % 1024 == 0 && m * n <= ((size_t)1 << 28)) {
+    if (c->kernels != &nmf_cpu_kernels_blas && n % 1024 == 0 && m * n <= ((size_t)1 << 28)) {
         const size_t ld = n + 16;
         float *Vf = malloc(m * ld * sizeof *Vf);
         if (Vf) {
