@@ -103,8 +103,13 @@ NMF_HOST_DEVICE double nmf_beta_loss_term(float v, float wh, double beta)
  * stopping rule sums in absolute value. */
 NMF_HOST_DEVICE float nmf_hals_step(float x, float grad, float hess, float *projected)
 {
-    *projected = x == 0.0f ? fminf(0.0f, grad) : grad;
-    return hess != 0.0f ? fmaxf(x - grad / hess, 0.0f) : x;
+    /* min(0, grad) and max(v, 0) as comparisons, with glibc's fminf/fmaxf
+     * results (NaN -> 0, max(-0, 0) = -0), and v computed whatever hess is
+     * (a division by 0 makes an unused inf or NaN): no call and no branch,
+     * so the host compiler vectorises a loop of steps. */
+    *projected = x == 0.0f ? (grad < 0.0f ? grad : 0.0f) : grad;
+    const float v = x - grad / hess;
+    return hess == 0.0f ? x : v >= 0.0f ? v : 0.0f;
 }
 
 #ifdef __cplusplus
