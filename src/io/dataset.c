@@ -158,12 +158,25 @@ static nmf_status push_file(image_list *l, char *path)
     return NMF_STATUS_OK;
 }
 
-/* Appends the regular files under dir (full display paths) to out.
- * Hidden entries are skipped; symbolic links are followed to regular files
- * only, so a link to a parent directory cannot make the walk loop. */
-static nmf_status walk_dir(const char *dir, image_list *out)
+/* A directory on the walk's current path, so that a link back to one is
+ * known by its device and inode. */
+typedef struct walk_frame {
+    dev_t dev;
+    ino_t ino;
+    const char *path;
+    const struct walk_frame *up;
+} walk_frame;
+
+/* Appends the regular files under dir (dir_sb its stat, up the directories
+ * above it; full display paths, through any links) to out. Hidden entries
+ * are skipped. Symbolic links are followed to files and directories; a
+ * directory already on the path (a loop) is skipped with a note, and a
+ * link that leads nowhere is noted and counted in *skipped. */
+static nmf_status walk_dir(const char *dir, const struct stat *dir_sb, const walk_frame *up,
+                           image_list *out, size_t *skipped)
 {
     nmf_status st = NMF_STATUS_OK;
+    const walk_frame here = {dir_sb->st_dev, dir_sb->st_ino, dir, up};
     DIR *d = opendir(dir);
     if (!d)
         return nmf_error(NMF_STATUS_IO, "%s: %s", dir, strerror(errno));
@@ -188,11 +201,22 @@ static nmf_status walk_dir(const char *dir, image_list *out)
             free(child);
             break;
         }
-        if (S_ISDIR(sb.st_mode)) {
-            st = walk_dir(child, out);
+        if (S_ISLNK(sb.st_mode) && stat(child, &sb) != 0) {
+            nmf_note("%s: broken symbolic link (%s), skipped", child, strerror(errno));
+            (*skipped)++;
             free(child);
-        } else if (S_ISREG(sb.st_mode) ||
-                   (S_ISLNK(sb.st_mode) && stat(child, &sb) == 0 && S_ISREG(sb.st_mode))) {
+            continue;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            const walk_frame *f = &here;
+            while (f && (f->dev != sb.st_dev || f->ino != sb.st_ino))
+                f = f->up;
+            if (f)
+                nmf_note("%s: leads back to %s (a loop), skipped", child, f->path);
+            else
+                st = walk_dir(child, &sb, &here, out, skipped);
+            free(child);
+        } else if (S_ISREG(sb.st_mode)) {
             st = push_file(out, child);
         } else {
             free(child);
@@ -275,16 +299,34 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
     if (err)
         return nmf_error(err == ENOMEM ? NMF_STATUS_NO_MEMORY : NMF_STATUS_IO, "%s: %s",
                          e->path, strerror(err));
+    /* Read before stb, which calls an image over its caps corrupt. */
+    unsigned long w, h;
+    int sized = stb_guard_size(data, len, &w, &h);
+    if (sized && !stb_guard_fits(w, h)) {
+        st = nmf_error(NMF_STATUS_TOO_LARGE,
+                       "%s: image too large (%lux%lu; at most %d pixels a side and %d pixels)",
+                       e->path, w, h, STB_GUARD_MAX_SIDE, STB_GUARD_MAX_PIXELS);
+        goto cleanup;
+    }
     const char *unsafe = stb_guard_check(data, len);
     if (unsafe) {
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, unsafe);
         goto cleanup;
     }
     if (stbi_info_from_memory(data, (int)len, &e->w, &e->h, &comp)) {
-        /* stb's PNM header parser accepts a 0 (found by fuzzing). */
+        /* stbi_info gives a top-down BMP's height negative, its loader and
+         * stb_guard_size positive. */
+        if (e->h < 0 && sized)
+            e->h = (int)h;
+        /* stb's PNM header parser accepts a 0 (found by fuzzing), and
+         * stb reads the size of a header cut short as 0. */
         if (e->w <= 0 || e->h <= 0) {
-            st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (size %dx%d)", e->path,
-                           e->w, e->h);
+            const char *cut = stb_guard_truncated(data, len);
+            if (cut)
+                st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, cut);
+            else
+                st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (size %dx%d)", e->path,
+                               e->w, e->h);
             goto cleanup;
         }
         *is_image = 1;
@@ -294,11 +336,13 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
             e->format = PIXELS_16;
         goto cleanup;
     }
-    const char *reason = stb_reason();
-    if (has_image_signature(data, len)) {
+    /* A header cut short is named as such rather than by stb's guess. */
+    const char *cut = stb_guard_truncated(data, len), *reason = cut ? cut : stb_reason();
+    if (cut || has_image_signature(data, len)) {
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, reason);
     } else if (in_dir) {
-        nmf_note("%s: not an image (%s), skipped", e->path, reason);
+        /* No image signature: stb's "not of any known type" adds nothing. */
+        nmf_note("%s: not an image, skipped", e->path);
         (*skipped)++;
     } else {
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an image (%s)", e->path, reason);
@@ -328,7 +372,7 @@ static nmf_status probe_input(const char *input, image_list *images, size_t *ski
         return nmf_error(NMF_STATUS_BAD_INPUT, "%s: not a regular file or directory", input);
 
     size_t start = images->len, kept = start, dir_skipped = 0;
-    st = walk_dir(input, images);
+    st = walk_dir(input, &sb, NULL, images, &dir_skipped);
     /* Every path starts with the same "input/", which ends in a non-digit,
      * so sorting whole paths orders them as their relative paths. */
     if (st == NMF_STATUS_OK && images->len - start > 1)
@@ -405,20 +449,6 @@ static void to_grey(const void *pix, pixel_format format, int channels, size_t c
     }
 }
 
-/* Whether data is a binary PNM of w x h pixels with fewer pixel bytes than
- * its header promises: stb 2.27 leaves the missing pixels uninitialised
- * instead of failing, which would put garbage into V. */
-static int pnm_truncated(const unsigned char *data, size_t len, int w, int h)
-{
-    int kind;
-    long hw, hh, maxval;
-    size_t header;
-    if (!stb_guard_pnm_header(data, len, &kind, &hw, &hh, &maxval, &header))
-        return 0;
-    size_t bytes = maxval > 255 ? 2 : 1;
-    return len - header < (size_t)w * (size_t)h * (kind == '6' ? 3 : 1) * bytes;
-}
-
 /* Decodes one image into row (n floats: the probed size, or the resize
  * target). Runs inside the parallel region: reports through its result,
  * never through nmf_error(). */
@@ -435,8 +465,11 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
         r.outcome = r.err == ENOMEM ? DECODE_NO_MEMORY : DECODE_OPEN;
         goto cleanup;
     }
-    /* Checked again: the file may have changed since the first pass. */
-    if ((r.reason = stb_guard_check(data, len)) != NULL) {
+    /* Checked again: the file may have changed since the first pass. The
+     * pixel data, that it is all there, only here: the first pass reads
+     * headers. */
+    if ((r.reason = stb_guard_check(data, len)) != NULL ||
+        (r.reason = stb_guard_truncated(data, len)) != NULL) {
         r.outcome = DECODE_CORRUPT;
         goto cleanup;
     }
@@ -453,11 +486,6 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
     }
     if (w != e->w || h != e->h) {
         r.outcome = DECODE_CHANGED;
-        goto cleanup;
-    }
-    if (e->format != PIXELS_HDR && pnm_truncated(data, len, w, h)) {
-        r.outcome = DECODE_CORRUPT;
-        r.reason = "PNM file truncated";
         goto cleanup;
     }
     size_t count = (size_t)w * (size_t)h;

@@ -45,12 +45,17 @@ void dataset_options_default(dataset_options *opt);
 
 /* Loads every image of the n_inputs inputs into out.
  * Non-images inside a directory are skipped with an nmf_note() and counted;
- * a non-image given by name is an error. Fails, with nothing allocated
- * left behind and nmf_last_error() naming the file, on: a missing path,
- * a directory without images, a corrupt or truncated image (the decoder's
- * reason), sizes that differ (the first file that differs and both sizes,
- * with a hint about --resize), or a V that would overflow size_t or not fit
- * in the available memory (checked before allocating, with the bytes needed). */
+ * a non-image given by name is an error. Symbolic links in a directory are
+ * followed to files and directories, listed by the path through them; one
+ * that leads back to a directory on the walk's path is skipped with a note,
+ * one that leads nowhere is skipped with a note and counted. Fails, with
+ * nothing allocated left behind and nmf_last_error() naming the file, on: a
+ * missing path, a directory without images, a corrupt or truncated image
+ * (the decoder's reason), an image over the size caps of stb_guard.h
+ * (NMF_STATUS_TOO_LARGE, with its size and the caps), sizes that differ
+ * (the first file that differs and both sizes, with a hint about --resize),
+ * or a V that would overflow size_t or not fit in the available memory
+ * (checked before allocating, with the bytes needed). */
 nmf_status dataset_load(const char *const *inputs, size_t n_inputs,
                         const dataset_options *opt, dataset *out);
 

@@ -2,9 +2,11 @@
  * libraries from Debian's libstb-dev headers (/usr/include/stb), with our
  * limits. Nothing of stb is copied into the project. */
 
-/* Largest width or height we accept; stb then refuses bigger headers
- * before allocating (a 92x112 face is far below, a 16k x 16k scan fits). */
-#define STBI_MAX_DIMENSIONS (1 << 16)
+#include "stb_guard.h"
+
+/* Largest width or height we accept (stb_guard.h); stb then refuses bigger
+ * headers before allocating. */
+#define STBI_MAX_DIMENSIONS STB_GUARD_MAX_SIDE
 /* Readable failure reasons for our error lines (stbi_failure_reason() is
  * thread-local under C11, so parallel decoding keeps them apart). */
 #define STBI_FAILURE_USERMSG
