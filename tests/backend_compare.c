@@ -462,6 +462,7 @@ static nmf_params stopping_params(const compare_fixture *f, double tol)
     nmf_params_default(&p);
     p.k = (int)f->k;
     p.solver = NMF_SOLVER_HALS;
+    p.stopping = NMF_STOPPING_SKLEARN; /* the violation rule is what is compared */
     p.tol = tol;
     p.max_iter = STOP_ITERATIONS;
     return p;

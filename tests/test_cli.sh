@@ -114,7 +114,8 @@ if "$tool" --version | grep -q "CUDA backend: compiled in; [1-9]"; then
 else
     expect_error no_gpu 1 "--device gpu: no CUDA device (.*)" --device gpu "$work/good"
     "$tool" -o "$work/auto" -k 2 --device auto --max-iter 10 "$work/good" 2>"$work/err" &&
-        [ "$(grep -c "no CUDA device" "$work/err")" -eq 1 ] &&
+        [ "$(grep -c "no GPU found; running on the CPU" "$work/err")" -eq 1 ] &&
+        ! grep -q "libcuda\|driver" "$work/err" &&
         grep -q '"device": "cpu"' "$work/auto/metrics.json" && pass ||
         fail "--device auto without a GPU: $(cat "$work/err")"
 fi
@@ -135,7 +136,7 @@ expect_error init_nan 1 "H_nan.npy: H\[0, 0\] = NaN" \
 expect_error init_missing_h 2 "--init custom" -k 2 --init custom --init-w "$work/W.npy" "$work/good"
 
 # --- good runs ---------------------------------------------------------------
-if "$tool" --help | grep -q -- "--max-iter N .*default 200" && "$tool" --version | grep -q "nmf-faces"; then
+if "$tool" --help | grep -q -- "--max-iter N .*default 1000" && "$tool" --version | grep -q "nmf-faces"; then
     pass
 else
     fail "--help/--version"
@@ -153,6 +154,27 @@ if "$tool" -q -o "$work/wb" -k 3 --max-iter 50 "$work/withblack" &&
              for (unpack("f<*", substr($d,10+$h))) { exit 1 if $_ != $_ } exit 0' "$work/wb/W.npy"
 then pass; else fail "all-black image among normal ones"; fi
 
+# The solver, the rules and what the summary says about them.
+expect_error hals_kl 2 "--solver hals: minimises the Frobenius loss only; use --solver mu" \
+    --solver hals --loss kl "$work/good"
+expect_error bad_stopping 2 "--stopping fast: must be relative or sklearn" --stopping fast "$work/good"
+expect_error bad_sweeps 2 "--sweeps 0,1: must be W,H with each in 1..64" --sweeps 0,1 "$work/good"
+"$tool" -o "$work/kl" -k 2 --loss kl --max-iter 20 "$work/good" 2>"$work/err" &&
+    grep -q '"solver": "mu"' "$work/kl/metrics.json" &&
+    grep -q "kullback-leibler divergence" "$work/err" && pass ||
+    fail "--loss kl alone runs mu and names its objective: $(tail -1 "$work/err")"
+"$tool" -o "$work/tol0" -k 2 --max-iter 20 --tol 0 "$work/good" 2>"$work/err" &&
+    grep -q "20 iterations (all of them: --tol 0)" "$work/err" && ! grep -q "not converged" "$work/err" &&
+    pass || fail "--tol 0 is not 'not converged': $(tail -1 "$work/err")"
+"$tool" -o "$work/sk" -k 2 --sklearn --max-iter 20 "$work/good" 2>"$work/err" &&
+    grep -q '"stopping": "sklearn"' "$work/sk/metrics.json" &&
+    grep -q '"solver": "hals"' "$work/sk/metrics.json" && grep -q '"max_iter": 20' "$work/sk/metrics.json" &&
+    grep -q '"sweeps_w": 1,' "$work/sk/metrics.json" && grep -q '"sweeps_h": 1,' "$work/sk/metrics.json" &&
+    pass || fail "--sklearn with --max-iter: $(tail -1 "$work/err")"
+"$tool" -o "$work/zero" -k 3 --init nndsvda --alpha-w 100 --l1-ratio 1 "$work/good" 2>"$work/err" &&
+    grep -q "^nmf-faces: warning: component 0[0-2] ended all zero" "$work/err" && pass ||
+    fail "no warning for a component that ended all zero: $(cat "$work/err")"
+
 # End to end on the bundled faces, a few iterations.
 out="$work/faces"
 "$tool" -o "$out" --max-iter 20 "$faces" 2>"$work/err"
@@ -167,7 +189,8 @@ else
     [ "$(wc -l <"$out/inputs.txt")" -eq 400 ] && pass || fail "inputs.txt has not 400 lines"
     [ "$(sed -n 11p "$out/inputs.txt")" = "$faces/s2/1.pgm" ] && pass || fail "inputs.txt order"
     for key in version device solver loss init seed k images height width threads iterations \
-               converged reconstruction_err relative_err loss_history timings load_s init_s fit_s write_s; do
+               converged stopping reconstruction_err relative_err frobenius_err beta_divergence \
+               loss_history timings load_s init_s fit_s write_s; do
         grep -q "\"$key\":" "$out/metrics.json" && pass || fail "metrics.json lacks $key"
     done
     grep -q '"loss_history": \[\[0, .*\[20, ' "$out/metrics.json" && pass || fail "loss_history"

@@ -39,7 +39,7 @@ LD_DEBUG=libs "$tool" --version >"$work/version" 2>"$work/version.log" && loaded
 [ $? -eq 1 ] && grep -q "^nmf-faces: error: --device gpu: no CUDA device (.\+)$" "$work/gpu.err" &&
     [ ! -e "$work/gpu" ] && pass || fail "--device gpu without a usable GPU: $(cat "$work/gpu.err")"
 "$tool" --device auto -o "$work/auto" -k 2 --max-iter 2 "$faces" 2>"$work/auto.err" &&
-    grep -q "no CUDA device (.\+): running on the CPU" "$work/auto.err" &&
+    grep -q "no GPU found; running on the CPU" "$work/auto.err" &&
     grep -q '"device": "cpu"' "$work/auto/metrics.json" && pass ||
     fail "--device auto did not fall back: $(cat "$work/auto.err")"
 

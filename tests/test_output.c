@@ -1,5 +1,5 @@
-/* test_output.c - the PNGs (grid and tile sizes, scaling, gap colour,
- * reconstructions), atomic files (nothing half-written or temporary left
+/* test_output.c - the PNGs (grid and tile sizes, percentile scaling, gap
+ * width and colour, reconstructions spread over the set), atomic files (nothing half-written or temporary left
  * behind) and the directory helpers. Images are read back with stb_image. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, dirent */
 
@@ -83,6 +83,137 @@ static unsigned char *load(const char *path, int *w, int *h)
 }
 
 enum { K = 5, W_PX = 4, H_PX = 6, N_PX = W_PX * H_PX, M = 3 };
+enum { GAP = 4, GAP_GREY = 128 }; /* the separator output.h promises */
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The test's own 99.5th percentile (nearest rank) of x's positive values,
+ * by sorting: the oracle for output_tile_scale. */
+static float ref_scale(const float *x, size_t n)
+{
+    float *pos = malloc((n ? n : 1) * sizeof *pos);
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] > 0.0f && x[i] < INFINITY)
+            pos[c++] = x[i];
+    qsort(pos, c, sizeof *pos, cmp_float);
+    float s = c ? pos[(size_t)ceil(0.995 * (double)c - 1e-9) - 1] : 0.0f;
+    free(pos);
+    return s;
+}
+
+static int want_byte(double v, double scale)
+{
+    double g = scale > 0 ? 255.0 * v / scale : 0;
+    return g <= 0 ? 0 : g >= 255 ? 255 : (int)(g + 0.5);
+}
+
+static void test_tile_scale(void)
+{
+    enum { LEN = 3000 };
+    static float x[LEN], scratch[LEN];
+    /* 1..1000 in a scrambled order, behind 2000 zeros that must not count */
+    for (int i = 0; i < LEN; i++)
+        x[i] = i < 2000 ? 0.0f : (float)((i - 2000) * 617 % 1000 + 1);
+    float copy0 = x[2500];
+    CHECK(output_tile_scale(x, LEN, scratch) == 995.0f); /* 995 of 1000 are <= 995 */
+    CHECK(x[2500] == copy0); /* x untouched */
+    CHECK(output_tile_scale(x, 2000, scratch) == 0.0f); /* all zero: black */
+    CHECK(output_tile_scale(x + 2000, 1, scratch) == x[2000]); /* one value: itself */
+
+    /* NaN, infinities and negatives are not values to scale by */
+    float odd[6] = {NAN, INFINITY, -5.0f, 3.0f, 4.0f, -INFINITY};
+    CHECK(output_tile_scale(odd, 6, scratch) == 4.0f);
+
+    /* many ties, and against the sorting oracle on random data */
+    uint32_t seed = 5;
+    for (int i = 0; i < LEN; i++)
+        x[i] = (float)(int)(8.0f * frand(&seed));
+    CHECK(output_tile_scale(x, LEN, scratch) == ref_scale(x, LEN));
+    for (int i = 0; i < LEN; i++)
+        x[i] = frand(&seed) * frand(&seed);
+    CHECK(output_tile_scale(x, LEN, scratch) == ref_scale(x, LEN));
+}
+
+static void test_pick_spread(void)
+{
+    size_t got[8];
+    output_pick_spread(400, 8, got); /* the bundled faces: one pick per 5 people */
+    int bad = 0;
+    for (size_t i = 0; i < 8; i++)
+        bad += got[i] != 50 * i;
+    CHECK(bad == 0);
+
+    output_pick_spread(10, 3, got); /* round(0), round(3.33), round(6.67) */
+    CHECK(got[0] == 0 && got[1] == 3 && got[2] == 7);
+    output_pick_spread(5, 5, got); /* all of them */
+    CHECK(got[0] == 0 && got[1] == 1 && got[2] == 2 && got[3] == 3 && got[4] == 4);
+    output_pick_spread(7, 1, got);
+    CHECK(got[0] == 0);
+
+    /* increasing, distinct and inside the set for every count */
+    size_t many[100];
+    for (size_t m = 1; m <= 100; m++)
+        for (size_t c = 1; c <= m; c++) {
+            output_pick_spread(m, c, many);
+            for (size_t i = 0; i < c; i++)
+                bad += many[i] >= m || (i > 0 && many[i] <= many[i - 1]);
+        }
+    CHECK(bad == 0);
+}
+
+/* One very bright pixel in a face-sized component: scaled by its maximum
+ * the tile was black; by the percentile its typical values stay grey. */
+static void test_bright_pixel(void)
+{
+    enum { BW = 92, BH = 112, BN = BW * BH };
+    static float h[2 * BN];
+    uint32_t seed = 11;
+    for (int p = 0; p < BN; p++) {
+        h[p] = frand(&seed); /* typical values 0..1 */
+        h[BN + p] = 1.0f;                  /* a flat second component */
+    }
+    h[BN / 2] = 1000.0f;
+
+    CHECK(output_write_components(tmp_path("bright"), h, 2, BW, BH) == NMF_STATUS_OK);
+    int w = 0, ht = 0;
+    unsigned char *one = load(tmp_path("bright/components/00.png"), &w, &ht);
+    CHECK(one != NULL && w == BW && ht == BH);
+    if (one && w == BW && ht == BH) {
+        double mean = 0;
+        int white = 0;
+        for (int p = 0; p < BN; p++) {
+            mean += one[p];
+            white += one[p] == 255;
+        }
+        mean /= BN;
+        CHECK(mean > 100.0); /* about 0.5 / 0.995 * 255 = 128; by the max, 0 */
+        /* the top 0.5% saturate, and those within half a grey level of it */
+        CHECK(white <= BN / 100);
+        CHECK(one[BN / 2] == 255);
+    }
+    stbi_image_free(one);
+
+    /* the grid shows the same tile as the file, magnified */
+    int gw = 0, gh = 0;
+    unsigned char *grid = load(tmp_path("bright/components.png"), &gw, &gh);
+    CHECK(grid != NULL);
+    int f = grid ? gh / BH : 0;
+    CHECK(grid && f >= 1 && gw == 2 * BW * f + GAP && gh == BH * f);
+    if (grid && f >= 1 && gw == 2 * BW * f + GAP && gh == BH * f) {
+        long sum = 0;
+        for (int y = 0; y < BH * f; y++)
+            for (int x = 0; x < BW * f; x++)
+                sum += grid[y * gw + x];
+        CHECK(sum / ((double)BN * f * f) > 100.0);
+        CHECK(grid[0 * gw + BW * f + BW] == 255); /* the flat tile: its own white */
+    }
+    stbi_image_free(grid);
+}
 
 static void test_components(void)
 {
@@ -113,36 +244,37 @@ static void test_components(void)
         for (int p = 0; p < N_PX; p++)
             max = tiles[j][p] > max ? tiles[j][p] : max;
         CHECK(max == (j == 2 ? 0 : 255));
-        /* each tile on its own scale: round(255 * h / max) */
-        float hmax = 0;
+        /* each tile on its own scale: round(255 * h / its percentile), clamped */
+        float scale = ref_scale(H + j * N_PX, N_PX);
+        int bad = 0;
         for (int p = 0; p < N_PX; p++)
-            hmax = H[j * N_PX + p] > hmax ? H[j * N_PX + p] : hmax;
-        for (int p = 0; p < N_PX && j != 2; p++)
-            CHECK(abs(tiles[j][p] - (int)(255.0 * H[j * N_PX + p] / hmax + 0.5)) <= 1);
+            bad += abs(tiles[j][p] - want_byte(H[j * N_PX + p], scale)) > 1;
+        CHECK(bad == 0);
     }
     CHECK(!exists(tmp_path("out/components/05.png")));
 
-    /* 5 tiles: 3 columns, 2 rows, 2-pixel gaps; tiles magnified by a
+    /* 5 tiles: 3 columns, 2 rows, GAP-pixel gaps; tiles magnified by a
      * whole factor f (readability of small faces), the gap not. */
     int gw = 0, gh = 0;
     unsigned char *grid = load(tmp_path("out/components.png"), &gw, &gh);
     CHECK(grid != NULL);
-    int f = (gw - 2 * 2) / (3 * W_PX);
+    int f = (gw - 2 * GAP) / (3 * W_PX);
     CHECK(f >= 1);
-    CHECK(gw == 3 * W_PX * f + 2 * 2);
-    CHECK(gh == 2 * H_PX * f + 1 * 2);
-    if (grid && f >= 1 && gw == 3 * W_PX * f + 4 && gh == 2 * H_PX * f + 2) {
-        int tw = W_PX * f, th = H_PX * f, mismatches = 0;
-        for (int j = 0; j < K; j++) {
-            int x0 = (j % 3) * (tw + 2), y0 = (j / 3) * (th + 2);
-            for (int y = 0; y < th && tiles[j]; y++)
-                for (int x = 0; x < tw; x++)
-                    mismatches += grid[(y0 + y) * gw + x0 + x] != tiles[j][(y / f) * W_PX + x / f];
-        }
+    CHECK(gw == 3 * W_PX * f + 2 * GAP);
+    CHECK(gh == 2 * H_PX * f + 1 * GAP);
+    if (grid && f >= 1 && gw == 3 * W_PX * f + 2 * GAP && gh == 2 * H_PX * f + GAP) {
+        int tw = W_PX * f, th = H_PX * f, mismatches = 0, not_grey = 0;
+        for (int y = 0; y < gh; y++)
+            for (int x = 0; x < gw; x++) {
+                int cx = x / (tw + GAP), cy = y / (th + GAP), j = cy * 3 + cx;
+                int tx = x % (tw + GAP), ty = y % (th + GAP);
+                if (tx >= tw || ty >= th || j >= K) /* a separator or the empty cell */
+                    not_grey += grid[y * gw + x] != GAP_GREY;
+                else if (tiles[j])
+                    mismatches += grid[y * gw + x] != tiles[j][(ty / f) * W_PX + tx / f];
+            }
         CHECK(mismatches == 0);
-        CHECK(grid[0 * gw + tw] == 128 && grid[0 * gw + tw + 1] == 128); /* vertical gap */
-        CHECK(grid[th * gw + 0] == 128 && grid[(th + 1) * gw + 0] == 128); /* horizontal gap */
-        CHECK(grid[(gh - 1) * gw + gw - 1] == 128); /* the empty sixth cell */
+        CHECK(not_grey == 0); /* every separator pixel is the neutral grey */
     }
     stbi_image_free(grid);
     for (int j = 0; j < K; j++)
@@ -161,38 +293,83 @@ static void test_components(void)
     CHECK(output_write_components(out, H, K, 0, H_PX) == NMF_STATUS_BAD_ARGUMENT);
 }
 
+/* Mismatches between out/reconstructions.png and what it should show:
+ * column t is row rows[t] of V above its W·H, both scaled by the pair's
+ * own percentile; -1 when the image has the wrong size. */
+static int recon_mismatches(const float *V, const float *W, const float *H, int k,
+                            const size_t *rows, int count)
+{
+    int gw = 0, gh = 0, bad = -1;
+    unsigned char *img = load(tmp_path("out/reconstructions.png"), &gw, &gh);
+    int f = img ? (gw - (count - 1) * GAP) / (count * W_PX) : 0;
+    if (img && f >= 1 && gw == count * W_PX * f + (count - 1) * GAP &&
+        gh == 2 * H_PX * f + GAP) {
+        bad = 0;
+        for (int t = 0; t < count; t++) {
+            float pair[2 * N_PX];
+            size_t i = rows[t];
+            for (int p = 0; p < N_PX; p++) {
+                double r = 0;
+                for (int j = 0; j < k; j++)
+                    r += (double)W[i * (size_t)k + (size_t)j] * H[j * N_PX + p];
+                pair[p] = V[i * N_PX + p];
+                pair[N_PX + p] = (float)r;
+            }
+            float scale = ref_scale(pair, 2 * N_PX);
+            for (int p = 0; p < N_PX; p++) {
+                int x = t * (W_PX * f + GAP) + (p % W_PX) * f, y = (p / W_PX) * f;
+                bad += abs(img[y * gw + x] - want_byte(pair[p], scale)) > 1;
+                bad += abs(img[(y + H_PX * f + GAP) * gw + x] - want_byte(pair[N_PX + p], scale)) > 1;
+                bad += img[(H_PX * f) * gw + x] != GAP_GREY; /* the separator below the input */
+            }
+        }
+    }
+    stbi_image_free(img);
+    return bad;
+}
+
 static void test_reconstructions(void)
 {
-    float V[M * N_PX], W[M * K], H[K * N_PX];
+    enum { MR = 10 };
+    float V[MR * N_PX], W[MR * K], H[K * N_PX];
     uint32_t seed = 99;
-    for (int i = 0; i < M * N_PX; i++)
+    for (int i = 0; i < MR * N_PX; i++)
         V[i] = 300.0f * frand(&seed) - 20.0f; /* some values outside 0..255 */
-    for (int i = 0; i < M * K; i++)
+    for (int i = 0; i < MR * K; i++)
         W[i] = frand(&seed);
     for (int i = 0; i < K * N_PX; i++)
         H[i] = 100.0f * frand(&seed);
 
     const char *out = tmp_path("out");
-    /* count 5 is clipped to m = 3 */
+    /* count 5 is clipped to m = 3: all of them */
+    const size_t all[3] = {0, 1, 2};
     CHECK(output_write_reconstructions(out, V, W, H, M, K, W_PX, H_PX, 5) == NMF_STATUS_OK);
+    CHECK(recon_mismatches(V, W, H, K, all, 3) == 0);
+
+    /* 3 of 10: spread over the set, not the first three */
+    const size_t spread[3] = {0, 3, 7};
+    CHECK(output_write_reconstructions(out, V, W, H, MR, K, W_PX, H_PX, 3) == NMF_STATUS_OK);
+    CHECK(recon_mismatches(V, W, H, K, spread, 3) == 0);
+
+    /* One scale per pair: a dim input is shown bright, and a reconstruction
+     * at half its brightness is shown at half the grey, not stretched too. */
+    float dim[N_PX], half = 0.5f;
+    for (int p = 0; p < N_PX; p++)
+        dim[p] = 10.0f + (float)(p * 90 / (N_PX - 1)); /* 10..100 */
+    CHECK(output_write_reconstructions(out, dim, &half, dim, 1, 1, W_PX, H_PX, 1) == NMF_STATUS_OK);
     int gw = 0, gh = 0;
     unsigned char *img = load(tmp_path("out/reconstructions.png"), &gw, &gh);
-    CHECK(img != NULL);
-    int f = (gw - 2 * 2) / (M * W_PX);
-    CHECK(f >= 1 && gw == M * W_PX * f + 2 * 2 && gh == 2 * H_PX * f + 2);
-    if (img && f >= 1 && gw == M * W_PX * f + 4 && gh == 2 * H_PX * f + 2) {
-        int bad = 0;
-        for (int i = 0; i < M; i++)
-            for (int p = 0; p < N_PX; p++) {
-                int x = i * (W_PX * f + 2) + (p % W_PX) * f, y = (p / W_PX) * f;
-                double v = V[i * N_PX + p], r = 0;
-                for (int j = 0; j < K; j++)
-                    r += (double)W[i * K + j] * H[j * N_PX + p];
-                int want_v = v < 0 ? 0 : v > 255 ? 255 : (int)(v + 0.5);
-                int want_r = r < 0 ? 0 : r > 255 ? 255 : (int)(r + 0.5);
-                bad += abs(img[y * gw + x] - want_v) > 1;
-                bad += abs(img[(y + H_PX * f + 2) * gw + x] - want_r) > 1;
+    int f = img ? gw / W_PX : 0;
+    CHECK(img && f >= 1 && gw == W_PX * f && gh == 2 * H_PX * f + GAP);
+    if (img && f >= 1 && gw == W_PX * f && gh == 2 * H_PX * f + GAP) {
+        int bad = 0, top = 0;
+        for (int y = 0; y < H_PX * f; y++)
+            for (int x = 0; x < gw; x++) {
+                int v = img[y * gw + x], r = img[(y + H_PX * f + GAP) * gw + x];
+                top = v > top ? v : top;
+                bad += abs(r - v / 2) > 1;
             }
+        CHECK(top == 255);
         CHECK(bad == 0);
     }
     stbi_image_free(img);
@@ -280,7 +457,10 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
+    test_tile_scale();
+    test_pick_spread();
     test_components();
+    test_bright_pixel();
     test_reconstructions();
     test_atomic();
     test_dirs();

@@ -47,7 +47,9 @@ def read_pgm(path):
 
 
 def run_tool(out, *args):
-    subprocess.run([tool, "-q", "-o", out, *args, faces], check=True)
+    # --sklearn: scikit-learn's semantics (its stopping rules), as every
+    # comparison here needs; the solver is named where it is not its cd.
+    subprocess.run([tool, "-q", "--sklearn", "-o", out, *args, faces], check=True)
     W = np.load(os.path.join(out, "W.npy"))
     H = np.load(os.path.join(out, "H.npy"))
     metrics = json.load(open(os.path.join(out, "metrics.json")))
@@ -63,8 +65,8 @@ def cosines(A, B):
 print(f"scikit-learn {sklearn.__version__}, numpy {np.__version__}")
 with tempfile.TemporaryDirectory() as tmp:
     # 1. init='random', seed 42: the tool must draw scikit-learn's start.
-    W, H, metrics, paths = run_tool(f"{tmp}/random", "--init", "random", "--seed", "42",
-                                    "--max-iter", "200", "--tol", "0")
+    W, H, metrics, paths = run_tool(f"{tmp}/random", "--solver", "mu", "--init", "random",
+                                    "--seed", "42", "--max-iter", "200", "--tol", "0")
     V = np.stack([read_pgm(p) for p in paths]).astype(np.float64)
     ref = NMF(n_components=20, init="random", random_state=42, solver="mu",
               max_iter=200, tol=0)
@@ -83,7 +85,8 @@ with tempfile.TemporaryDirectory() as tmp:
     np.save(f"{tmp}/W0.npy", W0.astype(np.float32))
     np.save(f"{tmp}/H0.npy", H0.astype(np.float32))
     W, H, metrics, _ = run_tool(f"{tmp}/custom", "--init", "custom", "--init-w", f"{tmp}/W0.npy",
-                                "--init-h", f"{tmp}/H0.npy", "--max-iter", "200", "--tol", "0")
+                                "--init-h", f"{tmp}/H0.npy", "--solver", "mu", "--max-iter", "200",
+                                "--tol", "0")
     ref = NMF(n_components=20, init="custom", solver="mu", max_iter=200, tol=0)
     ref.fit_transform(V, W=W0.copy(), H=H0.copy())  # it updates them in place
     err = metrics["reconstruction_err"]
@@ -101,8 +104,8 @@ with tempfile.TemporaryDirectory() as tmp:
          dict(solver="mu", beta_loss="kullback-leibler", max_iter=200, tol=0)),
         ("hals", ["--solver", "hals", "--max-iter", "200", "--tol", "0"],
          dict(solver="cd", shuffle=False, max_iter=200, tol=0)),
-        ("regularised mu", ["--alpha-w", "0.0005", "--l1-ratio", "0.5", "--max-iter", "100",
-                            "--tol", "0"],
+        ("regularised mu", ["--solver", "mu", "--alpha-w", "0.0005", "--l1-ratio", "0.5",
+                            "--max-iter", "100", "--tol", "0"],
          dict(solver="mu", alpha_W=0.0005, l1_ratio=0.5, max_iter=100, tol=0)),
         ("hals tol 1e-4", ["--solver", "hals"], dict(solver="cd", shuffle=False)),
     ]
@@ -130,10 +133,21 @@ with tempfile.TemporaryDirectory() as tmp:
           "kl random-init error within 1e-4 of scikit-learn")
 
     # 5. Our own nndsvda (exact SVD) against scikit-learn's (randomized SVD).
-    _, _, metrics, _ = run_tool(f"{tmp}/nndsvda", "--max-iter", "200", "--tol", "0")
+    _, _, metrics, _ = run_tool(f"{tmp}/nndsvda", "--solver", "mu", "--max-iter", "200",
+                                "--tol", "0")
     err = metrics["reconstruction_err"]
     print(f"nndsvda init: nmf-faces {err:.4f}, scikit-learn 49829.58 (REFERENCE.md)")
     check(abs(err - 49829.58) <= 1e-3 * 49829.58, "nndsvda run within 1e-3 of scikit-learn")
+
+    # 6. Honest numbers: a KL fit's relative_err is the Frobenius one of the
+    # factors it wrote; its own objective is reported as beta_divergence.
+    W, H, metrics, _ = run_tool(f"{tmp}/kl-honest", "--loss", "kl", "--max-iter", "30", "--tol", "0")
+    frobenius = np.linalg.norm(V - W.astype(np.float64) @ H.astype(np.float64)) / np.linalg.norm(V)
+    print(f"kl relative_err {metrics['relative_err']:.8f}, from W.npy and H.npy {frobenius:.8f}")
+    check(abs(metrics["relative_err"] - frobenius) <= 1e-5 * frobenius,
+          "kl: relative_err is the Frobenius relative error of W.npy, H.npy")
+    check(abs(metrics["beta_divergence"] - metrics["reconstruction_err"] ** 2 / 2)
+          <= 1e-9 * metrics["beta_divergence"], "kl: beta_divergence is D = err^2 / 2")
 
 print(f"test_sklearn: {passes} passed, {failures} failed")
 sys.exit(1 if failures else 0)

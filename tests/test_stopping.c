@@ -15,9 +15,8 @@
 static nmf_params hals_params(int k, double tol, int max_iter)
 {
     nmf_params p;
-    nmf_params_default(&p);
+    nmf_params_sklearn(&p); /* its HALS rule, the projected-gradient violation */
     p.k = k;
-    p.solver = NMF_SOLVER_HALS;
     p.device = NMF_DEVICE_CPU;
     p.tol = tol;
     p.max_iter = max_iter;

@@ -22,7 +22,7 @@ extern "C" {
 
 /* The version, written here alone (CMakeLists.txt reads these lines). */
 #define NMF_VERSION_MAJOR 0
-#define NMF_VERSION_MINOR 1
+#define NMF_VERSION_MINOR 2
 #define NMF_VERSION_PATCH 0
 #define NMF_VERSION_STR_(x) #x
 #define NMF_VERSION_STR(x) NMF_VERSION_STR_(x)
@@ -84,6 +84,23 @@ typedef enum {
     NMF_PRECISION_TF32  /* GPU GEMMs on TF32 tensor cores (10-bit mantissa inputs) */
 } nmf_precision;
 
+/* When a fit with tol > 0 stops (checked every 10 iterations, where the
+ * error is evaluated; an error of exactly 0 always stops). */
+typedef enum {
+    /* The error fell by less than tol times the current error over the last
+     * 10 iterations, for every solver: invariant to the scale of V and of
+     * the start, so one tol means the same on any data. */
+    NMF_STOPPING_RELATIVE,
+    /* scikit-learn's: MU, the fall since the last check is below tol times
+     * the error at the start; HALS, after every iteration, its projected-
+     * gradient violation is at most tol times the first iteration's. */
+    NMF_STOPPING_SKLEARN
+} nmf_stopping;
+
+/* "relative" / "sklearn"; 0 on success, -1 if unknown. */
+const char *nmf_stopping_name(nmf_stopping stopping);
+int nmf_stopping_parse(const char *name, nmf_stopping *out);
+
 const char *nmf_solver_name(nmf_solver solver);
 /* 0 on success, -1 for an unknown name ("mu", "hals"). */
 int nmf_solver_parse(const char *name, nmf_solver *out);
@@ -119,11 +136,17 @@ typedef nmf_status (*nmf_checkpoint_fn)(const struct nmf_result *state, const fl
 
 typedef struct {
     int k;                  /* components, >= 1 (default 20) */
-    int max_iter;           /* >= 1 (default 200) */
-    double tol;             /* >= 0; 0 runs every iteration (default 1e-4) */
+    int max_iter;           /* >= 1 (default 1000, a safety net: tol stops a fit first) */
+    double tol;             /* >= 0; 0 runs every iteration (default 1e-3) */
+    nmf_stopping stopping;  /* how tol is read (default NMF_STOPPING_RELATIVE) */
     uint32_t seed;          /* for random and nndsvdar inits (default 42) */
-    nmf_init_method init;   /* default NMF_INIT_NNDSVDA */
-    nmf_solver solver;      /* default NMF_SOLVER_MU */
+    nmf_init_method init;   /* default NMF_INIT_NNDSVD */
+    nmf_solver solver;      /* default NMF_SOLVER_HALS */
+    /* HALS: sweeps over W, then over H, per iteration, each reusing the
+     * iteration's products (V Hᵀ, H Hᵀ; Wᵀ V, Wᵀ W), which cost far more than
+     * a sweep: the accelerated HALS of Gillis and Glineur (2012). Default 4
+     * and 2; 1 and 1 is scikit-learn's cd. 1..64. */
+    int sweeps_W, sweeps_H;
     double beta;            /* the beta-divergence: 2 Frobenius (default), 1 KL, 0 IS */
     double alpha_W;         /* regularisation of W, >= 0 (default 0) */
     double alpha_H;         /* of H, >= 0; negative means "same as alpha_W" (default -1) */
@@ -139,8 +162,18 @@ typedef struct {
     void *checkpoint_user;
 } nmf_params;
 
-/* Fills p with the defaults listed above. */
+#define NMF_MAX_SWEEPS 64 /* sweeps_W and sweeps_H at most */
+
+/* Fills p with the defaults listed above: chosen by measurement for a good
+ * result in about the time scikit-learn's default fit takes (README, "Which
+ * solver"). */
 void nmf_params_default(nmf_params *p);
+
+/* Fills p with scikit-learn's NMF() defaults and semantics instead: solver
+ * HALS ('cd': one sweep of W and of H per iteration), init nndsvda, tol
+ * 1e-4, max_iter 200, NMF_STOPPING_SKLEARN
+ * (k stays 20: scikit-learn's None means every feature). */
+void nmf_params_sklearn(nmf_params *p);
 
 /* Checks p against the problem (k against min(m, n) for the NNDSVD inits,
  * ranges of every field) without doing any work. Returns NMF_STATUS_OK or
@@ -173,7 +206,9 @@ typedef struct nmf_result {
     double error_at_init;    /* the error of W0, H0 */
     double reconstruction_err; /* at the end: scikit-learn's reconstruction_err_,
                                 * sqrt(2·D(V || WH)), ||V - WH||_F for beta = 2 */
-    double norm_V;           /* ||V||_F */
+    double frobenius_err;    /* ||V - WH||_F at the end, whatever the loss (for beta = 2
+                              * reconstruction_err itself) */
+    double norm_V;           /* ||V||_F; frobenius_err / norm_V is the relative error */
     int history_len;         /* entries in the two arrays below */
     int *history_iter;       /* iteration 0, every 10th, and the last (owned) */
     double *history_err;     /* error at those iterations (owned) */

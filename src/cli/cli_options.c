@@ -18,20 +18,21 @@ static nmf_status usage_error(const char *option, const char *value, const char 
     return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s %s: %s", option, value, why);
 }
 
-/* Parses "WxH" with both sides in 1..65536. */
-static int parse_size(const char *s, int *w, int *h)
+/* Parses "A<sep>B" with both in lo..hi ("92x112" for --resize, "4,2" for
+ * --sweeps). */
+static int parse_pair(const char *s, char sep, long lo, long hi, int *a, int *b)
 {
     char buf[64];
-    const char *x = strchr(s, 'x');
-    long lw, lh;
+    const char *x = strchr(s, sep);
+    long la, lb;
     if (!x || (size_t)(x - s) >= sizeof buf)
         return -1;
     memcpy(buf, s, (size_t)(x - s));
     buf[x - s] = '\0';
-    if (parse_whole(buf, 1, 65536, &lw) || parse_whole(x + 1, 1, 65536, &lh))
+    if (parse_whole(buf, lo, hi, &la) || parse_whole(x + 1, lo, hi, &lb))
         return -1;
-    *w = (int)lw;
-    *h = (int)lh;
+    *a = (int)la;
+    *b = (int)lb;
     return 0;
 }
 
@@ -49,8 +50,9 @@ static int parse_loss(const char *s, double *beta)
 }
 
 enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED, OPT_THREADS,
-       OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
-       OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME };
+       OPT_STOPPING, OPT_SKLEARN, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
+       OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME,
+       OPT_OVERWRITE };
 
 static const struct option long_options[] = {
     {"components", required_argument, NULL, 'k'},
@@ -58,6 +60,9 @@ static const struct option long_options[] = {
     {"tol", required_argument, NULL, OPT_TOL},
     {"init", required_argument, NULL, OPT_INIT},
     {"solver", required_argument, NULL, OPT_SOLVER},
+    {"stopping", required_argument, NULL, OPT_STOPPING},
+    {"sklearn", no_argument, NULL, OPT_SKLEARN},
+    {"sweeps", required_argument, NULL, OPT_SWEEPS},
     {"loss", required_argument, NULL, OPT_LOSS},
     {"beta", required_argument, NULL, OPT_BETA},
     {"alpha-w", required_argument, NULL, OPT_ALPHA_W},
@@ -72,6 +77,7 @@ static const struct option long_options[] = {
     {"output", required_argument, NULL, 'o'},
     {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT},
     {"resume", required_argument, NULL, OPT_RESUME},
+    {"overwrite", no_argument, NULL, OPT_OVERWRITE},
     {"recon", required_argument, NULL, OPT_RECON},
     {"grey", required_argument, NULL, OPT_GREY},
     {"resize", required_argument, NULL, OPT_RESIZE},
@@ -110,6 +116,19 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
         if (nmf_solver_parse(arg, &p->solver))
             return usage_error("--solver", arg, "must be mu or hals");
         out->given |= SETTING_BIT(SETTING_SOLVER);
+        break;
+    case OPT_STOPPING:
+        if (nmf_stopping_parse(arg, &p->stopping))
+            return usage_error("--stopping", arg, "must be relative or sklearn");
+        out->given |= SETTING_BIT(SETTING_STOPPING);
+        break;
+    case OPT_SKLEARN:
+        out->sklearn = 1;
+        break;
+    case OPT_SWEEPS:
+        if (parse_pair(arg, ',', 1, NMF_MAX_SWEEPS, &p->sweeps_W, &p->sweeps_H))
+            return usage_error("--sweeps", arg, "must be W,H with each in 1..64");
+        out->given |= SETTING_BIT(SETTING_SWEEPS_W) | SETTING_BIT(SETTING_SWEEPS_H);
         break;
     case OPT_LOSS:
         if (parse_loss(arg, &p->beta))
@@ -191,7 +210,7 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
         out->given |= SETTING_BIT(SETTING_GREY);
         break;
     case OPT_RESIZE:
-        if (parse_size(arg, &cfg->data.resize_w, &cfg->data.resize_h))
+        if (parse_pair(arg, 'x', 1, 65536, &cfg->data.resize_w, &cfg->data.resize_h))
             return usage_error("--resize", arg, "must be WIDTHxHEIGHT, e.g. 92x112, each 1..65536");
         out->given |= SETTING_BIT(SETTING_RESIZE);
         break;
@@ -205,6 +224,9 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
         if (!*arg)
             return usage_error("--resume", "''", "must not be empty");
         out->resume_dir = arg;
+        break;
+    case OPT_OVERWRITE:
+        o->overwrite = 1;
         break;
     case 'q':
         o->quiet = 1;
@@ -240,6 +262,40 @@ static const char *option_name(int argc, char **argv, char *buf, size_t size)
     return buf;
 }
 
+/* --sklearn: scikit-learn's defaults (nmf_params_sklearn) for every
+ * setting it has that was not given; those but max_iter (which a resumed
+ * run may raise) then count as given, so that --resume compares them.
+ * With either defaults, a loss other than Frobenius takes the solver that
+ * has it (mu) unless --solver was given, and mu the init that suits it. */
+static nmf_status apply_solver_defaults(cli_options *out)
+{
+    nmf_params *p = &out->job.config.params;
+    if (out->sklearn) {
+        nmf_params sk;
+        nmf_params_sklearn(&sk);
+        if (!(out->given & SETTING_BIT(SETTING_MAX_ITER)))
+            p->max_iter = sk.max_iter;
+#define SKLEARN_DEFAULT(id, member)                     if (!(out->given & SETTING_BIT(SETTING_##id)))         p->member = sk.member;                         out->given |= SETTING_BIT(SETTING_##id);
+        SKLEARN_DEFAULT(TOL, tol)
+        SKLEARN_DEFAULT(STOPPING, stopping)
+        SKLEARN_DEFAULT(INIT, init)
+        SKLEARN_DEFAULT(SWEEPS_W, sweeps_W)
+        SKLEARN_DEFAULT(SWEEPS_H, sweeps_H)
+#undef SKLEARN_DEFAULT
+    }
+    if (!(out->given & SETTING_BIT(SETTING_SOLVER)))
+        p->solver = p->beta != 2.0 ? NMF_SOLVER_MU : out->sklearn ? NMF_SOLVER_HALS : p->solver;
+    /* nndsvd's exact zeros stay zero under MU (a product of the old value),
+     * so MU starts from nndsvda, whose zeros are filled in. */
+    if (!(out->given & SETTING_BIT(SETTING_INIT)) && p->solver == NMF_SOLVER_MU)
+        p->init = NMF_INIT_NNDSVDA;
+    if (p->beta != 2.0 && p->solver == NMF_SOLVER_HALS)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--solver hals: minimises the Frobenius loss only; use --solver mu "
+                         "for --loss %s", nmf_loss_name(p->beta));
+    return NMF_STATUS_OK;
+}
+
 nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
 {
     memset(out, 0, sizeof *out);
@@ -273,6 +329,8 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
         }
     }
 
+    if ((st = apply_solver_defaults(out)) != NMF_STATUS_OK)
+        return st;
     if (o->init_w_path || o->init_h_path) {
         if ((out->given & SETTING_BIT(SETTING_INIT)) && o->config.params.init != NMF_INIT_CUSTOM)
             return usage_error("--init-w/--init-h", "", "only go with --init custom");

@@ -27,6 +27,7 @@ typedef struct {
     job_options job;        /* inputs point into argv; n_inputs == 0 when none given */
     const char *resume_dir; /* --resume DIR, or NULL */
     unsigned given;         /* SETTING_BITs and CLI_GIVEN_* */
+    int sklearn;            /* --sklearn: scikit-learn's defaults and stopping rules */
 } cli_options;
 
 /* Parses argv[1..argc) with getopt_long (which reorders argv) into out,

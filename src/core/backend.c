@@ -149,7 +149,8 @@ nmf_status nmf_backend_select(nmf_device device, const nmf_backend **out)
         return NMF_STATUS_OK;
     case NMF_DEVICE_AUTO:
         if (gpu_devices(why, sizeof why, out) == 0) {
-            nmf_note("no CUDA device (%s): running on the CPU", why);
+            /* The driver's own words only when a GPU was asked for. */
+            nmf_note("no GPU found; running on the CPU (--device gpu says why)");
             *out = &nmf_backend_cpu;
         }
         return NMF_STATUS_OK;

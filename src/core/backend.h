@@ -77,6 +77,9 @@ typedef struct nmf_backend {
     /* scikit-learn's reconstruction_err_ of the current factors:
      * sqrt(2·D(V || WH)), ||V - WH||_F for beta = 2. */
     nmf_status (*loss)(void *ctx, double *error);
+    /* ||V - WH||_F of the current factors whatever the fit's loss (the
+     * relative error every run reports); for beta = 2 the same as loss. */
+    nmf_status (*frobenius)(void *ctx, double *error);
     /* Copies the current factors out into W (m, k) and H (k, n). */
     nmf_status (*get_factors)(void *ctx, float *W, float *H);
     void (*free)(void *ctx);
@@ -90,7 +93,7 @@ extern const nmf_backend nmf_backend_cpu;
  * violations and the backends record them and keep each block's start. */
 static inline int nmf_hals_rule_on(const nmf_params *p)
 {
-    return p->solver == NMF_SOLVER_HALS && p->tol > 0.0;
+    return p->solver == NMF_SOLVER_HALS && p->tol > 0.0 && p->stopping == NMF_STOPPING_SKLEARN;
 }
 
 /* Sets the OpenMP and BLAS thread counts of the process (0: leave them).

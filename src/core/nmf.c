@@ -19,17 +19,36 @@ void nmf_params_default(nmf_params *p)
 {
     memset(p, 0, sizeof *p);
     p->k = 20;
-    p->max_iter = 200;
-    p->tol = 1e-4;
+    p->max_iter = 1000;
+    p->tol = 1e-3;
+    p->stopping = NMF_STOPPING_RELATIVE;
     p->seed = 42;
-    p->init = NMF_INIT_NNDSVDA;
-    p->solver = NMF_SOLVER_MU;
+    p->init = NMF_INIT_NNDSVD;
+    p->solver = NMF_SOLVER_HALS;
+    p->sweeps_W = 4;
+    p->sweeps_H = 2;
     p->beta = 2.0;
     p->alpha_H = -1.0;
 }
 
+void nmf_params_sklearn(nmf_params *p)
+{
+    nmf_params_default(p);
+    p->max_iter = 200;
+    p->tol = 1e-4;
+    p->stopping = NMF_STOPPING_SKLEARN;
+    p->init = NMF_INIT_NNDSVDA;
+    p->solver = NMF_SOLVER_HALS;
+    p->sweeps_W = 1;
+    p->sweeps_H = 1;
+}
+
 static const char *const solver_names[] = {[NMF_SOLVER_MU] = "mu", [NMF_SOLVER_HALS] = "hals"};
 NMF_NAMES(nmf_solver, nmf_solver_name, nmf_solver_parse, solver_names)
+
+static const char *const stopping_names[] = {[NMF_STOPPING_RELATIVE] = "relative",
+                                             [NMF_STOPPING_SKLEARN] = "sklearn"};
+NMF_NAMES(nmf_stopping, nmf_stopping_name, nmf_stopping_parse, stopping_names)
 
 const char *nmf_loss_name(double beta)
 {
@@ -61,19 +80,24 @@ nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
     if (!(p->tol >= 0.0) || !isfinite(p->tol))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "tol: must be a finite number >= 0, got %g", p->tol);
+    if (p->sweeps_W < 1 || p->sweeps_W > NMF_MAX_SWEEPS || p->sweeps_H < 1 ||
+        p->sweeps_H > NMF_MAX_SWEEPS)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "sweeps: must be 1..%d each, got %d and %d",
+                         NMF_MAX_SWEEPS, p->sweeps_W, p->sweeps_H);
     if (p->threads < 0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "threads: must be >= 0, got %d", p->threads);
-    if (!nmf_init_name(p->init) || !nmf_solver_name(p->solver) ||
+    if (!nmf_init_name(p->init) || !nmf_solver_name(p->solver) || !nmf_stopping_name(p->stopping) ||
         !nmf_precision_name(p->precision) || p->device < NMF_DEVICE_AUTO || p->device > NMF_DEVICE_GPU)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown init, solver, device or precision");
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "unknown init, solver, stopping rule, device or precision");
     if (!isfinite(p->beta) || fabs(p->beta) > 100)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "beta: must be a number in -100..100, got %g",
                          p->beta);
     if (p->solver == NMF_SOLVER_HALS && p->beta != 2.0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "beta: the hals solver minimises the Frobenius loss (beta 2) only; "
-                         "the mu solver supports beta = %g", p->beta);
+                         "beta %g: the hals solver minimises the Frobenius loss (beta 2) only; "
+                         "use the mu solver for this loss", p->beta);
     if (!(p->alpha_W >= 0) || !isfinite(p->alpha_W))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "alpha_w: must be a finite number >= 0, got %g",
                          p->alpha_W);
@@ -197,7 +221,7 @@ typedef struct {
     nmf_result *result;
     double t0, time_offset; /* a resumed run's clock goes on from the earlier one's */
     double error_at_init, error, previous, violation_at_1;
-    int it, stop, mu_rule, hals_rule;
+    int it, stop, fall_rule, hals_rule;
 } fit_state;
 
 /* Seconds of fitting so far, the earlier runs' of a resumed fit included. */
@@ -275,11 +299,10 @@ static nmf_status fit_start(fit_state *s, const float *W, const float *H, const 
         s->stop = report(p, 0, s->error_at_init, nmf_clock_s() - s->t0);
     }
     r->error_at_init = s->error_at_init;
-    /* The stopping rules, scikit-learn's: MU every 10 iterations stops when
-     * the error fell by less than tol * error_at_init since the previous
-     * check; HALS after every iteration stops when its projected-gradient
-     * violation is at most tol times the first iteration's. */
-    s->mu_rule = p->solver == NMF_SOLVER_MU && p->tol > 0.0;
+    /* The stopping rules (nmf_stopping): the error's fall every 10
+     * iterations, against the current error or (scikit-learn's MU) the
+     * initial one; or scikit-learn's HALS violation after every iteration. */
+    s->fall_rule = p->tol > 0.0 && (p->stopping == NMF_STOPPING_RELATIVE || p->solver == NMF_SOLVER_MU);
     s->hals_rule = nmf_hals_rule_on(p);
     s->previous = from ? from->previous_error : s->error_at_init;
     s->violation_at_1 = from ? from->violation_at_1 : 0.0;
@@ -335,11 +358,16 @@ static nmf_status fit_block(fit_state *s)
             return st;
         const double elapsed = fit_elapsed(s);
         record(s->result, s->it, s->error, elapsed);
-        if (s->mu_rule && s->it % NMF_HISTORY_EVERY == 0) {
-            if ((s->previous - s->error) / s->error_at_init < p->tol)
+        if (s->fall_rule && s->it % NMF_HISTORY_EVERY == 0) {
+            const double scale =
+                p->stopping == NMF_STOPPING_RELATIVE ? s->error : s->error_at_init;
+            if ((s->previous - s->error) < p->tol * scale)
                 s->result->converged = 1;
             s->previous = s->error;
         }
+        /* An exact fit cannot improve: it stops whatever the rule. */
+        if (s->error == 0.0)
+            s->result->converged = 1;
         s->stop = report(p, s->it, s->error, elapsed);
     }
     return NMF_STATUS_OK;
@@ -366,8 +394,14 @@ static nmf_status fit_finish(fit_state *s, float *W, float *H)
     if (st != NMF_STATUS_OK)
         return st;
     save_state(s);
+    r->frobenius_err = r->reconstruction_err;
+    if (s->p->beta != 2.0 && (st = s->backend->frobenius(s->ctx, &r->frobenius_err)) != NMF_STATUS_OK)
+        return st;
     r->norm_V = sqrt(nmf_dot_double(s->problem->V, NULL, s->problem->m * s->problem->n));
-    r->stop_rule = r->converged ? (s->hals_rule ? "hals tolerance" : "mu tolerance")
+    r->stop_rule = r->converged && s->error == 0.0 ? "zero error"
+                   : r->converged ? (s->hals_rule                                   ? "hals tolerance"
+                                     : s->p->stopping == NMF_STOPPING_RELATIVE ? "relative tolerance"
+                                                                               : "mu tolerance")
                    : s->it < s->p->max_iter ? "interrupted"
                                             : "max_iter";
     if (s->stop && s->it < s->p->max_iter && !r->converged)

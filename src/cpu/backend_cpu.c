@@ -55,6 +55,7 @@ typedef struct {
     float *den_H;   /* (k, n) scratch */
     float *WH, *R;  /* (m, n) scratch, beta != 2 only */
     nmf_solver solver;
+    int sweeps_W, sweeps_H; /* HALS sweeps per iteration (nmf_params) */
     float beta;
     float l1_W, l2_W, l1_H, l2_H; /* scaled regularisation */
     double norm_V_sq;
@@ -206,20 +207,24 @@ static void beta_mu_iteration(cpu_ctx *c)
     c->HHt_valid = c->WtV_valid = 0;
 }
 
-/* One HALS iteration (hals.c): sweep W's columns, then H's rows; returns
- * the violation, the sum of both sweeps'. */
+/* One HALS iteration (hals.c): sweep W's columns sweeps_W times with one
+ * V Hᵀ and H Hᵀ, then H's rows sweeps_H times with one Wᵀ V and Wᵀ W;
+ * returns the violation, the sum of the last W and the last H sweep's. */
 static double hals_iteration(cpu_ctx *c)
 {
     ensure_HHt(c);
     compute_VHt(c);
-    double violation = nmf_hals_sweep_cpu(c->W, c->m, c->k, c->k, 1, c->HHt, c->VHt, c->k, 1,
-                                          c->l1_W, c->l2_W);
+    double violation_W = 0.0, violation_H = 0.0;
+    for (int s = 0; s < c->sweeps_W; s++)
+        violation_W = nmf_hals_sweep_cpu(c->W, c->m, c->k, c->k, 1, c->HHt, c->VHt, c->k, 1,
+                                         c->l1_W, c->l2_W);
     c->WtV_valid = 0;
     ensure_WtV(c);
-    violation += nmf_hals_sweep_cpu(c->H, c->n, c->k, 1, c->n, c->WtW, c->WtV, 1, c->n,
-                                    c->l1_H, c->l2_H);
+    for (int s = 0; s < c->sweeps_H; s++)
+        violation_H = nmf_hals_sweep_cpu(c->H, c->n, c->k, 1, c->n, c->WtW, c->WtV, 1, c->n,
+                                         c->l1_H, c->l2_H);
     c->HHt_valid = 0;
-    return violation;
+    return violation_W + violation_H;
 }
 
 static void cpu_free(void *ctx)
@@ -273,6 +278,8 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->den_W = malloc(m * k * sizeof(float));
     c->den_H = malloc(k * n * sizeof(float));
     c->solver = params->solver;
+    c->sweeps_W = params->sweeps_W;
+    c->sweeps_H = params->sweeps_H;
     c->beta = (float)params->beta;
     nmf_regularization reg = nmf_regularization_of(problem, params);
     c->l1_W = (float)reg.l1_W;
@@ -360,6 +367,16 @@ static nmf_status cpu_loss(void *ctx, double *error)
     /* Rounding can push an exact fit a hair below zero; a NaN (a fit whose
      * products overflowed) stays NaN for the driver to report. */
     *error = sqrt(sq < 0.0 ? 0.0 : sq);
+    return NMF_STATUS_OK;
+}
+
+static nmf_status cpu_frobenius(void *ctx, double *error)
+{
+    cpu_ctx *c = ctx;
+    if (c->beta == 2.0f)
+        return cpu_loss(ctx, error);
+    /* A beta != 2 fit has the m x n WH buffer its loss uses. */
+    *error = nmf_beta_error_cpu(c->V, c->W, c->H, c->m, c->n, c->k, 2.0f, c->WH);
     return NMF_STATUS_OK;
 }
 
@@ -500,6 +517,7 @@ const nmf_backend nmf_backend_cpu = {
     .violations = cpu_violations,
     .rewind = cpu_rewind,
     .loss = cpu_loss,
+    .frobenius = cpu_frobenius,
     .get_factors = cpu_get_factors,
     .free = cpu_free,
     .bench = &cpu_bench,

@@ -69,6 +69,7 @@ typedef struct {
     double *d_sums;    /* SUM_COUNT */
     double *h_sums;    /* pinned, SUM_COUNT */
     nmf_solver solver;
+    int sweeps_W, sweeps_H; /* HALS sweeps per iteration (nmf_params) */
     float beta, gamma;
     float l1_W, l2_W, l1_H, l2_H;
     int WtV_valid;
@@ -188,8 +189,8 @@ cleanup:
     return st;
 }
 
-/* One HALS iteration, the i-th of its block: one sweep kernel over W's
- * rows with HHt and VHt, one over H's columns with WtW and WtV. With tol > 0
+/* One HALS iteration, the i-th of its block: sweep kernels over W's rows
+ * with HHt and VHt, then over H's columns with WtW and WtV. With tol > 0
  * each sweep's violation is summed on the device into its slot of d_sums,
  * read once per block; with tol = 0 nobody reads it and it is not summed. */
 static nmf_status enqueue_hals(cuda_ctx *c, int i)
@@ -199,15 +200,19 @@ static nmf_status enqueue_hals(cuda_ctx *c, int i)
     double *row_violation = c->track_violation ? c->d_row_violation : NULL;
     if ((st = enqueue_H_products(c)) != NMF_STATUS_OK)
         goto cleanup;
-    CUDA_CHECK(nmf_cuda_hals_sweep(c->d_W, m, k, k, 1, c->d_HHt, c->d_VHt, k, 1, c->l1_W,
-                                   c->l2_W, row_violation, c->stream));
+    /* sweeps_W sweeps with one V Hᵀ and H Hᵀ (the last one's violation
+     * counts), then sweeps_H with one Wᵀ V and Wᵀ W, as on the CPU. */
+    for (int s = 0; s < c->sweeps_W; s++)
+        CUDA_CHECK(nmf_cuda_hals_sweep(c->d_W, m, k, k, 1, c->d_HHt, c->d_VHt, k, 1, c->l1_W,
+                                       c->l2_W, row_violation, c->stream));
     if (row_violation)
         CUDA_CHECK(nmf_cuda_sum_double(row_violation, m, c->d_partial,
                                        c->d_sums + SUM_VIOLATIONS + 2 * i, c->stream));
     if ((st = enqueue_W_products(c)) != NMF_STATUS_OK)
         goto cleanup;
-    CUDA_CHECK(nmf_cuda_hals_sweep(c->d_H, n, k, 1, n, c->d_WtW, c->d_WtV, 1, n, c->l1_H,
-                                   c->l2_H, row_violation, c->stream));
+    for (int s = 0; s < c->sweeps_H; s++)
+        CUDA_CHECK(nmf_cuda_hals_sweep(c->d_H, n, k, 1, n, c->d_WtW, c->d_WtV, 1, n, c->l1_H,
+                                       c->l2_H, row_violation, c->stream));
     if (row_violation)
         CUDA_CHECK(nmf_cuda_sum_double(row_violation, n, c->d_partial,
                                        c->d_sums + SUM_VIOLATIONS + 2 * i + 1, c->stream));
@@ -389,6 +394,8 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     c->n = n;
     c->k = k;
     c->solver = params->solver;
+    c->sweeps_W = params->sweeps_W;
+    c->sweeps_H = params->sweeps_H;
     c->track_violation = nmf_hals_rule_on(params);
     c->beta = (float)params->beta;
     c->gamma = nmf_mu_gamma(c->beta);
@@ -503,13 +510,14 @@ cleanup:
     return st;
 }
 
-/* scikit-learn's error for beta != 2: D from WH in one reduction. */
-static nmf_status beta_loss(cuda_ctx *c, double *error)
+/* sqrt(2·D_beta(V || WH)) from WH in one reduction: scikit-learn's error
+ * for beta != 2, and with beta = 2 the Frobenius norm of V - WH. */
+static nmf_status beta_loss(cuda_ctx *c, float beta, double *error)
 {
     nmf_status st = NMF_STATUS_OK;
     CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, c->m, c->n, c->k, c->d_W, c->k,
                          c->d_H, c->n, c->d_WH, c->n));
-    CUDA_CHECK(nmf_cuda_beta_divergence(c->d_V, c->d_WH, c->m * c->n, c->beta, c->d_partial,
+    CUDA_CHECK(nmf_cuda_beta_divergence(c->d_V, c->d_WH, c->m * c->n, beta, c->d_partial,
                                         c->d_sums + SUM_LOSS, c->stream));
     if ((st = read_sums(c, SUM_LOSS, 1)) != NMF_STATUS_OK)
         goto cleanup;
@@ -527,7 +535,7 @@ static nmf_status cuda_loss(void *ctx, double *error)
     nmf_status st = NMF_STATUS_OK;
     const size_t n = c->n, k = c->k;
     if (c->beta != 2.0f)
-        return beta_loss(c, error);
+        return beta_loss(c, c->beta, error);
     CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, k, k, n, c->d_H, n, c->d_H, n,
                          c->d_HHt, k));
     if (!c->WtV_valid) {
@@ -547,6 +555,13 @@ static nmf_status cuda_loss(void *ctx, double *error)
     *error = sqrt(c->h_sums[SUM_LOSS]);
 cleanup:
     return st;
+}
+
+static nmf_status cuda_frobenius(void *ctx, double *error)
+{
+    cuda_ctx *c = ctx;
+    /* A beta != 2 fit has the m x n WH buffer its loss uses. */
+    return c->beta == 2.0f ? cuda_loss(ctx, error) : beta_loss(c, 2.0f, error);
 }
 
 /* The block's violations: one synchronisation per 10 iterations. */
@@ -720,6 +735,7 @@ const nmf_backend nmf_backend_cuda = {
     .violations = cuda_violations,
     .rewind = cuda_rewind,
     .loss = cuda_loss,
+    .frobenius = cuda_frobenius,
     .get_factors = cuda_get_factors,
     .free = cuda_free,
     .bench = &cuda_bench,

@@ -1,12 +1,14 @@
 /* fsutil.c - files that appear whole or not at all (write a temporary file
- * beside the final path, fsync, rename), mkdir -p, and a writability check
- * that creates nothing. POSIX only. */
+ * beside the final path, fsync, rename), sets of files that appear together
+ * (a stage folder whose entries are renamed in), mkdir -p, and a
+ * writability check that creates nothing. POSIX only. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "fsutil.h"
 
 #include "error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,11 +126,15 @@ void atomic_file_abort(atomic_file *f)
     fs__free_names(f);
 }
 
-/* Creates one directory; an existing directory is fine. */
-static nmf_status fs__make_dir(const char *path)
+/* Creates one directory; an existing directory is fine. *made is set when
+ * this call created it. */
+static nmf_status fs__make_dir(const char *path, int *made)
 {
-    if (mkdir(path, 0777) == 0)
+    *made = 0;
+    if (mkdir(path, 0777) == 0) {
+        *made = 1;
         return NMF_STATUS_OK;
+    }
     int err = errno;
     struct stat sb;
     /* stat rather than trusting EEXIST: mkdir of an existing directory on a
@@ -141,8 +147,11 @@ static nmf_status fs__make_dir(const char *path)
     return nmf_error(NMF_STATUS_IO, "%s: cannot create directory (%s)", path, strerror(err));
 }
 
-nmf_status fs_make_dirs(const char *path)
+/* mkdir -p; *created_len gets the length of the outermost prefix of path
+ * it created (the ones below it are new too), 0 when it created none. */
+static nmf_status fs__make_dirs(const char *path, size_t *created_len)
 {
+    *created_len = 0;
     if (!path || !*path)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "fs_make_dirs: empty path");
     char *buf = fs__strdup(path);
@@ -150,22 +159,33 @@ nmf_status fs_make_dirs(const char *path)
         return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", path);
 
     nmf_status st = NMF_STATUS_OK;
+    int made;
     /* Each '/' after a component ends a prefix to create; the leading '/'
      * of an absolute path and runs of '/' are not components. */
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/' || p[-1] == '/')
             continue;
         *p = '\0';
-        st = fs__make_dir(buf);
+        st = fs__make_dir(buf, &made);
+        if (made && !*created_len)
+            *created_len = (size_t)(p - buf);
         *p = '/';
         if (st != NMF_STATUS_OK)
             goto cleanup;
     }
-    st = fs__make_dir(buf);
+    st = fs__make_dir(buf, &made);
+    if (made && !*created_len)
+        *created_len = strlen(buf);
 
 cleanup:
     free(buf);
     return st;
+}
+
+nmf_status fs_make_dirs(const char *path)
+{
+    size_t created_len;
+    return fs__make_dirs(path, &created_len);
 }
 
 /* Shortens p (a path without trailing '/') to its parent: "a/b" -> "a",
@@ -231,5 +251,205 @@ nmf_status fs_check_writable_dir(const char *path)
 
 cleanup:
     free(cur);
+    return st;
+}
+
+#define FS__PATH_MAX 4096 /* the longest path a stage handles, as job.c's */
+
+/* "a/b" into buf (FS__PATH_MAX bytes); 0 when it does not fit. */
+static int fs__join(char *buf, const char *a, const char *b)
+{
+    return (size_t)snprintf(buf, FS__PATH_MAX, "%s/%s", a, b) < FS__PATH_MAX;
+}
+
+const char *fs_first_present(const char *dir, const char *const *names, size_t count)
+{
+    char path[FS__PATH_MAX];
+    struct stat sb;
+    for (size_t i = 0; i < count; i++)
+        if (fs__join(path, dir, names[i]) && lstat(path, &sb) == 0)
+            return names[i];
+    return NULL;
+}
+
+/* rm -r, not following symbolic links; 0 when all of it is gone. */
+static int fs__remove_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(sb.st_mode))
+        return unlink(path);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int rc = 0;
+    char child[FS__PATH_MAX];
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (!fs__join(child, path, e->d_name) || fs__remove_tree(child) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rmdir(path) == 0 ? rc : -1;
+}
+
+static void fs__stage_free(fs_stage *s)
+{
+    free(s->dir);
+    free(s->stage);
+    s->dir = NULL;
+    s->stage = NULL;
+    s->created_len = 0;
+}
+
+/* rmdir of dir and its parents up to the outermost one fs_stage_open made;
+ * stops at the first that is not empty (a checkpoint written there). */
+static void fs__remove_created(const fs_stage *s)
+{
+    if (!s->dir || !s->created_len)
+        return;
+    char *cur = fs__strdup(s->dir);
+    if (!cur)
+        return;
+    size_t len = strlen(cur);
+    while (len > 1 && cur[len - 1] == '/')
+        cur[--len] = '\0';
+    while (rmdir(cur) == 0 && strlen(cur) > s->created_len && fs__parent(cur))
+        ;
+    free(cur);
+}
+
+#define FS__STAGE_NAME ".nmf-partial-XXXXXX"
+#define FS__REPLACED ".replaced" /* in the stage: what a commit moved aside */
+
+nmf_status fs_stage_open(fs_stage *s, const char *dir)
+{
+    s->dir = NULL;
+    s->stage = NULL;
+    s->created_len = 0;
+    if (!dir || !*dir)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "fs_stage_open: empty path");
+    size_t len = strlen(dir) + 1 + sizeof FS__STAGE_NAME;
+    if (len + sizeof FS__REPLACED + 256 > FS__PATH_MAX) /* + a file name */
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: output path too long", dir);
+    s->dir = fs__strdup(dir);
+    s->stage = malloc(len);
+    nmf_status st = NMF_STATUS_OK;
+    if (!s->dir || !s->stage)
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", dir);
+    else if ((st = fs__make_dirs(dir, &s->created_len)) == NMF_STATUS_OK) {
+        snprintf(s->stage, len, "%s/%s", dir, FS__STAGE_NAME);
+        if (!mkdtemp(s->stage))
+            st = nmf_error(NMF_STATUS_IO, "%s: cannot create a folder to write into (%s)", dir,
+                           strerror(errno));
+    }
+    if (st != NMF_STATUS_OK) {
+        free(s->stage); /* not created: nothing to remove */
+        s->stage = NULL;
+        fs_stage_abort(s);
+    }
+    return st;
+}
+
+void fs_stage_abort(fs_stage *s)
+{
+    size_t len = s->stage ? strlen(s->stage) : 0;
+    const char *msg = nmf_last_error();
+    if (len && strncmp(msg, s->stage, len) == 0 && msg[len] == '/') {
+        /* "DIR/W.npy: write failed", not the stage's name for it. */
+        char rest[1024];
+        snprintf(rest, sizeof rest, "%s", msg + len);
+        size_t dir_len = strlen(s->dir);
+        while (dir_len > 1 && s->dir[dir_len - 1] == '/')
+            dir_len--;
+        nmf_error(NMF_STATUS_IO, "%.*s%s", (int)dir_len, s->dir, rest);
+    }
+    if (s->stage)
+        fs__remove_tree(s->stage);
+    fs__remove_created(s);
+    fs__stage_free(s);
+}
+
+enum { FS__MOVED_ASIDE = 1, FS__MOVED_IN = 2 };
+
+/* Undoes a commit's moves (moved[i]); 0 when every one was undone. */
+static int fs__stage_undo(const fs_stage *s, const char *replaced, const char *const *names,
+                          size_t count, const unsigned char *moved)
+{
+    char in_dir[FS__PATH_MAX], elsewhere[FS__PATH_MAX];
+    int rc = 0;
+    for (size_t i = 0; i < count; i++)
+        if ((moved[i] & FS__MOVED_IN) && (!fs__join(in_dir, s->dir, names[i]) ||
+                                          !fs__join(elsewhere, s->stage, names[i]) ||
+                                          rename(in_dir, elsewhere) != 0))
+            rc = -1;
+    for (size_t i = 0; i < count; i++)
+        if ((moved[i] & FS__MOVED_ASIDE) && (!fs__join(in_dir, s->dir, names[i]) ||
+                                             !fs__join(elsewhere, replaced, names[i]) ||
+                                             rename(elsewhere, in_dir) != 0))
+            rc = -1;
+    return rc;
+}
+
+nmf_status fs_stage_commit(fs_stage *s, const char *const *names, size_t count)
+{
+    char replaced[FS__PATH_MAX], in_dir[FS__PATH_MAX], elsewhere[FS__PATH_MAX];
+    unsigned char *moved = calloc(count ? count : 1, 1);
+    nmf_status st = NMF_STATUS_OK;
+    if (!moved) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", s->dir);
+        goto cleanup;
+    }
+    /* fs_stage_open checked that the stage's paths fit. */
+    fs__join(replaced, s->stage, FS__REPLACED);
+    if (mkdir(replaced, 0700) != 0) {
+        st = nmf_error(NMF_STATUS_IO, "%s: cannot create (%s)", replaced, strerror(errno));
+        goto cleanup;
+    }
+    /* names[0] (metrics.json) is the first to go and the last to come. */
+    for (size_t i = 0; i < count; i++) {
+        if (!fs__join(in_dir, s->dir, names[i]) || !fs__join(elsewhere, replaced, names[i])) {
+            st = nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: output path too long", s->dir);
+            goto cleanup;
+        }
+        if (rename(in_dir, elsewhere) == 0)
+            moved[i] |= FS__MOVED_ASIDE;
+        else if (errno != ENOENT) {
+            st = nmf_error(NMF_STATUS_IO, "%s: cannot move the previous run's file aside (%s)",
+                           in_dir, strerror(errno));
+            goto cleanup;
+        }
+    }
+    for (size_t i = count; i-- > 0;) {
+        fs__join(in_dir, s->dir, names[i]); /* fits: it did above */
+        if (!fs__join(elsewhere, s->stage, names[i])) {
+            st = nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: output path too long", s->dir);
+            goto cleanup;
+        }
+        if (rename(elsewhere, in_dir) == 0)
+            moved[i] |= FS__MOVED_IN;
+        else if (errno != ENOENT) {
+            st = nmf_error(NMF_STATUS_IO, "%s: cannot rename into place (%s)", in_dir,
+                           strerror(errno));
+            goto cleanup;
+        }
+    }
+
+cleanup:
+    if (st == NMF_STATUS_OK) {
+        fs__remove_tree(s->stage); /* what was replaced goes with it */
+        fs__stage_free(s);
+    } else if (!moved || fs__stage_undo(s, replaced, names, count, moved) == 0) {
+        fs_stage_abort(s);
+    } else {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", nmf_last_error());
+        st = nmf_error(st, "%s; undoing it failed too: the previous files are in %s", why,
+                       replaced);
+        fs__stage_free(s);
+    }
+    free(moved);
     return st;
 }

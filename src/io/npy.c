@@ -108,7 +108,7 @@ nmf_status npy_write_f32(const char *path, const float *data, size_t rows, size_
         done += n;
     }
     if (!ok) {
-        int err = errno;
+        int err = errno ? errno : EIO;
         nmf_error(NMF_STATUS_IO, "%s: write failed (%s)", path, strerror(err));
         atomic_file_abort(&f);
         return NMF_STATUS_IO;

@@ -4,15 +4,20 @@
  * Images are 8-bit grey. In the grids every tile is magnified by the same
  * integer factor (nearest neighbour) so that a 92x112 face reads at a
  * glance, and tiles are separated by a mid-grey gap so that dark edges of
- * neighbouring tiles stay apart. PNG bytes are streamed into an
+ * neighbouring tiles stay apart. A tile's white is a high percentile of its
+ * values, not the maximum: one bright pixel would leave the rest near
+ * black (output_tile_scale). PNG bytes are streamed into an
  * atomic_file, so no half-written PNG ever appears under its final name. */
 #include "output.h"
 
 #include "error.h"
 #include "fsutil.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +25,9 @@
 
 #include <stb_image_write.h>
 
-#define OUTPUT_GAP 2           /* pixels between tiles */
-#define OUTPUT_GAP_GREY 128    /* the gap and empty cells */
+#define OUTPUT_GAP 4           /* pixels between tiles: 2 was lost beside bright tiles */
+#define OUTPUT_GAP_GREY 128    /* the gap and empty cells: neither a dark nor a bright tile */
+#define OUTPUT_SCALE_PERMILLE 995 /* the percentile that is white: 0.5% of pixels saturate */
 #define OUTPUT_MIN_TILE_H 180  /* magnify grid tiles to at least this height... */
 #define OUTPUT_MAX_MAGNIFY 8   /* ...but tiny images no more than this */
 
@@ -77,16 +83,60 @@ static unsigned char output__byte(double v)
     return (unsigned char)(v + 0.5);
 }
 
-/* Scales x (n values) to 0..255 by its own maximum; all black when the
- * maximum is not positive. Non-finite values are clamped. */
-static void output__grey_own_max(const float *x, size_t n, unsigned char *out)
+/* The r-th smallest of a[0..n) (r < n, no NaN), reordering a: Hoare's
+ * selection (Wirth's form), linear on average, exact and deterministic. */
+static float output__select(float *a, size_t n, size_t r)
 {
-    double max = 0.0;
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, k = (ptrdiff_t)r;
+    while (lo < hi) {
+        float pivot = a[k];
+        ptrdiff_t i = lo, j = hi;
+        do {
+            while (a[i] < pivot)
+                i++;
+            while (pivot < a[j])
+                j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        } while (i <= j);
+        if (j < k)
+            lo = i;
+        if (k < i)
+            hi = j;
+    }
+    return a[k];
+}
+
+float output_tile_scale(const float *x, size_t n, float *scratch)
+{
+    size_t c = 0;
     for (size_t i = 0; i < n; i++)
-        if (isfinite(x[i]) && x[i] > max)
-            max = x[i];
+        if (isfinite(x[i]) && x[i] > 0.0f)
+            scratch[c++] = x[i];
+    if (c == 0)
+        return 0.0f;
+    /* nearest rank: the smallest value with at least 99.5% of them <= it */
+    size_t rank = (c * OUTPUT_SCALE_PERMILLE + 999) / 1000;
+    return output__select(scratch, c, rank - 1);
+}
+
+/* Maps x (n values) to 0..255 with `scale` as white, clamped; all black
+ * when scale is not positive. */
+static void output__grey_scaled(const float *x, size_t n, double scale, unsigned char *out)
+{
     for (size_t i = 0; i < n; i++)
-        out[i] = max > 0.0 ? output__byte(255.0 * x[i] / max) : 0;
+        out[i] = scale > 0.0 ? output__byte(255.0 * x[i] / scale) : 0;
+}
+
+void output_pick_spread(size_t m, size_t count, size_t *out)
+{
+    assert(count >= 1 && count <= m && m <= SIZE_MAX / 2 / count);
+    /* round(i * m / count) in integers: floor((2 i m + count) / (2 count)) */
+    for (size_t i = 0; i < count; i++)
+        out[i] = (2 * i * m + count) / (2 * count);
 }
 
 /* Copies a tw x th tile into the canvas at (x0, y0), magnified f times. */
@@ -104,14 +154,14 @@ static void output__blit(unsigned char *canvas, int canvas_w, size_t x0, size_t 
 
 typedef struct {
     FILE *fp;
-    int failed;
+    int failed; /* the errno of the first failed write, or 0 */
 } output__sink;
 
 static void output__sink_write(void *context, void *data, int size)
 {
     output__sink *s = context;
     if (!s->failed && size > 0 && fwrite(data, 1, (size_t)size, s->fp) != (size_t)size)
-        s->failed = 1;
+        s->failed = errno ? errno : EIO;
 }
 
 /* Writes a w x h grey image to path as a PNG, atomically. */
@@ -128,7 +178,7 @@ static nmf_status output__write_png(const char *path, const unsigned char *pixel
     }
     if (sink.failed) {
         atomic_file_abort(&f);
-        return nmf_error(NMF_STATUS_IO, "%s: write failed", path);
+        return nmf_error(NMF_STATUS_IO, "%s: write failed (%s)", path, strerror(sink.failed));
     }
     return atomic_file_commit(&f);
 }
@@ -153,6 +203,7 @@ nmf_status output_write_components(const char *dir, const float *H, int k, int w
         return st;
 
     unsigned char *canvas = NULL, *tile = NULL;
+    float *scratch = NULL;
     char *grid_path = NULL, *sub_dir = NULL, *one_path = NULL;
     size_t n = (size_t)width * (size_t)height; /* both < 2^31: fits */
     size_t cols = 1;
@@ -174,7 +225,8 @@ nmf_status output_write_components(const char *dir, const float *H, int k, int w
         goto cleanup;
     canvas = malloc((size_t)gw * (size_t)gh);
     tile = malloc(n);
-    if (!canvas || !tile) {
+    scratch = malloc(n * sizeof *scratch);
+    if (!canvas || !tile || !scratch) {
         st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory (%d x %d image)", grid_path, gw, gh);
         goto cleanup;
     }
@@ -188,7 +240,8 @@ nmf_status output_write_components(const char *dir, const float *H, int k, int w
     for (int v = (k - 1) / 100; v > 0 && digits < 10; v /= 10)
         digits++;
     for (int j = 0; j < k; j++) {
-        output__grey_own_max(H + (size_t)j * n, n, tile);
+        const float *h = H + (size_t)j * n;
+        output__grey_scaled(h, n, output_tile_scale(h, n, scratch), tile);
 
         /* zero padding by hand: a "%0*d" width defeats gcc's truncation check */
         char num[16], name[32];
@@ -216,6 +269,7 @@ cleanup:
     free(one_path);
     free(sub_dir);
     free(grid_path);
+    free(scratch);
     free(tile);
     free(canvas);
     return st;
@@ -238,6 +292,8 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
 
     unsigned char *canvas = NULL, *tile = NULL;
     double *acc = NULL;
+    float *pair = NULL, *scratch = NULL;
+    size_t *picks = NULL;
     char *path = NULL;
     size_t n = (size_t)width * (size_t)height;
     int f = output__magnify(height);
@@ -255,18 +311,19 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
     canvas = malloc((size_t)gw * (size_t)gh);
     tile = malloc(n);
     acc = malloc(n * sizeof *acc);
-    if (!canvas || !tile || !acc) {
+    pair = malloc(2 * n * sizeof *pair); /* the input, then its reconstruction */
+    scratch = malloc(2 * n * sizeof *scratch);
+    picks = malloc((size_t)count * sizeof *picks);
+    if (!canvas || !tile || !acc || !pair || !scratch || !picks) {
         st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory (%d x %d image)", path, gw, gh);
         goto cleanup;
     }
     memset(canvas, OUTPUT_GAP_GREY, (size_t)gw * (size_t)gh);
+    output_pick_spread(m, (size_t)count, picks);
 
-    for (size_t i = 0; i < (size_t)count; i++) {
-        size_t x0 = i * (tw + OUTPUT_GAP);
-        const float *v = V + i * n;
-        for (size_t p = 0; p < n; p++)
-            tile[p] = output__byte(v[p]);
-        output__blit(canvas, gw, x0, 0, tile, width, height, f);
+    for (size_t t = 0; t < (size_t)count; t++) {
+        size_t x0 = t * (tw + OUTPUT_GAP), i = picks[t];
+        memcpy(pair, V + i * n, n * sizeof *pair);
 
         /* row i of W·H: sum over components of W[i][j] * H[j] */
         memset(acc, 0, n * sizeof *acc);
@@ -277,7 +334,13 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
                 acc[p] += w * h[p];
         }
         for (size_t p = 0; p < n; p++)
-            tile[p] = output__byte(acc[p]);
+            pair[n + p] = (float)acc[p];
+
+        /* one scale for both, so that a darker reconstruction looks darker */
+        double scale = output_tile_scale(pair, 2 * n, scratch);
+        output__grey_scaled(pair, n, scale, tile);
+        output__blit(canvas, gw, x0, 0, tile, width, height, f);
+        output__grey_scaled(pair + n, n, scale, tile);
         output__blit(canvas, gw, x0, th + OUTPUT_GAP, tile, width, height, f);
     }
 
@@ -290,6 +353,9 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
 
 cleanup:
     free(path);
+    free(picks);
+    free(scratch);
+    free(pair);
     free(acc);
     free(tile);
     free(canvas);
@@ -305,8 +371,9 @@ nmf_status output_write_text(const char *path, const char *text, size_t len)
     if (st != NMF_STATUS_OK)
         return st;
     if (len > 0 && fwrite(text, 1, len, f.fp) != len) {
+        int err = errno ? errno : EIO;
         atomic_file_abort(&f);
-        return nmf_error(NMF_STATUS_IO, "%s: write failed", path);
+        return nmf_error(NMF_STATUS_IO, "%s: write failed (%s)", path, strerror(err));
     }
     return atomic_file_commit(&f);
 }

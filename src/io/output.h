@@ -8,19 +8,35 @@
 #include <stddef.h>
 
 /* Writes H's k rows as width x height grey PNGs: `dir`/components.png, a
- * grid of all of them with a 2-pixel gap, about square, and
+ * grid of all of them with a 4-pixel mid-grey (128) gap, about square, and
  * `dir`/components/NN.png (zero-padded to the digits of k - 1, at least 2), one each.
- * Each latent image is scaled to its own 0..max (all black if max is 0). */
+ * Each latent image is scaled to its own 0..output_tile_scale (brighter
+ * values white; all black if the scale is 0); the grid and the files agree. */
 nmf_status output_write_components(const char *dir, const float *H, int k,
                                    int width, int height);
 
-/* Writes `dir`/reconstructions.png: the first `count` rows of V (top row)
- * above their reconstructions W·H (bottom row), on a common 0..255 scale,
- * clamped. count is clipped to m. W is (m, k), H is (k, n). */
+/* Writes `dir`/reconstructions.png: `count` rows of V spread over the set
+ * (output_pick_spread) in the top row above their reconstructions W·H in
+ * the bottom row. Each input and its reconstruction share one scale, the
+ * output_tile_scale of the two together, so the pair compares pixel for
+ * pixel. count is clipped to m. W is (m, k), H is (k, n). */
 nmf_status output_write_reconstructions(const char *dir, const float *V,
                                         const float *W, const float *H,
                                         size_t m, int k, int width, int height,
                                         int count);
+
+/* The value a tile's white stands for: the 99.5th percentile (nearest
+ * rank) of the finite positive values of x (n of them), so that a few bright
+ * pixels do not leave the rest of the tile nearly black, and zeros (sparse
+ * components) do not pull it down to 0. 0 when there are none. scratch
+ * holds n floats; x is not changed. Exposed for tests. */
+float output_tile_scale(const float *x, size_t n, float *scratch);
+
+/* Writes to out the `count` (1 <= count <= m) rows of m that
+ * reconstructions.png shows: round(i * m / count) for i < count, increasing
+ * and distinct, so the picks cover the set (its first rows are often one
+ * person). Exposed for tests. */
+void output_pick_spread(size_t m, size_t count, size_t *out);
 
 /* Writes text to path atomically. */
 nmf_status output_write_text(const char *path, const char *text, size_t len);

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAGIC "nmf-faces checkpoint 1"
+/* 2: the stopping rule recorded (version 1, without it, ran scikit-learn's). */
+#define MAGIC "nmf-faces checkpoint 2"
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
@@ -114,7 +115,11 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point 
     nmf_params *p = &info->config.params;
     run_config_default(&info->config);
     if (!fgets(r->line, sizeof r->line, r->fp) || strncmp(r->line, MAGIC, strlen(MAGIC))) {
-        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an nmf-faces checkpoint", path);
+        st = strncmp(r->line, "nmf-faces checkpoint 1", 22) == 0
+                 ? nmf_error(NMF_STATUS_BAD_INPUT,
+                             "%s: a checkpoint of nmf-faces 0.1 (format 1), which this version "
+                             "does not resume; resume it with that version", path)
+                 : nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an nmf-faces checkpoint", path);
         goto cleanup;
     }
     READ(r, "fingerprint", "%" SCNx64, &info->fingerprint);

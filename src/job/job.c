@@ -79,18 +79,82 @@ static nmf_status write_inputs_list(const char *dir, const dataset *d)
     return st;
 }
 
+/* beta <= 0 divides by powers of WH that zeros in V drive to 0, so such
+ * data is refused (as scikit-learn refuses it), naming the first image
+ * with a zero and what the tool offers instead. */
+static nmf_status check_zeros_for_beta(const dataset *d, double beta)
+{
+    if (beta > 0.0)
+        return NMF_STATUS_OK;
+    for (size_t i = 0; i < d->m * d->n; i++)
+        if (d->V[i] == 0.0f)
+            return nmf_error(NMF_STATUS_BAD_INPUT,
+                             "%s: pixel (%zu, %zu) is 0, and a loss with beta <= 0 (here %g) "
+                             "needs data without zeros; hint: --loss kl or a --beta above 0 "
+                             "takes zeros", d->paths[i / d->n], i % d->n % (size_t)d->width,
+                             i % d->n / (size_t)d->width, beta);
+    return NMF_STATUS_OK;
+}
+
+/* A component whose image or weights ended all zero adds nothing to any
+ * reconstruction: usually too much regularisation, or more components than
+ * the data holds. One warning line each, numbered as components/NN.png. */
+static void warn_zero_components(const float *W, const float *H, size_t m, size_t k, size_t n)
+{
+    for (size_t t = 0; t < k; t++) {
+        int h_zero = 1, w_zero = 1;
+        for (size_t j = 0; j < n && h_zero; j++)
+            h_zero = H[t * n + j] == 0.0f;
+        for (size_t i = 0; i < m && w_zero; i++)
+            w_zero = W[i * k + t] == 0.0f;
+        if (h_zero || w_zero)
+            fprintf(stderr,
+                    "nmf-faces: warning: component %02zu ended all zero (its %s); it adds "
+                    "nothing: try a smaller --alpha-w/--alpha-h or fewer components\n",
+                    t, h_zero ? "image, H's row" : "weights, W's column");
+    }
+}
+
+/* The last line of a run: why it stopped, the relative Frobenius error
+ * (whatever the loss; a beta-divergence fit adds its own objective), speed,
+ * where the pictures are. */
+static void print_summary(const job_options *opt, const nmf_result *r)
+{
+    const nmf_params *p = &opt->config.params;
+    char why[160], objective[96] = "";
+    if (r->converged && r->reconstruction_err == 0.0)
+        snprintf(why, sizeof why, "an exact fit");
+    else if (r->converged)
+        snprintf(why, sizeof why, "converged: %s rule, --tol %g",
+                 nmf_stopping_name(p->stopping), p->tol);
+    else if (p->tol > 0.0)
+        snprintf(why, sizeof why, "not converged: --tol %g not met in --max-iter %d", p->tol,
+                 p->max_iter);
+    else
+        snprintf(why, sizeof why, "all of them: --tol 0");
+    if (p->beta != 2.0)
+        snprintf(objective, sizeof objective, ", %s divergence %.6g", nmf_loss_name(p->beta),
+                 0.5 * r->reconstruction_err * r->reconstruction_err);
+    fprintf(stderr,
+            "done on the %s: %d iterations (%s), relative error %.4f (||V - WH|| %.6g)%s, %.2f "
+            "ms/iteration; components in %s/components.png\n",
+            r->device, r->iterations, why, r->frobenius_err / r->norm_V, r->frobenius_err,
+            objective, 1e3 * r->fit_s / r->iterations, opt->output_dir);
+}
+
 /* The checkpoint callback: the run's settings, its images' fingerprint and
  * the fit state, into the output directory. */
 typedef struct {
     const job_options *opt;
     const dataset *d;
     uint64_t fingerprint; /* dataset_fingerprint(d), hashed once per run */
+    int written;          /* this run saved one: the outputs keep it */
 } checkpoint_ctx;
 
 static nmf_status write_checkpoint(const nmf_result *state, const float *W, const float *H,
                                    void *user)
 {
-    const checkpoint_ctx *cc = user;
+    checkpoint_ctx *cc = user;
     checkpoint_info info = {.config = cc->opt->config,
                             .inputs = cc->opt->inputs,
                             .n_inputs = cc->opt->n_inputs,
@@ -98,19 +162,35 @@ static nmf_status write_checkpoint(const nmf_result *state, const float *W, cons
                             .m = cc->d->m,
                             .width = cc->d->width,
                             .height = cc->d->height};
-    return checkpoint_write(cc->opt->output_dir, &info, state, W, H);
+    nmf_status st = checkpoint_write(cc->opt->output_dir, &info, state, W, H);
+    cc->written |= st == NMF_STATUS_OK;
+    return st;
 }
 
+/* Every name a run writes in its output directory (output.c writes the
+ * components and reconstructions), metrics.json first (fs_stage_commit
+ * moves it in last): what marks a folder as another run's, and what the
+ * outputs replace. A run's own checkpoint, the last, is kept; another
+ * run's goes. */
+static const char *const run_files[] = {"metrics.json", "W.npy", "H.npy", "inputs.txt",
+                                        "components.png", "components",
+                                        "reconstructions.png", CHECKPOINT_FILE};
+#define RUN_FILES (sizeof run_files / sizeof *run_files)
+
+/* Writes every output into a stage folder, then replaces the previous
+ * run's files with them at once: a failure leaves the directory as it was. */
 static nmf_status write_outputs(const job_options *opt, const dataset *d, const float *W,
-                                const float *H, run_metrics *rm)
+                                const float *H, run_metrics *rm, int keep_checkpoint)
 {
-    const char *dir = opt->output_dir;
     const int k = opt->config.params.k;
     char path[4096];
+    fs_stage stage;
     nmf_status st;
     double t0 = nmf_clock_s();
-    if ((st = fs_make_dirs(dir)) != NMF_STATUS_OK ||
-        (st = write_path(path, sizeof path, dir, "W.npy")) != NMF_STATUS_OK ||
+    if ((st = fs_stage_open(&stage, opt->output_dir)) != NMF_STATUS_OK)
+        return st;
+    const char *dir = stage.stage;
+    if ((st = write_path(path, sizeof path, dir, "W.npy")) != NMF_STATUS_OK ||
         (st = npy_write_f32(path, W, d->m, (size_t)k)) != NMF_STATUS_OK ||
         (st = write_path(path, sizeof path, dir, "H.npy")) != NMF_STATUS_OK ||
         (st = npy_write_f32(path, H, (size_t)k, d->n)) != NMF_STATUS_OK ||
@@ -118,18 +198,38 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
         (st = output_write_reconstructions(dir, d->V, W, H, d->m, k, d->width, d->height,
                                            opt->config.recon_count)) != NMF_STATUS_OK ||
         (st = write_inputs_list(dir, d)) != NMF_STATUS_OK)
-        return st;
+        goto fail;
     rm->write_s = nmf_clock_s() - t0;
 
     /* Written last: a metrics.json means the run's outputs are complete. */
     char *json;
     size_t len;
     if ((st = metrics_to_json(rm, &json, &len)) != NMF_STATUS_OK)
-        return st;
+        goto fail;
     if ((st = write_path(path, sizeof path, dir, "metrics.json")) == NMF_STATUS_OK)
         st = output_write_text(path, json, len);
     free(json);
+    if (st != NMF_STATUS_OK)
+        goto fail;
+    return fs_stage_commit(&stage, run_files, RUN_FILES - (keep_checkpoint ? 1 : 0));
+fail:
+    fs_stage_abort(&stage);
     return st;
+}
+
+/* The output directory must be writable, and not hold another run's
+ * results unless they are to be replaced (--overwrite) or are the run
+ * being resumed; files of the user's own in it are no concern. */
+static nmf_status check_output_dir(const job_options *opt)
+{
+    nmf_status st = fs_check_writable_dir(opt->output_dir);
+    const char *found;
+    if (st != NMF_STATUS_OK || opt->overwrite || opt->resume ||
+        !(found = fs_first_present(opt->output_dir, run_files, RUN_FILES)))
+        return st;
+    return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                     "%s: holds another run's results (%s); pass --overwrite to replace them, "
+                     "or -o a new folder", opt->output_dir, found);
 }
 
 nmf_status job_run(const job_options *opt)
@@ -140,10 +240,10 @@ nmf_status job_run(const job_options *opt)
     float *W = NULL, *H = NULL;
     nmf_status st;
 
-    /* An unwritable output directory or a missing GPU is found before any
+    /* An unusable output directory or a missing GPU is found before any
      * work is done; --device auto is resolved here, so its note comes once. */
     const nmf_backend *backend;
-    if ((st = fs_check_writable_dir(opt->output_dir)) != NMF_STATUS_OK ||
+    if ((st = check_output_dir(opt)) != NMF_STATUS_OK ||
         (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK)
         return st;
     nmf_params fit_params = *p;
@@ -161,8 +261,9 @@ nmf_status job_run(const job_options *opt)
         goto cleanup;
     double load_s = nmf_clock_s() - t0;
     if (!opt->quiet)
-        fprintf(stderr, "loaded %zu images of %dx%d in %.2f s (%zu skipped file%s)\n", d.m,
-                d.width, d.height, load_s, d.skipped, d.skipped == 1 ? "" : "s");
+        fprintf(stderr, "loaded %zu image%s of %dx%d in %.2f s (%zu skipped file%s)\n", d.m,
+                d.m == 1 ? "" : "s", d.width, d.height, load_s, d.skipped,
+                d.skipped == 1 ? "" : "s");
 
     nmf_problem problem = {d.m, d.n, d.V};
     const uint64_t fingerprint = dataset_fingerprint(&d);
@@ -174,7 +275,8 @@ nmf_status job_run(const job_options *opt)
         goto cleanup;
     }
     if ((st = nmf_problem_check(&problem)) != NMF_STATUS_OK ||
-        (st = nmf_params_check(&problem, p)) != NMF_STATUS_OK)
+        (st = nmf_params_check(&problem, p)) != NMF_STATUS_OK ||
+        (st = check_zeros_for_beta(&d, p->beta)) != NMF_STATUS_OK)
         goto cleanup;
 
     size_t k = (size_t)p->k;
@@ -198,7 +300,7 @@ nmf_status job_run(const job_options *opt)
     double init_s = nmf_clock_s() - t0;
 
     progress_start(&ps, opt->quiet, opt->stop_flag);
-    checkpoint_ctx cc = {opt, &d, fingerprint};
+    checkpoint_ctx cc = {opt, &d, fingerprint, 0};
     fit_params.progress = progress_report;
     fit_params.progress_user = &ps;
     fit_params.checkpoint = write_checkpoint;
@@ -220,7 +322,7 @@ nmf_status job_run(const job_options *opt)
 #endif
     run_metrics rm = {&opt->config, threads, d.m, d.skipped, d.height, d.width, &result,
                       load_s, init_s, 0.0};
-    if ((st = write_outputs(opt, &d, W, H, &rm)) != NMF_STATUS_OK)
+    if ((st = write_outputs(opt, &d, W, H, &rm, cc.written || opt->resume)) != NMF_STATUS_OK)
         goto cleanup;
     if (fit_st == NMF_STATUS_INTERRUPTED) {
         st = nmf_error(NMF_STATUS_INTERRUPTED,
@@ -229,13 +331,10 @@ nmf_status job_run(const job_options *opt)
                        result.iterations, opt->output_dir, opt->output_dir);
         goto cleanup;
     }
-    if (!opt->quiet)
-        fprintf(stderr,
-                "done on the %s: %d iterations (%s), error %.6g (%.4f relative), %.2f "
-                "ms/iteration; components in %s/components.png\n",
-                result.device, result.iterations, result.converged ? "converged" : "not converged",
-                result.reconstruction_err, result.reconstruction_err / result.norm_V,
-                1e3 * result.fit_s / result.iterations, opt->output_dir);
+    if (!opt->quiet) {
+        warn_zero_components(W, H, d.m, k, d.n);
+        print_summary(opt, &result);
+    }
 
 cleanup:
     nmf_result_free(&result);

@@ -28,6 +28,9 @@ typedef struct {
     const char *init_w_path; /* .npy files for --init custom */
     const char *init_h_path;
     int quiet;
+    /* --overwrite: replace another run's results in output_dir, which is
+     * refused otherwise (a resumed run replaces its own). */
+    int overwrite;
     /* Set (by a signal handler) to stop the fit after the current chunk of
      * iterations, write a checkpoint and the outputs; may be NULL. */
     volatile sig_atomic_t *stop_flag;
@@ -36,9 +39,12 @@ typedef struct {
 } job_options;
 
 /* Loads, checks, initialises, fits and writes every output. Everything that
- * can be checked is checked before the output directory is touched, so a
- * failing run leaves no output behind; every output file is written under
- * a temporary name and renamed, metrics.json last. With
+ * can be checked is checked before the output directory is touched (an
+ * output directory holding another run's results, without overwrite or
+ * resume, is NMF_STATUS_BAD_ARGUMENT before any image is read); the
+ * outputs are written into a stage folder inside it and moved in together
+ * (fs_stage), metrics.json last, replacing the previous run's, so a failing
+ * run leaves the directory as it was, but for the checkpoints it saved. With
  * params.checkpoint_every, a checkpoint goes to the output directory every
  * that many iterations; when *stop_flag is set, the fit stops, a checkpoint
  * and the outputs (marked not converged) are written and

@@ -28,10 +28,17 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
               rm->width, rm->threads);
     sb_printf(&sb, "  \"iterations\": %d,\n  \"converged\": %s,\n  \"stop_rule\": \"%s\",\n",
               r->iterations, r->converged ? "true" : "false", r->stop_rule);
-    sb_printf(&sb, "  \"reconstruction_err\": ");
+    /* relative_err is always the Frobenius one; reconstruction_err is
+     * scikit-learn's, sqrt(2·D) of the loss fitted (the same for beta 2),
+     * beta_divergence that loss's own objective D. */
+    sb_printf(&sb, "  \"relative_err\": ");
+    sb_number(&sb, r->norm_V > 0 ? r->frobenius_err / r->norm_V : NAN);
+    sb_printf(&sb, ",\n  \"frobenius_err\": ");
+    sb_number(&sb, r->frobenius_err);
+    sb_printf(&sb, ",\n  \"reconstruction_err\": ");
     sb_number(&sb, r->reconstruction_err);
-    sb_printf(&sb, ",\n  \"relative_err\": ");
-    sb_number(&sb, r->norm_V > 0 ? r->reconstruction_err / r->norm_V : NAN);
+    sb_printf(&sb, ",\n  \"beta_divergence\": ");
+    sb_number(&sb, 0.5 * r->reconstruction_err * r->reconstruction_err);
     sb_printf(&sb, ",\n  \"error_at_init\": ");
     sb_number(&sb, r->error_at_init);
     sb_printf(&sb, ",\n  \"loss_history\": [");

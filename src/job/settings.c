@@ -93,6 +93,7 @@ static int same_DOUBLE(const double *a, const double *b) { return *a == *b; }
 
 ENUM_KIND(INIT, nmf_init_method, nmf_init_name, nmf_init_parse)
 ENUM_KIND(SOLVER, nmf_solver, nmf_solver_name, nmf_solver_parse)
+ENUM_KIND(STOPPING, nmf_stopping, nmf_stopping_name, nmf_stopping_parse)
 ENUM_KIND(DEVICE, nmf_device, nmf_device_name, nmf_device_parse)
 ENUM_KIND(PRECISION, nmf_precision, nmf_precision_name, nmf_precision_parse)
 ENUM_KIND(GREY, dataset_grey, dataset_grey_name, dataset_grey_parse)

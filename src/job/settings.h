@@ -25,7 +25,7 @@ typedef struct {
  *   KEY        the name in the checkpoint header and in metrics.json
  *   OPTION     the command-line option that sets it, for messages
  *   KIND       how it is shown, read and compared (settings.c): INT, U32,
- *              DOUBLE, an enum (INIT, SOLVER, DEVICE, PRECISION, GREY), or
+ *              DOUBLE, an enum (INIT, STOPPING, SOLVER, DEVICE, PRECISION, GREY), or
  *              RESIZE (dataset_options' resize_w and resize_h)
  *   MEMBER     where it lives in run_config
  *   IN_METRICS 1 when metrics.json shows it as set; 0 for device and
@@ -34,9 +34,12 @@ typedef struct {
     X(K, "k", "-k/--components", INT, params.k, 1)                                   \
     X(MAX_ITER, "max_iter", "--max-iter", INT, params.max_iter, 1)                   \
     X(TOL, "tol", "--tol", DOUBLE, params.tol, 1)                                    \
+    X(STOPPING, "stopping", "--stopping", STOPPING, params.stopping, 1)              \
     X(SEED, "seed", "--seed", U32, params.seed, 1)                                   \
     X(INIT, "init", "--init", INIT, params.init, 1)                                  \
     X(SOLVER, "solver", "--solver", SOLVER, params.solver, 1)                        \
+    X(SWEEPS_W, "sweeps_w", "--sweeps", INT, params.sweeps_W, 1)                     \
+    X(SWEEPS_H, "sweeps_h", "--sweeps", INT, params.sweeps_H, 1)                     \
     X(BETA, "beta", "--loss/--beta", DOUBLE, params.beta, 1)                         \
     X(ALPHA_W, "alpha_w", "--alpha-w", DOUBLE, params.alpha_W, 1)                    \
     X(ALPHA_H, "alpha_h", "--alpha-h", DOUBLE, params.alpha_H, 1)                    \
