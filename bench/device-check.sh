@@ -453,11 +453,11 @@ fi
 
 # --- 6. the faces on each device, and the GPU's error against the CPU's --------
 step faces-gpu "faces on the GPU (200 it)" 15 "${with_libs[@]}" \
-    "$build/nmf-faces" -q --device gpu --tol 0 -o "$work/faces-gpu"
+    "$build/nmf-faces" -q --device gpu --max-iter 200 --tol 0 -o "$work/faces-gpu"
 step faces-gpu-tf32 "faces on the GPU, tf32 (200 it)" 15 "${with_libs[@]}" \
-    "$build/nmf-faces" -q --device gpu --precision tf32 --tol 0 -o "$work/faces-gpu-tf32"
+    "$build/nmf-faces" -q --device gpu --precision tf32 --max-iter 200 --tol 0 -o "$work/faces-gpu-tf32"
 step faces-cpu "faces on the CPU (200 it)" 15 "${with_libs[@]}" \
-    "$build/nmf-faces" -q --device cpu --tol 0 -o "$work/faces-cpu"
+    "$build/nmf-faces" -q --device cpu --max-iter 200 --tol 0 -o "$work/faces-cpu"
 json_object "$work/faces.json" faces-gpu="$work/faces-gpu/metrics.json" \
     faces-gpu-tf32="$work/faces-gpu-tf32/metrics.json" faces-cpu="$work/faces-cpu/metrics.json"
 keep "$work/faces.json" faces.json
