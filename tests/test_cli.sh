@@ -108,6 +108,9 @@ expect_error bad_device 2 "--device" --device tpu "$work/good"
 expect_error bad_precision 2 "--precision" --precision fp16 "$work/good"
 expect_error tf32_on_cpu 2 "--precision tf32: the cpu backend, which this run uses, does not have it" \
     --device cpu --precision tf32 -k 2 "$work/good"
+# ... and before any image is read (the input does not exist).
+expect_error tf32_first 2 "--precision tf32: the cpu backend, which this run uses, does not have it" \
+    --device cpu --precision tf32 -k 2 "$work/no-such-folder"
 if "$tool" --version | grep -q "CUDA backend: compiled in; [1-9]"; then
     "$tool" -q -o "$work/gpu" -k 2 --device gpu --max-iter 20 "$work/good" &&
         grep -q '"device": "cuda"' "$work/gpu/metrics.json" && pass || fail "--device gpu run"

@@ -158,6 +158,15 @@ nmf_status nmf_backend_select(nmf_device device, const nmf_backend **out)
     return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown device %d", (int)device);
 }
 
+nmf_status nmf_backend_check_precision(const nmf_backend *b, nmf_precision precision)
+{
+    if (b->precisions & 1u << precision)
+        return NMF_STATUS_OK;
+    return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                     "precision %s: the %s backend, which this run uses, does not have it",
+                     nmf_precision_name(precision), b->name);
+}
+
 void nmf_devices_describe(char *buf, size_t size)
 {
     char why[512] = "";

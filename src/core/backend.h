@@ -105,4 +105,7 @@ void nmf_set_threads(int threads);
  * nmf_note() saying why. NMF_STATUS_NO_DEVICE for GPU without a device. */
 nmf_status nmf_backend_select(nmf_device device, const nmf_backend **out);
 
+/* Whether backend b computes in `precision`; the error names both. */
+nmf_status nmf_backend_check_precision(const nmf_backend *b, nmf_precision precision);
+
 #endif

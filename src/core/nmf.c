@@ -249,12 +249,9 @@ static nmf_status fit_check(const nmf_problem *problem, const nmf_params *p, con
     nmf_status st;
     if ((st = nmf_params_check(problem, p)) != NMF_STATUS_OK ||
         (st = check_beta_data(problem, p->beta)) != NMF_STATUS_OK ||
-        (st = nmf_backend_select(p->device, backend)) != NMF_STATUS_OK)
+        (st = nmf_backend_select(p->device, backend)) != NMF_STATUS_OK ||
+        (st = nmf_backend_check_precision(*backend, p->precision)) != NMF_STATUS_OK)
         return st;
-    if (!((*backend)->precisions & 1u << p->precision))
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "precision %s: the %s backend, which this run uses, does not have it",
-                         nmf_precision_name(p->precision), (*backend)->name);
     if ((st = check_factor("W0", W, problem->m, (size_t)p->k)) != NMF_STATUS_OK ||
         (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
         return st;

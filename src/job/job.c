@@ -240,11 +240,12 @@ nmf_status job_run(const job_options *opt)
     float *W = NULL, *H = NULL;
     nmf_status st;
 
-    /* An unusable output directory or a missing GPU is found before any
-     * work is done; --device auto is resolved here, so its note comes once. */
+    /* An unusable output directory, a missing GPU or a precision the
+     * backend lacks is found before any work is done; --device auto is resolved here, so its note comes once. */
     const nmf_backend *backend;
     if ((st = check_output_dir(opt)) != NMF_STATUS_OK ||
-        (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK)
+        (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK ||
+        (st = nmf_backend_check_precision(backend, p->precision)) != NMF_STATUS_OK)
         return st;
     nmf_params fit_params = *p;
     fit_params.device = backend->device;
