@@ -6,6 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Moves *at past n bytes and returns 1 when they are all there, else moves
+ * it to the end and returns 0. */
+static int take(size_t len, size_t *at, unsigned long long n)
+{
+    if (n > len - *at) {
+        *at = len;
+        return 0;
+    }
+    *at += (size_t)n;
+    return 1;
+}
+
 /* Bytes in memory read one at a time, EOF past the end (as getc). */
 typedef struct {
     const unsigned char *data;
@@ -19,7 +31,7 @@ static int next_byte(byte_reader *r)
 
 static void skip_bytes(byte_reader *r, size_t n)
 {
-    r->at = n < r->len - r->at ? r->at + n : r->len;
+    take(r->len, &r->at, n);
 }
 
 /* stb's PNM header tokeniser: whitespace and '#' comments skipped, then
@@ -161,18 +173,6 @@ typedef struct {
     unsigned long w, h;
     int cut;
 } scan_result;
-
-/* Moves *at past n bytes and returns 1 when they are all there, else moves
- * it to the end and returns 0. */
-static int take(size_t len, size_t *at, unsigned long long n)
-{
-    if (n > len - *at) {
-        *at = len;
-        return 0;
-    }
-    *at += (size_t)n;
-    return 1;
-}
 
 /* stb's skip by a 32-bit length field: past INT_MAX the length is negative
  * to stb, which then jumps to the end. */
