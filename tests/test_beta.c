@@ -2,7 +2,8 @@
  * loss of src/cpu/beta_mu.c against scikit-learn 1.2.1 itself, and the
  * properties every run must have: non-negative factors, an objective that
  * never increases (scikit-learn's test_nmf_decreasing), exact low-rank data
- * recovered under Kullback-Leibler, the loss the same for any thread count. */
+ * recovered under Kullback-Leibler, the loss the same for any thread count.
+ * The products go through the kernels this CPU would choose (kernels.h). */
 #include "beta_mu.h"
 #include "clock.h"
 #include "test_util.h"
@@ -11,6 +12,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const nmf_cpu_kernels *kt; /* the products' table, set in main */
 
 /* --- scikit-learn's own numbers ----------------------------------------------
  * V (6, 8), k = 4. V_POS has no zeros; V_ZEROS has some (they leave the
@@ -486,8 +489,8 @@ static void beta_step(const float *V, float *W, float *H, size_t m, size_t n, si
     float *WH = malloc(m * n * sizeof *WH), *R = malloc(m * n * sizeof *R);
     size_t big = (m > k ? m : k) * (n > k ? n : k);
     float *num = malloc(big * sizeof *num), *den = malloc(big * sizeof *den);
-    nmf_beta_update_W_cpu(V, W, H, m, n, k, beta, l1_W, l2_W, WH, R, num, den);
-    nmf_beta_update_H_cpu(V, W, H, m, n, k, beta, l1_H, l2_H, WH, R, num, den);
+    nmf_beta_update_W_cpu(kt, V, W, H, m, n, k, beta, l1_W, l2_W, WH, R, num, den);
+    nmf_beta_update_H_cpu(kt, V, W, H, m, n, k, beta, l1_H, l2_H, WH, R, num, den);
     free(WH), free(R), free(num), free(den);
 }
 
@@ -503,7 +506,7 @@ static void test_sklearn_cases(void)
         /* The same inputs, and WH is exact in float here (dyadic factors,
          * sums of 4), so only the double sums and libm's last bits differ:
          * 3e-16 observed; 1e-10 leaves room for another libm or BLAS. */
-        CHECK_CLOSE(nmf_beta_error_cpu(V, W, H, M, N, K, sc->beta, WH), sc->err, 0.0, 1e-10);
+        CHECK_CLOSE(nmf_beta_error_cpu(kt, V, W, H, M, N, K, sc->beta, WH), sc->err, 0.0, 1e-10);
         for (int reg = 0; reg < 2; reg++) {
             float l1 = reg ? 0.2f : 0.0f, l2 = reg ? 0.3f : 0.0f;
             memcpy(W1, W, sizeof W1);
@@ -578,7 +581,7 @@ static void test_decreasing(void)
             if (it > 0)
                 beta_step(V, W, H, DM, DN, DK, betas[b], l1_W, l2_W, l1_H, l2_H);
             negative += !all_nonnegative(W, DM * DK) || !all_nonnegative(H, DK * DN);
-            double e = nmf_beta_error_cpu(V, W, H, DM, DN, DK, betas[b], WH);
+            double e = nmf_beta_error_cpu(kt, V, W, H, DM, DN, DK, betas[b], WH);
             double d = 0.5 * e * e;
             double l1_part = l1_W * sum_pow(W, DM * DK, 1) + l1_H * sum_pow(H, DK * DN, 1);
             double l2_part = l2_W * sum_pow(W, DM * DK, 2) + l2_H * sum_pow(H, DK * DN, 2);
@@ -630,10 +633,10 @@ static void test_kl_recovery(void)
         W[i] = (float)(0.1 + uniform(&state));
     for (int i = 0; i < RK * RN; i++)
         H[i] = (float)(0.1 + uniform(&state));
-    double e0 = nmf_beta_error_cpu(V, W, H, RM, RN, RK, 1.0f, WH);
+    double e0 = nmf_beta_error_cpu(kt, V, W, H, RM, RN, RK, 1.0f, WH);
     for (int it = 0; it < ITERS; it++)
         beta_step(V, W, H, RM, RN, RK, 1.0f, 0.0f, 0.0f, 0.0f, 0.0f);
-    double e = nmf_beta_error_cpu(V, W, H, RM, RN, RK, 1.0f, WH);
+    double e = nmf_beta_error_cpu(kt, V, W, H, RM, RN, RK, 1.0f, WH);
     double fro = 0.0;
     for (int i = 0; i < RM * RN; i++) {
         double d = (double)V[i] - WH[i]; /* WH of the last error call */
@@ -665,11 +668,11 @@ static void test_error_threads(void)
     int saved = omp_get_max_threads();
     for (size_t b = 0; b < sizeof betas / sizeof betas[0]; b++) {
         omp_set_num_threads(1);
-        double one = nmf_beta_error_cpu(V, W, H, TM, TN, TK, betas[b], WH);
+        double one = nmf_beta_error_cpu(kt, V, W, H, TM, TN, TK, betas[b], WH);
         omp_set_num_threads(4);
-        double four = nmf_beta_error_cpu(V, W, H, TM, TN, TK, betas[b], WH);
+        double four = nmf_beta_error_cpu(kt, V, W, H, TM, TN, TK, betas[b], WH);
         omp_set_num_threads(3);
-        double three = nmf_beta_error_cpu(V, W, H, TM, TN, TK, betas[b], WH);
+        double three = nmf_beta_error_cpu(kt, V, W, H, TM, TN, TK, betas[b], WH);
         CHECK(isfinite(one) && one == four && one == three);
     }
     omp_set_num_threads(saved);
@@ -679,6 +682,11 @@ static void test_error_threads(void)
 int main(void)
 {
     const double t0 = nmf_clock_s();
+    if (nmf_cpu_kernels_select(&kt) != NMF_STATUS_OK) {
+        fprintf(stderr, "test_beta: %s\n", nmf_last_error());
+        return 1;
+    }
+    printf("kernels: %s\n", kt->name);
     test_sklearn_cases();
     test_decreasing();
     test_kl_recovery();

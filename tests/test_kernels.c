@@ -1,9 +1,9 @@
 /* test_kernels.c - every product kernels table this CPU runs (kernels.h)
- * against a float64 oracle, on shapes that leave every tile and vector
- * edge partial, and the properties the backend relies on: the same bits
- * for 1 and 2 threads, exactly symmetric Grams, rows `ld` apart, bytes
- * giving the bits of the same values as floats. A table
- * the CPU cannot run is reported as not run, by name. */
+ * against a float64 oracle (dots, outer, times, gram), on shapes that
+ * leave every tile and vector edge partial, and the properties the backend
+ * relies on: the same bits for 1 and 2 threads, exactly symmetric Grams,
+ * rows `ld` apart, bytes giving the bits of the same values as floats. A
+ * table the CPU cannot run is reported as not run, by name. */
 #define _POSIX_C_SOURCE 200809L
 #include "init.h"
 #include "kernels.h"
@@ -51,6 +51,31 @@ static void outer_ref(size_t m, size_t k, size_t n, const float *A, size_t lda, 
  * rounds at 2^-24 relative, and a sum drifts at most len of those. */
 static double bound(size_t len) { return 4e-7 * (double)len; }
 
+/* times: C (m, n) = A (m, k) · B (k, n) against float64, and the same
+ * bits for 1 and 2 threads. */
+static void check_times(const nmf_cpu_kernels *kt, const char *what, size_t m, size_t k,
+                        size_t n, const float *A, size_t lda, const float *B, size_t ldb)
+{
+    float *C = malloc(m * n * sizeof *C), *C2 = malloc(m * n * sizeof *C2);
+    double *ref = malloc(m * n * sizeof *ref);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0.0;
+            for (size_t t = 0; t < k; t++)
+                s += (double)A[i * lda + t] * B[t * ldb + j];
+            ref[i * n + j] = s;
+        }
+    omp_set_num_threads(2);
+    kt->times(m, k, n, A, lda, B, ldb, C, n);
+    char name[96];
+    snprintf(name, sizeof name, "%s times (%s) %zux%zux%zu", kt->name, what, m, k, n);
+    check_matrix(name, C, ref, m * n, 1e-6, bound(k));
+    omp_set_num_threads(1);
+    kt->times(m, k, n, A, lda, B, ldb, C2, n);
+    CHECK(memcmp(C, C2, m * n * sizeof *C) == 0);
+    free(C), free(C2), free(ref);
+}
+
 static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n, size_t pad)
 {
     const size_t lda = n + pad, ldk = k + pad;
@@ -81,6 +106,8 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
     omp_set_num_threads(1);
     kt->outer(m, k, n, Wk, ldk, A, lda, D2, n);
     CHECK(memcmp(D, D2, k * n * sizeof *D) == 0);
+
+    check_times(kt, "W·H", m, k, n, Wk, ldk, B, lda);
 
     /* 8-bit data as bytes: the same bits as the same values as floats. */
     if (kt->dots_bytes) {
@@ -116,6 +143,8 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
         for (size_t u = 0; u < t; u++)
             symmetric &= G[t * k + u] == G[u * k + t];
     CHECK(symmetric);
+
+    check_times(kt, "W·HHt", m, k, k, Wk, ldk, G2, k);
     free(G), free(G2);
     free(A), free(B), free(Wk), free(C), free(C2), free(D), free(D2), free(ref);
 }

@@ -187,8 +187,8 @@ static void mu_iteration(cpu_ctx *c)
     const size_t m = c->m, n = c->n, k = c->k;
     ensure_HHt(c);
     compute_VHt(c);
-    /* W HHt and WtW H as dots and outer: both Grams are symmetric. */
-    c->kernels->dots(m, k, k, c->W, k, c->HHt, k, c->den_W, k);
+    /* W HHt, and WtW H as outer (WtW is symmetric). */
+    c->kernels->times(m, k, k, c->W, k, c->HHt, k, c->den_W, k);
     nmf_mu_apply_cpu(c->W, c->VHt, c->den_W, c->m * c->k, c->l1_W, c->l2_W, 1.0f, 0.0f);
     c->WtV_valid = 0;
     ensure_WtV(c);
@@ -200,10 +200,10 @@ static void mu_iteration(cpu_ctx *c)
 /* One beta-divergence MU iteration (beta_mu.c): W, then H. */
 static void beta_mu_iteration(cpu_ctx *c)
 {
-    nmf_beta_update_W_cpu(c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_W, c->l2_W, c->WH,
-                          c->R, c->VHt, c->den_W);
-    nmf_beta_update_H_cpu(c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_H, c->l2_H, c->WH,
-                          c->R, c->WtV, c->den_H);
+    nmf_beta_update_W_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_W,
+                          c->l2_W, c->WH, c->R, c->VHt, c->den_W);
+    nmf_beta_update_H_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_H,
+                          c->l2_H, c->WH, c->R, c->WtV, c->den_H);
     c->HHt_valid = c->WtV_valid = 0;
 }
 
@@ -356,7 +356,8 @@ static nmf_status cpu_loss(void *ctx, double *error)
 {
     cpu_ctx *c = ctx;
     if (c->beta != 2.0f) {
-        *error = nmf_beta_error_cpu(c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->WH);
+        *error = nmf_beta_error_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta,
+                                    c->WH);
         return NMF_STATUS_OK;
     }
     ensure_HHt(c);
@@ -376,7 +377,7 @@ static nmf_status cpu_frobenius(void *ctx, double *error)
     if (c->beta == 2.0f)
         return cpu_loss(ctx, error);
     /* A beta != 2 fit has the m x n WH buffer its loss uses. */
-    *error = nmf_beta_error_cpu(c->V, c->W, c->H, c->m, c->n, c->k, 2.0f, c->WH);
+    *error = nmf_beta_error_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, 2.0f, c->WH);
     return NMF_STATUS_OK;
 }
 

@@ -1,7 +1,7 @@
 /* beta_mu.c - multiplicative updates and the loss for a beta-divergence
  * (beta != 2) on the CPU, following scikit-learn 1.2.1's dense code path
  * (_multiplicative_update_w/_h, the thresholds of _fit_multiplicative_update
- * and _beta_divergence); see beta_mu.h. GEMMs through CBLAS, element-wise
+ * and _beta_divergence); see beta_mu.h. Products through the kernels table, element-wise
  * loops in OpenMP over the per-element math of nmf_elementwise.h, which the
  * CUDA kernels (kernels/beta_mu.cu) share.
  *
@@ -18,27 +18,17 @@
 #include "nmf_elementwise.h"
 #include "reduce.h"
 
-#include <assert.h>
-#include <cblas.h>
-#include <limits.h>
 #include <math.h>
 
 /* The loss is summed over this many fixed slices of V (the last ones empty
  * for tiny inputs) by nmf_sum_parts: the same bits for any thread count. */
 #define ERROR_SLICES 256
 
-/* CBLAS takes int dimensions; the CPU backend refuses larger problems. */
-static void assert_blas_dims(size_t m, size_t n, size_t k)
-{
-    assert(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX);
-    (void)m, (void)n, (void)k;
-}
-
 /* WH = W H, (m, n). */
-static void product(float *WH, const float *W, const float *H, size_t m, size_t n, size_t k)
+static void product(const nmf_cpu_kernels *kt, float *WH, const float *W, const float *H,
+                    size_t m, size_t n, size_t k)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, W,
-                (int)k, H, (int)n, 0.0f, WH, (int)n);
+    kt->times(m, k, n, W, k, H, n, WH, n);
 }
 
 /* R = V ∘ WH^(β-2) with scikit-learn's clamps, and, for β != 1, WH ←
@@ -68,16 +58,14 @@ void nmf_mu_apply_cpu(float *X, const float *num, const float *den, size_t len, 
     }
 }
 
-void nmf_beta_update_W_cpu(const float *V, float *W, const float *H, size_t m, size_t n,
-                           size_t k, float beta, float l1, float l2, float *WH, float *R,
-                           float *num, float *den)
+void nmf_beta_update_W_cpu(const nmf_cpu_kernels *kt, const float *V, float *W, const float *H,
+                           size_t m, size_t n, size_t k, float beta, float l1, float l2,
+                           float *WH, float *R, float *num, float *den)
 {
-    assert_blas_dims(m, n, k);
-    product(WH, W, H, m, n, k);
+    product(kt, WH, W, H, m, n, k);
     beta_terms(V, WH, R, m * n, beta);
     /* num = R Hᵀ, (m, k) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)n, 1.0f, R,
-                (int)n, H, (int)n, 0.0f, num, (int)k);
+    kt->dots(m, k, n, R, n, H, n, num, k);
     if (beta == 1.0f) {
         /* den[i][t] = Σ_j H[t][j] for every row i, summed in double (numpy
          * sums float64; a float sum over n pixels would lose digits). No
@@ -94,22 +82,19 @@ void nmf_beta_update_W_cpu(const float *V, float *W, const float *H, size_t m, s
                 den[i * k + t] = den[t];
     } else {
         /* den = WH^(β-1) Hᵀ, (m, k) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)n, 1.0f, WH,
-                    (int)n, H, (int)n, 0.0f, den, (int)k);
+        kt->dots(m, k, n, WH, n, H, n, den, k);
     }
     nmf_mu_apply_cpu(W, num, den, m * k, l1, l2, nmf_mu_gamma(beta), beta < 1.0f ? NMF_EPSILON64 : 0.0f);
 }
 
-void nmf_beta_update_H_cpu(const float *V, const float *W, float *H, size_t m, size_t n,
-                           size_t k, float beta, float l1, float l2, float *WH, float *R,
-                           float *num, float *den)
+void nmf_beta_update_H_cpu(const nmf_cpu_kernels *kt, const float *V, const float *W, float *H,
+                           size_t m, size_t n, size_t k, float beta, float l1, float l2,
+                           float *WH, float *R, float *num, float *den)
 {
-    assert_blas_dims(m, n, k);
-    product(WH, W, H, m, n, k);
+    product(kt, WH, W, H, m, n, k);
     beta_terms(V, WH, R, m * n, beta);
     /* num = Wᵀ R, (k, n) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)n, (int)m, 1.0f, W,
-                (int)k, R, (int)n, 0.0f, num, (int)n);
+    kt->outer(m, k, n, W, k, R, n, num, n);
     if (beta == 1.0f) {
         /* den[t][j] = Σ_i W[i][t] for every column j, zero sums -> 1
          * (scikit-learn's W_sum[W_sum == 0] = 1.0). */
@@ -124,8 +109,7 @@ void nmf_beta_update_H_cpu(const float *V, const float *W, float *H, size_t m, s
         }
     } else {
         /* den = Wᵀ WH^(β-1), (k, n) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)n, (int)m, 1.0f, W,
-                    (int)k, WH, (int)n, 0.0f, den, (int)n);
+        kt->outer(m, k, n, W, k, WH, n, den, n);
     }
     nmf_mu_apply_cpu(H, num, den, k * n, l1, l2, nmf_mu_gamma(beta), beta <= 1.0f ? NMF_EPSILON64 : 0.0f);
 }
@@ -155,11 +139,10 @@ static double loss_slice(const void *ctx, size_t s)
  * scikit-learn's Σ_t colsum(W)_t·rowsum(H)_t: equal up to rounding, and
  * entry by entry the first-order rounding of WH cancels between WH and
  * V log(V/WH) near a fit. */
-double nmf_beta_error_cpu(const float *V, const float *W, const float *H, size_t m, size_t n,
-                          size_t k, float beta, float *WH)
+double nmf_beta_error_cpu(const nmf_cpu_kernels *kt, const float *V, const float *W,
+                          const float *H, size_t m, size_t n, size_t k, float beta, float *WH)
 {
-    assert_blas_dims(m, n, k);
-    product(WH, W, H, m, n, k);
+    product(kt, WH, W, H, m, n, k);
     const double b = beta;
     const loss_job job = {V, WH, m * n, b};
     double res = nmf_sum_parts(ERROR_SLICES, loss_slice, &job);

@@ -8,10 +8,13 @@
  * Shapes: V (m, n), W (m, k), H (k, n), row-major. Scratch: WH and R are
  * (m, n) each; num and den are (m, k) for W, (k, n) for H. l1, l2 are the
  * scaled regularisation terms of the factor being updated (see
- * nmf_mu_update in nmf_elementwise.h). GEMMs through CBLAS, element-wise
- * loops through OpenMP and the functions of nmf_elementwise.h. */
+ * nmf_mu_update in nmf_elementwise.h). Products through the table kt of
+ * the fit's kernels (kernels.h), element-wise loops through OpenMP and the
+ * functions of nmf_elementwise.h. */
 #ifndef NMF_BETA_MU_H
 #define NMF_BETA_MU_H
+
+#include "kernels.h"
 
 #include <stddef.h>
 
@@ -24,21 +27,21 @@ void nmf_mu_apply_cpu(float *X, const float *num, const float *den, size_t len, 
 
 /* W *= (((V ∘ WH^(β-2)) Hᵀ) / D)^γ with D = rowsums(H) broadcast (β = 1) or
  * WH^(β-1) Hᵀ; then, for β < 1, entries below NMF_EPSILON64 become 0. */
-void nmf_beta_update_W_cpu(const float *V, float *W, const float *H, size_t m, size_t n,
-                           size_t k, float beta, float l1, float l2, float *WH, float *R,
-                           float *num, float *den);
+void nmf_beta_update_W_cpu(const nmf_cpu_kernels *kt, const float *V, float *W, const float *H,
+                           size_t m, size_t n, size_t k, float beta, float l1, float l2,
+                           float *WH, float *R, float *num, float *den);
 
 /* H *= ((Wᵀ (V ∘ WH^(β-2))) / D)^γ with WH recomputed from the current W,
  * D = colsums(W) (zeros -> 1) broadcast (β = 1) or Wᵀ WH^(β-1); then, for
  * β <= 1, entries below NMF_EPSILON64 become 0. */
-void nmf_beta_update_H_cpu(const float *V, const float *W, float *H, size_t m, size_t n,
-                           size_t k, float beta, float l1, float l2, float *WH, float *R,
-                           float *num, float *den);
+void nmf_beta_update_H_cpu(const nmf_cpu_kernels *kt, const float *V, const float *W, float *H,
+                           size_t m, size_t n, size_t k, float beta, float l1, float l2,
+                           float *WH, float *R, float *num, float *den);
 
 /* scikit-learn's reconstruction_err_ for beta: sqrt(2·D(V || WH)), D
  * accumulated in double; WH is scratch (m, n). Only entries with V >
  * EPSILON enter the V-dependent sums; WH zeros become EPSILON. */
-double nmf_beta_error_cpu(const float *V, const float *W, const float *H, size_t m, size_t n,
-                          size_t k, float beta, float *WH);
+double nmf_beta_error_cpu(const nmf_cpu_kernels *kt, const float *V, const float *W,
+                          const float *H, size_t m, size_t n, size_t k, float beta, float *WH);
 
 #endif

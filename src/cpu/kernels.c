@@ -1,5 +1,5 @@
-/* kernels.c - dots and outer (see kernels.h), written once with GCC vector
- * extensions and compiled once per instruction set: CMake builds this file
+/* kernels.c - dots, outer and times (see kernels.h), written once with GCC
+ * vector extensions and compiled once per instruction set: CMake builds this file
  * with NMF_ISA=avx512 (-mavx512f -mfma, 64-byte vectors), NMF_ISA=avx2
  * (-mavx2 -mfma, 32 bytes) and NMF_ISA=generic (the baseline, 16 bytes),
  * each copy defining nmf_cpu_kernels_<NMF_ISA>. -ffp-contract=fast lets
@@ -9,8 +9,9 @@
  * operands, so that each loaded value feeds several FMAs:
  *   outer: TR rows of D by TC vectors of columns; per row i of A and B,
  *          TC loads of B and TR broadcasts of A feed TR·TC FMAs.
+ *   times: outer's tile with A read along its rows.
  *   dots:  RI rows of A by RT rows of B; per vector of j, RI + RT loads
- *          feed RI·RT FMAs, the vectors summed across at the end.
+ *          feed RI·RT FMAs, the vectors summed across by halves at the end.
  * Work: 2·m·k·n flops either way; bytes: A and B once from memory when the
  * blocks fit the caches (dots blocks j by DOTS_JB so a block of A stays in
  * L1 while it meets every row of B, its partial sums kept as vectors). */
@@ -60,7 +61,9 @@ _Static_assert(TR <= 8 && RT <= 8 && TC <= 4 && RI <= 4, "tile larger than its d
 
 ALWAYS_INLINE vf load(const float *p) { return *(const vf *)p; }
 ALWAYS_INLINE void store(float *p, vf v) { *(vf *)p = v; }
-ALWAYS_INLINE vf splat(float x) { return (vf){0} + x; }
+/* x − 0, not 0 + x: the latter is not x for x = −0, so GCC would add in a
+ * register and broadcast that instead of broadcasting from memory. */
+ALWAYS_INLINE vf splat(float x) { return x - (vf){0}; }
 
 /* V as the kernels read it: floats, or bytes (8-bit images, every value
  * exact in a float) widened in registers, so that a pass over V moves a
@@ -103,11 +106,11 @@ ALWAYS_INLINE float elem_v(const void *base, size_t at, const int bytes)
 /* --- outer: D (k, n) = Aᵀ B ---------------------------------------------- */
 
 /* D[t0 + r][j0 + c·VF ...] for r < tr, c < tc (+)= the sum over rows
- * [0, m) of this chunk, in order; `first` starts from zero. B's element
- * (i, j) of the tile is at b0 + i·ldb + j. */
-ALWAYS_INLINE void outer_tile(size_t m, const float *A, size_t lda, const void *B, size_t b0,
-                              size_t ldb, float *D, size_t ldd, int first, const int tr,
-                              const int tc, const int bytes)
+ * [0, m) of this chunk, in order; `first` starts from zero. A's element
+ * (i, r) of the tile is at i·lda + r·sa, B's (i, j) at b0 + i·ldb + j. */
+ALWAYS_INLINE void outer_tile(size_t m, const float *A, size_t lda, size_t sa, const void *B,
+                              size_t b0, size_t ldb, float *D, size_t ldd, int first,
+                              const int tr, const int tc, const int bytes)
 {
     vf acc[8][4]; /* [tr][tc] of it used, in registers */
 #pragma GCC unroll 8
@@ -123,7 +126,7 @@ ALWAYS_INLINE void outer_tile(size_t m, const float *A, size_t lda, const void *
             bv[c] = load_v(B, b0 + i * ldb + c * VF, bytes);
 #pragma GCC unroll 8
         for (int r = 0; r < tr; r++) {
-            const vf ar = splat(a[r]);
+            const vf ar = splat(a[r * sa]);
 #pragma GCC unroll 4
             for (int c = 0; c < tc; c++)
                 acc[r][c] += ar * bv[c];
@@ -138,13 +141,13 @@ ALWAYS_INLINE void outer_tile(size_t m, const float *A, size_t lda, const void *
 
 /* One tile with tr and tc known to the compiler, so that the accumulators
  * live in registers: a case per (tr, tc) a tile can have. */
-ALWAYS_INLINE void outer_block(size_t m, const float *A, size_t lda, const void *B, size_t b0,
-                               size_t ldb, float *D, size_t ldd, int first, int tr, int tc,
-                               const int bytes)
+ALWAYS_INLINE void outer_block(size_t m, const float *A, size_t lda, size_t sa, const void *B,
+                               size_t b0, size_t ldb, float *D, size_t ldd, int first, int tr,
+                               int tc, const int bytes)
 {
 #define OUTER_CASE(r, c)                                                         \
     case (r) * 8 + (c):                                                          \
-        outer_tile(m, A, lda, B, b0, ldb, D, ldd, first, r, c, bytes);           \
+        outer_tile(m, A, lda, sa, B, b0, ldb, D, ldd, first, r, c, bytes);       \
         break;
 #define OUTER_ROW(r) OUTER_CASE(r, 1) OUTER_CASE(r, 2) OUTER_CASE(r, 3) OUTER_CASE(r, 4)
     switch (tr * 8 + tc) { UP_TO_8(OUTER_ROW) }
@@ -152,6 +155,10 @@ ALWAYS_INLINE void outer_block(size_t m, const float *A, size_t lda, const void 
 #undef OUTER_CASE
 }
 
+/* outer_of and dots_of are one thread's share, called inside each entry
+ * point's own parallel region: GCC outlines a region before it inlines, so
+ * a region in here would be one body testing `bytes` in its inner loops;
+ * in the callers each body has it as a constant (5-8% faster at k = 64). */
 ALWAYS_INLINE void outer_of(size_t m, size_t k, size_t n, const float *A, size_t lda,
                             const void *B, size_t ldb, float *D, size_t ldd, const int bytes)
 {
@@ -159,48 +166,132 @@ ALWAYS_INLINE void outer_of(size_t m, size_t k, size_t n, const float *A, size_t
     const size_t panels = full + (vectors_left > 0), vec_end = n / VF * VF;
     /* Tiles of near-equal height: 20 as 7+7+6, not 8+8+4. */
     const size_t tiles = (k + TR - 1) / TR, width = (k + tiles - 1) / tiles;
-    /* Groups of panels, fewer when there would not be one per thread (W^T W). */
-    const size_t per_thread = panels / (size_t)omp_get_max_threads();
-    const size_t group = per_thread < 1 ? 1 : per_thread < OUTER_GROUP ? per_thread : OUTER_GROUP;
-    const size_t groups = (panels + group - 1) / group;
-    #pragma omp parallel for schedule(static)
-    for (size_t g = 0; g < groups; g++) {
-        const size_t p_end = (g + 1) * group < panels ? (g + 1) * group : panels;
-        /* Rows in chunks whose part of the panels stays in L1/L2 while every
-         * tile of components meets it; A's chunk serves the group's panels. */
-        for (size_t i0 = 0; i0 < m; i0 += OUTER_MC) {
-            const size_t mc = m - i0 < OUTER_MC ? m - i0 : OUTER_MC;
-            for (size_t p = g * group; p < p_end; p++) {
-                const size_t j0 = p * panel;
-                const int tc = p < full ? TC : (int)vectors_left;
-                for (size_t t0 = 0; t0 < k; t0 += width) {
-                    const int tr = k - t0 < width ? (int)(k - t0) : (int)width;
-                    outer_block(mc, A + i0 * lda + t0, lda, B, i0 * ldb + j0, ldb,
-                                D + t0 * ldd + j0, ldd, i0 == 0, tr, tc, bytes);
+    const size_t threads = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+    if (panels < 2 * threads) {
+        /* Too few panels to share (W^T W): deal out (panel, tile) pairs,
+         * tiles first, so that a narrow last panel does not idle a thread. */
+        #pragma omp for schedule(static, 1) nowait
+        for (size_t job = 0; job < panels * tiles; job++) {
+            const size_t p = job / tiles, t0 = job % tiles * width, j0 = p * panel;
+            const int tc = p < full ? TC : (int)vectors_left;
+            const int tr = k - t0 < width ? (int)(k - t0) : (int)width;
+            for (size_t i0 = 0; i0 < m; i0 += OUTER_MC) {
+                const size_t mc = m - i0 < OUTER_MC ? m - i0 : OUTER_MC;
+                outer_block(mc, A + i0 * lda + t0, lda, 1, B, i0 * ldb + j0, ldb,
+                            D + t0 * ldd + j0, ldd, i0 == 0, tr, tc, bytes);
+            }
+        }
+    } else {
+        /* Each thread an equal run of panels (86 as 43 + 43, not whole
+         * groups: 44 + 42), taken OUTER_GROUP at a time. */
+        const size_t mine_end = panels * (me + 1) / threads;
+        for (size_t g0 = panels * me / threads; g0 < mine_end; g0 += OUTER_GROUP) {
+            const size_t g_end = g0 + OUTER_GROUP < mine_end ? g0 + OUTER_GROUP : mine_end;
+            /* Rows in chunks whose part of the panels stays in L1/L2 while
+             * every tile of components meets it; A's chunk serves the group. */
+            for (size_t i0 = 0; i0 < m; i0 += OUTER_MC) {
+                const size_t mc = m - i0 < OUTER_MC ? m - i0 : OUTER_MC;
+                for (size_t p = g0; p < g_end; p++) {
+                    const size_t j0 = p * panel;
+                    const int tc = p < full ? TC : (int)vectors_left;
+                    for (size_t t0 = 0; t0 < k; t0 += width) {
+                        const int tr = k - t0 < width ? (int)(k - t0) : (int)width;
+                        outer_block(mc, A + i0 * lda + t0, lda, 1, B, i0 * ldb + j0, ldb,
+                                    D + t0 * ldd + j0, ldd, i0 == 0, tr, tc, bytes);
+                    }
                 }
             }
         }
     }
-    /* The last n % VF columns, one element at a time in the same order. */
-    for (size_t t = 0; t < k; t++)
-        for (size_t j = vec_end; j < n; j++) {
-            float s = 0.0f;
-            for (size_t i = 0; i < m; i++)
-                s += A[i * lda + t] * elem_v(B, i * ldb + j, bytes);
-            D[t * ldd + j] = s;
-        }
+    /* The last n % VF columns, each summed in the same order, all of a row
+     * at once (independent sums, not one long chain of dependent adds). */
+    #pragma omp for schedule(static) nowait
+    for (size_t t = 0; t < k; t++) {
+        float s[VF] = {0};
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = vec_end; j < n; j++)
+                s[j - vec_end] += A[i * lda + t] * elem_v(B, i * ldb + j, bytes);
+        for (size_t j = vec_end; j < n; j++)
+            D[t * ldd + j] = s[j - vec_end];
+    }
 }
 
 static void outer(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
                   size_t ldb, float *D, size_t ldd)
 {
+    #pragma omp parallel
     outer_of(m, k, n, A, lda, B, ldb, D, ldd, 0);
 }
 
 static void outer_bytes(size_t m, size_t k, size_t n, const float *A, size_t lda,
                         const unsigned char *B, size_t ldb, float *D, size_t ldd)
 {
+    #pragma omp parallel
     outer_of(m, k, n, A, lda, B, ldb, D, ldd, 1);
+}
+
+/* --- times: C (m, n) = A (m, k) · B (k, n), n small --------------------- */
+
+/* W·HHᵀ and W·H: outer's tile with A read along its rows, so that one
+ * broadcast of A[i][t] meets tc vectors of B's row t. Each thread takes an
+ * equal run of C's rows, in tiles of tr, and walks B in blocks of
+ * TIMES_NB vectors of columns, each staying in L2 while every tile meets
+ * it. Panels of up to 4 vectors (n = 64 is one), as many rows as leave
+ * the tile TR·TC accumulators. */
+#define TIMES_NB 16
+static void times(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
+                  size_t ldb, float *C, size_t ldc)
+{
+    const size_t vectors = n / VF, vec_end = vectors * VF;
+    const size_t block = vectors < TIMES_NB ? vectors : TIMES_NB;
+    const size_t panels = (block + 3) / 4, tc = panels ? (block + panels - 1) / panels : 1;
+    const size_t tr = TR * TC / tc < TR ? TR * TC / tc : TR, tiles = (m + tr - 1) / tr;
+    #pragma omp parallel
+    {
+        const size_t threads = (size_t)omp_get_num_threads(), me = (size_t)omp_get_thread_num();
+        const size_t b_begin = tiles * me / threads, b_end = tiles * (me + 1) / threads;
+        for (size_t v_block = 0; v_block < vectors; v_block += block) {
+            const size_t v_end = v_block + block < vectors ? v_block + block : vectors;
+            for (size_t b = b_begin; b < b_end; b++) {
+                const size_t i0 = b * tr;
+                const int rows = m - i0 < tr ? (int)(m - i0) : (int)tr;
+                for (size_t v0 = v_block; v0 < v_end; v0 += tc) {
+                    const int cols = v_end - v0 < tc ? (int)(v_end - v0) : (int)tc;
+                    outer_block(k, A + i0 * lda, 1, lda, B, v0 * VF, ldb,
+                                C + i0 * ldc + v0 * VF, ldc, 1, rows, cols, 0);
+                }
+            }
+        }
+        /* The last n % VF columns, one element at a time in the same order. */
+        for (size_t i = b_begin * tr; i < m && i < b_end * tr; i++)
+            for (size_t j = vec_end; j < n; j++) {
+                float s = 0.0f;
+                for (size_t t = 0; t < k; t++)
+                    s += A[i * lda + t] * B[t * ldb + j];
+                C[i * ldc + j] = s;
+            }
+    }
+}
+
+/* The lanes of v summed by halves (a fixed order, log2(VF) dependent adds
+ * rather than VF: 2% of dots at k = 64). */
+typedef float vf8 __attribute__((vector_size(32), aligned(4)));
+typedef float vf4 __attribute__((vector_size(16), aligned(4)));
+ALWAYS_INLINE float sum_lanes(vf v)
+{
+#if VF == 16
+    const vf8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                  __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+#elif VF == 8
+    const vf8 h = v;
+#endif
+#if VF >= 8
+    const vf4 q =
+        __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+#else
+    const vf4 q = v;
+#endif
+    return (q[0] + q[2]) + (q[1] + q[3]);
 }
 
 /* --- dots: C (m, k) = A Bᵀ ----------------------------------------------- */
@@ -268,7 +359,7 @@ ALWAYS_INLINE void dots_of(size_t m, size_t k, size_t n, const void *A, size_t l
 {
     const size_t blocks = (m + RI - 1) / RI, vec_n = n / VF * VF;
     /* Blocks dealt round-robin: a Gram's blocks shrink along the diagonal. */
-    #pragma omp parallel for schedule(static, 1)
+    #pragma omp for schedule(static, 1)
     for (size_t b = 0; b < blocks; b++) {
         const size_t i0 = b * RI;
         const int ri = m - i0 < RI ? (int)(m - i0) : RI;
@@ -288,14 +379,12 @@ ALWAYS_INLINE void dots_of(size_t m, size_t k, size_t n, const void *A, size_t l
                                P + q0 * VF, kc, j0 == 0, ri, rt, bytes);
                 }
             }
-            /* Across the lanes in order, then the last n % VF products. */
+            /* Across the lanes, then the last n % VF products. */
             for (int r = 0; r < ri; r++)
                 for (size_t q = upper && c0 < i0 + r ? i0 + r - c0 : 0; q < kc; q++) {
                     const float *lanes = P + (r * kc + q) * VF, *bq = B + (c0 + q) * ldb;
                     const size_t a_row = (i0 + r) * lda;
-                    float s = 0.0f;
-                    for (int l = 0; vec_n > 0 && l < VF; l++)
-                        s += lanes[l];
+                    float s = vec_n > 0 ? sum_lanes(load(lanes)) : 0.0f;
                     for (size_t j = vec_n; j < n; j++)
                         s += elem_v(A, a_row + j, bytes) * bq[j];
                     C[(i0 + r) * ldc + c0 + q] = s;
@@ -307,17 +396,20 @@ ALWAYS_INLINE void dots_of(size_t m, size_t k, size_t n, const void *A, size_t l
 static void dots(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
                  size_t ldb, float *C, size_t ldc)
 {
+    #pragma omp parallel
     dots_of(m, k, n, A, lda, B, ldb, C, ldc, 0, 0);
 }
 
 static void dots_bytes(size_t m, size_t k, size_t n, const unsigned char *A, size_t lda,
                        const float *B, size_t ldb, float *C, size_t ldc)
 {
+    #pragma omp parallel
     dots_of(m, k, n, A, lda, B, ldb, C, ldc, 1, 0);
 }
 
 static void gram(size_t k, size_t n, const float *A, size_t lda, float *G)
 {
+    #pragma omp parallel
     dots_of(k, k, n, A, lda, A, lda, G, k, 0, 1);
     for (size_t i = 0; i < k; i++)
         for (size_t t = 0; t < i; t++)
@@ -372,6 +464,7 @@ const nmf_cpu_kernels KERNELS_NAME = {
 #endif
     .dots = dots,
     .outer = outer,
+    .times = times,
     .dots_bytes = dots_bytes,
     .gram = gram,
     .outer_bytes = outer_bytes,

@@ -1,11 +1,13 @@
-/* kernels.h - internal: the CPU backend's two product shapes, the whole
+/* kernels.h - internal: the CPU backend's product shapes, the whole
  * floating-point work of a Frobenius MU or HALS iteration, as a table per
  * instruction set chosen at run time from the CPU's features.
  *
  *   dots:  C (m, k) = A (m, n) · B (k, n)ᵀ   C[i][t] = Σ_j A[i][j] B[t][j]
- *          V Hᵀ, H Hᵀ, and W·G for a symmetric G (HHᵀ)
+ *          V Hᵀ and H Hᵀ
  *   outer: D (k, n) = A (m, k)ᵀ · B (m, n)   D[t][j] = Σ_i A[i][t] B[i][j]
  *          Wᵀ V, Wᵀ W, and G·H for a symmetric G (WᵀW)
+ *   times: C (m, n) = A (m, k) · B (k, n)    C[i][j] = Σ_t A[i][t] B[t][j]
+ *          W·HHᵀ, and W·H for the other β
  *
  * Rows are `ld` floats apart. Each output element is summed by one thread in
  * an order fixed by the table alone, so the bits depend on the table, never
@@ -24,6 +26,9 @@ typedef void (*nmf_dots_fn)(size_t m, size_t k, size_t n, const float *A, size_t
 typedef void (*nmf_outer_fn)(size_t m, size_t k, size_t n, const float *A, size_t lda,
                              const float *B, size_t ldb, float *D, size_t ldd);
 
+typedef void (*nmf_times_fn)(size_t m, size_t k, size_t n, const float *A, size_t lda,
+                             const float *B, size_t ldb, float *C, size_t ldc);
+
 /* The same with V's operand in bytes (8-bit data, exact as floats): A for
  * dots (V Hᵀ), B for outer (Wᵀ V). The results are the float versions' bits. */
 typedef void (*nmf_dots_bytes_fn)(size_t m, size_t k, size_t n, const unsigned char *A,
@@ -36,6 +41,7 @@ typedef struct {
     const char *needs;    /* the CPU features it needs, for messages */
     nmf_dots_fn dots;
     nmf_outer_fn outer;
+    nmf_times_fn times;
     nmf_dots_bytes_fn dots_bytes;   /* NULL for blas */
     /* G (k, k) = A Aᵀ for A (k, n), rows lda apart: dots of A with itself,
      * half of it computed, both halves filled (the same bits as dots). */

@@ -1,4 +1,4 @@
-/* kernels_blas.c - the "blas" table (see kernels.h): dots and outer as
+/* kernels_blas.c - the "blas" table (see kernels.h): its products as
  * CBLAS SGEMMs, the reference the vector tables are checked against, and
  * the one the GPU tolerance test interposes its stand-in SGEMMs under. */
 #include "kernels.h"
@@ -19,6 +19,13 @@ static void blas_outer(size_t m, size_t k, size_t n, const float *A, size_t lda,
                 (int)lda, B, (int)ldb, 0.0f, D, (int)ldd);
 }
 
+static void blas_times(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
+                       size_t ldb, float *C, size_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, A,
+                (int)lda, B, (int)ldb, 0.0f, C, (int)ldc);
+}
+
 static void blas_gram(size_t k, size_t n, const float *A, size_t lda, float *G)
 {
     cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)k, (int)n, 1.0f, A, (int)lda, 0.0f,
@@ -34,5 +41,6 @@ const nmf_cpu_kernels nmf_cpu_kernels_blas = {
     .fma_loop = NULL,
     .dots = blas_dots,
     .outer = blas_outer,
+    .times = blas_times,
     .gram = blas_gram,
 };
