@@ -19,11 +19,13 @@ typedef struct {
     float *V, *W0, *H0;
 } compare_fixture;
 
-/* A solver and objective. */
+/* A solver and objective; with `transform`, nmf_transform with the
+ * fixture's H0 fixed (and scikit-learn's start of W) instead of a fit. */
 typedef struct {
     const char *name;
     nmf_solver solver;
     double beta, alpha_W, l1_ratio;
+    int transform;
 } compare_config;
 
 /* How closely the tested side must follow the reference, per precision
@@ -109,12 +111,16 @@ static const compare_tolerance compare_tf32 = {
 };
 
 static const compare_config compare_configs[] = {
-    {"mu frobenius", NMF_SOLVER_MU, 2.0, 0.0, 0.0},
-    {"mu frobenius regularised", NMF_SOLVER_MU, 2.0, 0.01, 0.5},
-    {"mu kullback-leibler", NMF_SOLVER_MU, 1.0, 0.0, 0.0},
-    {"mu beta 1.5", NMF_SOLVER_MU, 1.5, 0.0, 0.0},
-    {"hals", NMF_SOLVER_HALS, 2.0, 0.0, 0.0},
-    {"hals regularised", NMF_SOLVER_HALS, 2.0, 0.01, 0.5},
+    {"mu frobenius", NMF_SOLVER_MU, 2.0, 0.0, 0.0, 0},
+    {"mu frobenius regularised", NMF_SOLVER_MU, 2.0, 0.01, 0.5, 0},
+    {"mu kullback-leibler", NMF_SOLVER_MU, 1.0, 0.0, 0.0, 0},
+    {"mu beta 1.5", NMF_SOLVER_MU, 1.5, 0.0, 0.0, 0},
+    {"hals", NMF_SOLVER_HALS, 2.0, 0.0, 0.0, 0},
+    {"hals regularised", NMF_SOLVER_HALS, 2.0, 0.01, 0.5, 0},
+    /* Only where a case names them: */
+    {"mu transform", NMF_SOLVER_MU, 2.0, 0.0, 0.0, 1},
+    {"mu kullback-leibler transform", NMF_SOLVER_MU, 1.0, 0.0, 0.0, 1},
+    {"hals transform", NMF_SOLVER_HALS, 2.0, 0.01, 0.5, 1},
 };
 static const size_t compare_config_count = sizeof compare_configs / sizeof *compare_configs;
 
@@ -122,7 +128,9 @@ static const size_t compare_config_count = sizeof compare_configs / sizeof *comp
  * included) and the tool's default on the faces for as long as the tool
  * runs: HALS at k = 128, whose k² floats of shared memory need the GPU's
  * opt-in limit; KL over more than the 4096 blocks × 256 threads the
- * element-wise kernels launch, so their grid-stride loops loop; and TF32. */
+ * element-wise kernels launch, so their grid-stride loops loop; and TF32.
+ * Then transform (H fixed) and colour rows (3 values a pixel, interleaved,
+ * as a --colour run has them). */
 static const compare_case compare_cases[] = {
     {"random, k = 1", NULL, {100, 25}, 0},
     {"random, odd sizes", NULL, {100, 25}, 0},
@@ -133,6 +141,11 @@ static const compare_case compare_cases[] = {
     {"random, over 1M elements", "mu kullback-leibler", {25}, 0},
     {"bundled faces", "mu frobenius", {100}, 1},
     {"random, faces' k", "hals", {100}, 1},
+    {"random, faces' k", "mu transform", {100, 25}, 0},
+    {"random, odd sizes", "mu kullback-leibler transform", {25}, 0},
+    {"face-like, nndsvda start", "hals transform", {100, 25}, 0},
+    {"face-like colour, nndsvda start", "mu frobenius", {100, 25}, 0},
+    {"face-like colour, nndsvda start", "hals", {100, 25}, 0},
 };
 static const size_t compare_case_count = sizeof compare_cases / sizeof *compare_cases;
 
@@ -171,18 +184,23 @@ static void compare_fixture_random(compare_fixture *f, const char *name, size_t 
         f->H0[i] = (float)nmf_rng_double(&rng);
 }
 
+/* Blobs of light that move and widen from image to image, channels
+ * values a pixel (interleaved; each channel its own width); image 0 black. */
 static int compare_fixture_face_like(compare_fixture *f, const char *name, size_t m, size_t side,
-                              size_t k)
+                                     size_t channels, size_t k)
 {
-    size_t n = side * side;
+    size_t n = side * side * channels;
     fixture_alloc(f, name, m, n, k);
-    for (size_t i = 1; i < m; i++) /* image 0 stays black */
+    for (size_t i = 1; i < m; i++)
         for (size_t y = 0; y < side; y++)
-            for (size_t x = 0; x < side; x++) {
-                double cx = side / 2.0 + (double)(i % 5) - 2, cy = side / 2.0 + (double)(i % 3) - 1;
-                double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
-                f->V[i * n + y * side + x] = (float)(220.0 * exp(-d2 / (side + (double)i)));
-            }
+            for (size_t x = 0; x < side; x++)
+                for (size_t c = 0; c < channels; c++) {
+                    double cx = side / 2.0 + (double)(i % 5) - 2;
+                    double cy = side / 2.0 + (double)(i % 3) - 1;
+                    double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+                    f->V[i * n + (y * side + x) * channels + c] =
+                        (float)(220.0 * exp(-d2 / (side + (double)i + 3.0 * (double)c)));
+                }
     return nndsvda_start(f);
 }
 
@@ -224,7 +242,9 @@ static int fixture_make(compare_fixture *f, const char *name)
     else if (!strcmp(name, "random, over 1M elements"))
         compare_fixture_random(f, name, 1031, 1033, 8, 5);
     else if (!strcmp(name, "face-like, nndsvda start"))
-        return compare_fixture_face_like(f, name, 60, 37, 9);
+        return compare_fixture_face_like(f, name, 60, 37, 1, 9);
+    else if (!strcmp(name, "face-like colour, nndsvda start"))
+        return compare_fixture_face_like(f, name, 60, 23, 3, 9);
     else if (!strcmp(name, "bundled faces"))
         return compare_fixture_faces(f, 20);
     else
@@ -239,16 +259,17 @@ typedef struct {
     double error; /* the backend's reported error; NAN when the fit failed */
 } side_run;
 
-/* nmf_fit of p on `side` (its device, precision and hooks), a failure
- * printed with the side's name. */
+/* nmf_fit of p on `side` (its device, precision and hooks), or with
+ * `transform` nmf_transform with H fixed; a failure printed with the
+ * side's name. */
 static nmf_status side_fit(const compare_side *side, const nmf_problem *problem, nmf_params p,
-                           float *W, float *H, nmf_result *r)
+                           int transform, float *W, float *H, nmf_result *r)
 {
     p.device = side->device;
     p.precision = side->precision;
     if (side->enter)
         side->enter(side->variant);
-    nmf_status st = nmf_fit(problem, &p, W, H, r);
+    nmf_status st = transform ? nmf_transform(problem, &p, H, W, r) : nmf_fit(problem, &p, W, H, r);
     if (side->leave)
         side->leave();
     if (st != NMF_STATUS_OK)
@@ -277,7 +298,7 @@ static void run_side(const compare_fixture *f, const compare_config *cfg, const 
     p.l1_ratio = cfg->l1_ratio;
     nmf_result r;
     out->error = NAN;
-    if (side_fit(side, &problem, p, out->W, out->H, &r) != NMF_STATUS_OK) {
+    if (side_fit(side, &problem, p, cfg->transform, out->W, out->H, &r) != NMF_STATUS_OK) {
         ++*failures;
         return;
     }
@@ -437,7 +458,7 @@ compare_summary compare_all_cases(const compare_side *reference, const compare_s
             lengths++;
         for (size_t i = 0; i < compare_config_count; i++) {
             const compare_config *cfg = &compare_configs[i];
-            if (cs->config && strcmp(cs->config, cfg->name))
+            if (cs->config ? strcmp(cs->config, cfg->name) != 0 : cfg->transform)
                 continue;
             int failed = compare_backends(&f, cfg, reference, tested,
                                           cs->tf32 ? &compare_tf32 : &compare_fp32, cs->lengths,
@@ -532,7 +553,7 @@ int compare_stopping(const compare_side *reference, const compare_side *tested)
             memcpy(W[s], f.W0, wl * sizeof(float));
             memcpy(H[s], f.H0, hl * sizeof(float));
             nmf_result r;
-            if (side_fit(sides[s], &problem, stopping_params(&f, tol), W[s], H[s], &r) !=
+            if (side_fit(sides[s], &problem, stopping_params(&f, tol), 0, W[s], H[s], &r) !=
                 NMF_STATUS_OK) {
                 failures++;
                 continue;

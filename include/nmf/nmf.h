@@ -22,7 +22,7 @@ extern "C" {
 
 /* The version, written here alone (CMakeLists.txt reads these lines). */
 #define NMF_VERSION_MAJOR 0
-#define NMF_VERSION_MINOR 2
+#define NMF_VERSION_MINOR 3
 #define NMF_VERSION_PATCH 0
 #define NMF_VERSION_STR_(x) #x
 #define NMF_VERSION_STR(x) NMF_VERSION_STR_(x)
@@ -160,6 +160,8 @@ typedef struct {
     int checkpoint_every;   /* iterations between checkpoint calls; 0: none */
     nmf_checkpoint_fn checkpoint; /* optional, may be NULL */
     void *checkpoint_user;
+    int fixed_H;            /* 1: H stays as given and only W is updated (what
+                               nmf_transform sets; default 0) */
 } nmf_params;
 
 #define NMF_MAX_SWEEPS 64 /* sweeps_W and sweeps_H at most */
@@ -241,6 +243,19 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
                           const nmf_result *from, nmf_result *result);
 
 void nmf_result_free(nmf_result *result);
+
+/* Encodes the m images of problem with fixed components H (k, n), as
+ * scikit-learn's NMF.transform does: W (m, k) >= 0 minimising p's loss
+ * plus its W regularisation, H unchanged. p gives k, the solver, sweeps,
+ * beta, alpha_W and l1_ratio (scaled by n as in a fit), tol, max_iter, the
+ * device, precision and threads; the stopping rule is the relative one
+ * whatever p->stopping says (scikit-learn's HALS rule is defined for a
+ * whole fit), p->init is ignored and W starts as scikit-learn's transform
+ * starts it (mu: every entry sqrt(mean(V) / k); hals: zeros). result as for
+ * nmf_fit (reconstruction_err is the encoding's); free it with
+ * nmf_result_free(). */
+nmf_status nmf_transform(const nmf_problem *problem, const nmf_params *p, const float *H,
+                         float *W, nmf_result *result);
 
 /* The regularisation terms scikit-learn adds, scaled as it scales them:
  * l1_W = n·alpha_W·l1_ratio, l2_W = n·alpha_W·(1 - l1_ratio), and for H

@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "clock.h"
 #include "error.h"
+#include "init.h"
 #include "names.h"
 #include "reduce.h"
 
@@ -436,4 +437,27 @@ void nmf_result_free(nmf_result *result)
     free(result->history_err);
     free(result->history_s);
     memset(result, 0, sizeof *result);
+}
+
+nmf_status nmf_transform(const nmf_problem *problem, const nmf_params *p, const float *H,
+                         float *W, nmf_result *result)
+{
+    nmf_params q = *p;
+    q.fixed_H = 1;
+    q.stopping = NMF_STOPPING_RELATIVE;
+    q.checkpoint_every = 0;
+    memset(result, 0, sizeof *result);
+    nmf_status st = nmf_params_check(problem, &q);
+    if (st != NMF_STATUS_OK)
+        return st;
+    const size_t n = problem->n, k = (size_t)q.k;
+    /* The driver updates the H it is given in place; this one is the caller's. */
+    float *H_fixed = malloc(k * n * sizeof *H_fixed);
+    if (!H_fixed)
+        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for H (k = %zu)", k);
+    memcpy(H_fixed, H, k * n * sizeof *H_fixed);
+    nmf_init_transform(problem, q.k, q.solver, W);
+    st = nmf_fit_resume(problem, &q, W, H_fixed, NULL, result);
+    free(H_fixed);
+    return st;
 }

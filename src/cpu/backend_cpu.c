@@ -15,7 +15,9 @@
  * H update, and HHt of the new H, which the next W update needs anyway:
  *   ||V - WH||² = ||V||² - 2<WtV, H> + <WtW, HHt>, summed in double.
  * HALS sweeps W with HHt and VHt, then H with WtW and WtV: the same products.
- * Other betas need WH (m, n) and cost 3-4 GEMMs of 2mnk per update. */
+ * Other betas need WH (m, n) and cost 3-4 GEMMs of 2mnk per update.
+ * With a fixed H (nmf_transform) only W is updated, and H's products are
+ * made once for the whole run. */
 #define _POSIX_C_SOURCE 200809L
 #include "backend.h"
 #include "beta_mu.h"
@@ -50,7 +52,7 @@ typedef struct {
     float *HHt;     /* (k, k) of the current H when HHt_valid */
     float *WtW;     /* (k, k) of the current W when WtV_valid */
     float *WtV;     /* (k, n) of the current W when WtV_valid */
-    float *VHt;     /* (m, k) scratch */
+    float *VHt;     /* (m, k) of the current H when VHt_valid, else scratch */
     float *den_W;   /* (m, k) scratch */
     float *den_H;   /* (k, n) scratch */
     float *WH, *R;  /* (m, n) scratch, beta != 2 only */
@@ -64,7 +66,8 @@ typedef struct {
     int track_violation;
     double violations[NMF_HISTORY_EVERY];
     float *W_mark, *H_mark;
-    int HHt_valid, WtV_valid;
+    int HHt_valid, VHt_valid, WtV_valid;
+    int fixed_H; /* nmf_transform: only W is updated, H's products made once */
     /* The process's OpenMP and BLAS thread counts before a fit that set
      * its own (params->threads > 0), given back when it ends; 0: none. */
     int saved_omp_threads, saved_blas_threads;
@@ -173,12 +176,21 @@ static void ensure_WtV(cpu_ctx *c)
 }
 
 /* VHt (m, k) = V Hᵀ for the current H. */
-static void compute_VHt(cpu_ctx *c)
+static void ensure_VHt(cpu_ctx *c)
 {
+    if (c->VHt_valid)
+        return;
     if (c->V_bytes)
         c->kernels->dots_bytes(c->m, c->k, c->n, c->Vk, c->ldv, c->H, c->n, c->VHt, c->k);
     else
         c->kernels->dots(c->m, c->k, c->n, c->Vk, c->ldv, c->H, c->n, c->VHt, c->k);
+    c->VHt_valid = 1;
+}
+
+/* After H changed (or VHt served as scratch): its products are stale. */
+static void H_changed(cpu_ctx *c)
+{
+    c->HHt_valid = c->VHt_valid = 0;
 }
 
 /* One Frobenius MU iteration: W, then H with the new W. */
@@ -186,15 +198,17 @@ static void mu_iteration(cpu_ctx *c)
 {
     const size_t m = c->m, n = c->n, k = c->k;
     ensure_HHt(c);
-    compute_VHt(c);
+    ensure_VHt(c);
     /* W HHt, and WtW H as outer (WtW is symmetric). */
     c->kernels->times(m, k, k, c->W, k, c->HHt, k, c->den_W, k);
     nmf_mu_apply_cpu(c->W, c->VHt, c->den_W, c->m * c->k, c->l1_W, c->l2_W, 1.0f, 0.0f);
     c->WtV_valid = 0;
+    if (c->fixed_H)
+        return;
     ensure_WtV(c);
     c->kernels->outer(k, k, n, c->WtW, k, c->H, n, c->den_H, n);
     nmf_mu_apply_cpu(c->H, c->WtV, c->den_H, c->k * c->n, c->l1_H, c->l2_H, 1.0f, 0.0f);
-    c->HHt_valid = 0;
+    H_changed(c);
 }
 
 /* One beta-divergence MU iteration (beta_mu.c): W, then H. */
@@ -202,9 +216,11 @@ static void beta_mu_iteration(cpu_ctx *c)
 {
     nmf_beta_update_W_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_W,
                           c->l2_W, c->WH, c->R, c->VHt, c->den_W);
-    nmf_beta_update_H_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_H,
-                          c->l2_H, c->WH, c->R, c->WtV, c->den_H);
-    c->HHt_valid = c->WtV_valid = 0;
+    if (!c->fixed_H)
+        nmf_beta_update_H_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_H,
+                              c->l2_H, c->WH, c->R, c->WtV, c->den_H);
+    H_changed(c);
+    c->WtV_valid = 0;
 }
 
 /* One HALS iteration (hals.c): sweep W's columns sweeps_W times with one
@@ -213,17 +229,19 @@ static void beta_mu_iteration(cpu_ctx *c)
 static double hals_iteration(cpu_ctx *c)
 {
     ensure_HHt(c);
-    compute_VHt(c);
+    ensure_VHt(c);
     double violation_W = 0.0, violation_H = 0.0;
     for (int s = 0; s < c->sweeps_W; s++)
         violation_W = nmf_hals_sweep_cpu(c->W, c->m, c->k, c->k, 1, c->HHt, c->VHt, c->k, 1,
                                          c->l1_W, c->l2_W);
     c->WtV_valid = 0;
+    if (c->fixed_H)
+        return violation_W;
     ensure_WtV(c);
     for (int s = 0; s < c->sweeps_H; s++)
         violation_H = nmf_hals_sweep_cpu(c->H, c->n, c->k, 1, c->n, c->WtW, c->WtV, 1, c->n,
                                          c->l1_H, c->l2_H);
-    c->HHt_valid = 0;
+    H_changed(c);
     return violation_W + violation_H;
 }
 
@@ -278,6 +296,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->den_W = malloc(m * k * sizeof(float));
     c->den_H = malloc(k * n * sizeof(float));
     c->solver = params->solver;
+    c->fixed_H = params->fixed_H;
     c->sweeps_W = params->sweeps_W;
     c->sweeps_H = params->sweeps_H;
     c->beta = (float)params->beta;
@@ -348,7 +367,8 @@ static nmf_status cpu_rewind(void *ctx)
         return nmf_error(NMF_STATUS_INTERNAL, "rewind: no factors kept for this fit");
     memcpy(c->W, c->W_mark, c->m * c->k * sizeof(float));
     memcpy(c->H, c->H_mark, c->k * c->n * sizeof(float));
-    c->HHt_valid = c->WtV_valid = 0;
+    H_changed(c);
+    c->WtV_valid = 0;
     return NMF_STATUS_OK;
 }
 
@@ -361,8 +381,17 @@ static nmf_status cpu_loss(void *ctx, double *error)
         return NMF_STATUS_OK;
     }
     ensure_HHt(c);
-    ensure_WtV(c);
-    double cross = nmf_dot_double(c->WtV, c->H, c->k * c->n);
+    double cross;
+    if (c->fixed_H) {
+        /* <WtV, H> = <W, VHt>, and VHt is made once for the fixed H: the
+         * loss costs no pass over V. */
+        ensure_VHt(c);
+        c->kernels->outer(c->m, c->k, c->k, c->W, c->k, c->W, c->k, c->WtW, c->k);
+        cross = nmf_dot_double(c->W, c->VHt, c->m * c->k);
+    } else {
+        ensure_WtV(c);
+        cross = nmf_dot_double(c->WtV, c->H, c->k * c->n);
+    }
     double quad = nmf_dot_double(c->WtW, c->HHt, c->k * c->k);
     double sq = c->norm_V_sq - 2.0 * cross + quad;
     /* Rounding can push an exact fit a hair below zero; a NaN (a fit whose
@@ -386,7 +415,8 @@ static nmf_status cpu_reset(void *ctx, const float *W0, const float *H0)
     cpu_ctx *c = ctx;
     memcpy(c->W, W0, c->m * c->k * sizeof(float));
     memcpy(c->H, H0, c->k * c->n * sizeof(float));
-    c->HHt_valid = c->WtV_valid = 0;
+    H_changed(c);
+    c->WtV_valid = 0;
     return NMF_STATUS_OK;
 }
 

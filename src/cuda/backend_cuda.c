@@ -8,7 +8,9 @@
  *
  * The three solvers are the CPU backend's: Frobenius MU, MU for other betas
  * (kernels/beta_mu.cu between cuBLAS GEMMs) and HALS (kernels/hals_sweep.cu,
- * one launch per factor sweep).
+ * one launch per factor sweep). With a fixed H (nmf_transform) each
+ * iteration stops after W's update; H's products are still made every
+ * iteration, as the graph replays them.
  *
  * The products are the CPU backend's (backend_cpu.c), as row-major
  * matrices; cuBLAS is column-major, so each row-major C = op(A)·op(B) is
@@ -70,6 +72,7 @@ typedef struct {
     double *h_sums;    /* pinned, SUM_COUNT */
     nmf_solver solver;
     int sweeps_W, sweeps_H; /* HALS sweeps per iteration (nmf_params) */
+    int fixed_H; /* nmf_transform: only W is updated */
     float beta, gamma;
     float l1_W, l2_W, l1_H, l2_H;
     int WtV_valid;
@@ -141,7 +144,7 @@ static nmf_status enqueue_mu(cuda_ctx *c)
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, k, k, c->d_W, k, c->d_HHt, k, c->d_den_W, k));
     CUDA_CHECK(nmf_cuda_mu_update_reg(c->d_W, c->d_VHt, c->d_den_W, m * k, c->l1_W, c->l2_W,
                                       1.0f, 0.0f, c->stream));
-    if ((st = enqueue_W_products(c)) != NMF_STATUS_OK)
+    if (c->fixed_H || (st = enqueue_W_products(c)) != NMF_STATUS_OK)
         goto cleanup;
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, k, n, k, c->d_WtW, k, c->d_H, n, c->d_den_H, n));
     CUDA_CHECK(nmf_cuda_mu_update_reg(c->d_H, c->d_WtV, c->d_den_H, k * n, c->l1_H, c->l2_H,
@@ -171,6 +174,8 @@ static nmf_status enqueue_beta_mu(cuda_ctx *c)
     }
     CUDA_CHECK(nmf_cuda_mu_update_reg(c->d_W, c->d_VHt, c->d_den_W, m * k, c->l1_W, c->l2_W,
                                       c->gamma, c->beta < 1.0f ? NMF_EPSILON64 : 0.0f, c->stream));
+    if (c->fixed_H)
+        goto cleanup;
     /* H with the new W: num = Wᵀ (V ∘ WH^(β-2)), den = colsums(W) (0 -> 1)
      * or Wᵀ WH^(β-1). */
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, n, k, c->d_W, k, c->d_H, n, c->d_WH, n));
@@ -208,7 +213,7 @@ static nmf_status enqueue_hals(cuda_ctx *c, int i)
     if (row_violation)
         CUDA_CHECK(nmf_cuda_sum_double(row_violation, m, c->d_partial,
                                        c->d_sums + SUM_VIOLATIONS + 2 * i, c->stream));
-    if ((st = enqueue_W_products(c)) != NMF_STATUS_OK)
+    if (c->fixed_H || (st = enqueue_W_products(c)) != NMF_STATUS_OK)
         goto cleanup;
     for (int s = 0; s < c->sweeps_H; s++)
         CUDA_CHECK(nmf_cuda_hals_sweep(c->d_H, n, k, 1, n, c->d_WtW, c->d_WtV, 1, n, c->l1_H,
@@ -394,6 +399,7 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     c->n = n;
     c->k = k;
     c->solver = params->solver;
+    c->fixed_H = params->fixed_H;
     c->sweeps_W = params->sweeps_W;
     c->sweeps_H = params->sweeps_H;
     c->track_violation = nmf_hals_rule_on(params);
@@ -493,8 +499,9 @@ static nmf_status cuda_iterate(void *ctx, int n_iter)
             st = enqueue_iteration(c, it);
     }
     /* MU and HALS iterations end with WtV and WtW of the current W; the
-     * beta-MU iteration leaves other products in those buffers. */
-    c->WtV_valid = c->beta == 2.0f;
+     * beta-MU iteration leaves other products in those buffers, and a
+     * transform's (fixed H) makes neither. */
+    c->WtV_valid = c->beta == 2.0f && !c->fixed_H;
 cleanup:
     return st;
 }

@@ -71,6 +71,13 @@ static double mean_of(const nmf_problem *problem)
     return total / ((double)m * (double)n);
 }
 
+void nmf_init_transform(const nmf_problem *problem, int k, nmf_solver solver, float *W)
+{
+    const float start = solver == NMF_SOLVER_MU ? (float)sqrt(mean_of(problem) / k) : 0.0f;
+    for (size_t i = 0; i < problem->m * (size_t)k; i++)
+        W[i] = start;
+}
+
 /* scikit-learn's init='random': avg = sqrt(mean(V)/k); H (k, n) is drawn
  * first, then W (m, k), both in row-major order from RandomState(seed);
  * each entry is |avg·N(0,1)| computed in double and rounded to float.

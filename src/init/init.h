@@ -18,4 +18,8 @@ nmf_status nmf_init_nndsvd(const nmf_problem *problem, int k,
                            nmf_init_method init, uint32_t seed,
                            float *W, float *H);
 
+/* W's start for nmf_transform, as scikit-learn's transform makes it: every
+ * entry sqrt(mean(V)/k) for mu (which cannot leave 0), zeros for hals. */
+void nmf_init_transform(const nmf_problem *problem, int k, nmf_solver solver, float *W);
+
 #endif
