@@ -277,7 +277,8 @@ deps_root=$repo/.device-deps/root
 carried_ld=
 cmake_args=(-S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNMF_CUDA=ON
             -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_FLAGS=-lineinfo)
-if [ "${DEVICE_CHECK_DEPS:-}" != carried ] && [ -e /usr/include/stb/stb_image.h ] && [ -e /usr/include/lapacke.h ] &&
+if [ "${DEVICE_CHECK_DEPS:-}" != carried ] && [ -e /usr/include/stb/stb_image.h ] &&
+   [ -e /usr/include/lapacke.h ] && [ -e /usr/include/jansson.h ] &&
    ls /usr/lib/*/liblapacke.so /usr/lib/*/openblas-openmp/libopenblas.so >/dev/null 2>&1; then
     deps="the machine's own (/usr)"
 elif ls .device-deps/debs/*.deb >/dev/null 2>&1; then
@@ -298,7 +299,7 @@ elif ls .device-deps/debs/*.deb >/dev/null 2>&1; then
     deps="carried Debian 12 .debs, in $deps_root:"
     for deb in .device-deps/debs/*.deb; do deps+=" $(basename "$deb" _amd64.deb)"; done
 else
-    record "dependencies" FAIL 0 "no OpenBLAS/LAPACKE/stb here and no .device-deps/debs: run bench/device-deps.sh and carry .device-deps"
+    record "dependencies" FAIL 0 "no OpenBLAS/LAPACKE/stb/jansson here and no .device-deps/debs: run bench/device-deps.sh and carry .device-deps"
     finish
 fi
 # with_libs COMMAND...: a project program, with the carried libraries ahead

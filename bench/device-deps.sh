@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/device-deps.sh - run HERE, before a device check: downloads the
 # Debian packages the build needs beyond the GPU machine's image (which has
-# the CUDA toolkit, CMake and Python but may lack OpenBLAS, LAPACKE and stb,
+# the CUDA toolkit, CMake and Python but may lack OpenBLAS, LAPACKE, stb and jansson,
 # and reaches no package registry) into .device-deps/debs, to be carried
 # there (device tool: carry [".device-deps/debs"]). bench/device-check.sh
 # unpacks them with dpkg -x into .device-deps/root, never into /; that
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 # Beyond these they need only glibc 2.34 or later and libgcc_s, which any
 # image with a compiler has.
 packages=(libopenblas-openmp-dev libopenblas0-openmp libgfortran5 libquadmath0 libgomp1
-          liblapacke-dev liblapacke libtmglib3 libstb-dev)
+          liblapacke-dev liblapacke libtmglib3 libstb-dev libjansson-dev libjansson4)
 rm -rf .device-deps/debs .device-deps/root
 mkdir -p .device-deps/debs
 cd .device-deps/debs

@@ -1,6 +1,6 @@
 /* test_dataset.c - dataset_load() on small images this test writes itself
  * into a temporary directory: order, content detection, grey conversion,
- * size checks, and every error path the contract names. */
+ * colour runs, size checks, and every error path the contract names. */
 #define _XOPEN_SOURCE 700
 
 #include "dataset.h"
@@ -153,7 +153,7 @@ static void test_order(const dataset_options *opt)
     notes = 0;
     /* The trailing slash must not give "order//s1/1.pgm". */
     CHECK(load_one("order/", opt, &d) == NMF_STATUS_OK);
-    CHECK(d.m == 7 && d.width == 4 && d.height == 3 && d.n == 12);
+    CHECK(d.m == 7 && d.width == 4 && d.height == 3 && d.channels == 1 && d.n == 12);
     CHECK(d.skipped == 1 && notes == 1);
     for (size_t i = 0; i < d.m && i < 7; i++) {
         snprintf(rel, sizeof rel, "order/%s", rels[i]);
@@ -711,6 +711,116 @@ static void test_links(const dataset_options *opt)
     CHECK(notes == 3);
 }
 
+/* A colour run keeps R, G, B interleaved, drops alpha, keeps the 0..255
+ * scale of 16-bit files, and refuses grey files by name. */
+static void test_colour(const dataset_options *grey_opt)
+{
+    dataset_options opt = *grey_opt;
+    opt.colour = 1;
+    make_dir("colour");
+    unsigned char px[4 * 3 * 3], rgba[4 * 3 * 4];
+    for (int p = 0; p < 12; p++) {
+        for (int c = 0; c < 3; c++)
+            px[3 * p + c] = rgba[4 * p + c] = (unsigned char)(p * 20 + c * 7 + 1);
+        rgba[4 * p + 3] = (unsigned char)(p * 21); /* alpha: ignored */
+    }
+    CHECK(stbi_write_png(at("colour/a.png"), 4, 3, 3, px, 4 * 3));
+    CHECK(stbi_write_png(at("colour/b.png"), 4, 3, 4, rgba, 4 * 4));
+    dataset d;
+    CHECK(load_one("colour", &opt, &d) == NMF_STATUS_OK);
+    CHECK(d.m == 2 && d.width == 4 && d.height == 3 && d.channels == 3 && d.n == 36);
+    int bad = 0;
+    for (size_t i = 0; i < 36 && d.m == 2 && d.n == 36; i++)
+        bad += d.V[i] != (float)px[i] || d.V[36 + i] != (float)px[i];
+    CHECK(bad == 0);
+    dataset_free(&d);
+
+    /* The same file in a grey run: one luma value a pixel, as before. */
+    CHECK(load_one("colour/a.png", grey_opt, &d) == NMF_STATUS_OK);
+    CHECK(d.channels == 1 && d.n == 12);
+    for (int p = 0; p < 12 && d.n == 12; p++)
+        CHECK_CLOSE(d.V[p], luma(px[3 * p], px[3 * p + 1], px[3 * p + 2]), 1e-4, 1e-6);
+    dataset_free(&d);
+
+    /* A paletted GIF is colour; a 16-bit PPM keeps the 0..255 scale. */
+    write_bytes("palette.gif", gif_4x3, sizeof gif_4x3);
+    CHECK(load_one("palette.gif", &opt, &d) == NMF_STATUS_OK);
+    CHECK(d.n == 36);
+    for (int p = 0; p < 12 && d.n == 36; p++)
+        for (int c = 0; c < 3; c++)
+            CHECK(d.V[3 * p + c] == (float)gif_palette[gif_index[p]][c]);
+    dataset_free(&d);
+    static const unsigned char ppm16[] = "P6\n1 1\n65535\n\xff\xff\x01\x01\x80\x80";
+    write_bytes("deep.ppm", ppm16, sizeof ppm16 - 1);
+    CHECK(load_one("deep.ppm", &opt, &d) == NMF_STATUS_OK);
+    CHECK(d.n == 3);
+    if (d.n == 3) {
+        CHECK_CLOSE(d.V[0], 255.0, 1e-4, 0.0);
+        CHECK_CLOSE(d.V[1], 1.0, 1e-6, 0.0);
+        CHECK_CLOSE(d.V[2], 128.0, 1e-4, 0.0);
+    }
+    dataset_free(&d);
+
+    /* Resized with its three channels: a flat colour stays that colour,
+     * in the order R, G, B. */
+    unsigned char flat[5 * 3 * 3];
+    for (int p = 0; p < 15; p++) {
+        flat[3 * p] = 10;
+        flat[3 * p + 1] = 100;
+        flat[3 * p + 2] = 200;
+    }
+    CHECK(stbi_write_png(at("colour/c.png"), 5, 3, 3, flat, 5 * 3));
+    dataset_options r = opt;
+    r.resize_w = 2;
+    r.resize_h = 2;
+    CHECK(load_one("colour", &r, &d) == NMF_STATUS_OK);
+    CHECK(d.m == 3 && d.width == 2 && d.height == 2 && d.channels == 3 && d.n == 12);
+    for (size_t p = 0; p < 4 && d.m == 3 && d.n == 12; p++) {
+        CHECK_CLOSE(d.V[24 + 3 * p], 10.0, 1e-3, 0.0);
+        CHECK_CLOSE(d.V[24 + 3 * p + 1], 100.0, 1e-3, 0.0);
+        CHECK_CLOSE(d.V[24 + 3 * p + 2], 200.0, 1e-3, 0.0);
+    }
+    for (size_t i = 0; i < d.m * d.n; i++)
+        CHECK(d.V[i] >= 0.0f && d.V[i] <= 255.0f);
+    dataset_free(&d);
+
+    /* Grey files, PGM and grey + alpha PNG, are refused, the first named,
+     * from the headers: with nothing decoded and nothing left allocated. */
+    write_pgm("colour/d.pgm", 4, 3, 0);
+    CHECK(load_one("colour", &r, &d) == NMF_STATUS_BAD_INPUT);
+    char want[600];
+    snprintf(want, sizeof want,
+             "%s: a grey image (1 channel), but --colour needs colour images (RGB or RGBA); "
+             "hint: drop --colour, or convert the images to RGB",
+             at("colour/d.pgm"));
+    CHECK(strcmp(nmf_last_error(), want) == 0);
+    CHECK(d.V == NULL && d.paths == NULL);
+    unsigned char ga[4 * 3 * 2] = {0};
+    CHECK(stbi_write_png(at("colour/0.png"), 4, 3, 2, ga, 4 * 2));
+    CHECK(load_one("colour", &r, &d) == NMF_STATUS_BAD_INPUT);
+    CHECK(strstr(nmf_last_error(), "colour/0.png: a grey image (2 channels: grey and alpha)") !=
+          NULL);
+    CHECK(strstr(nmf_last_error(), "; 2 of the 5 images are grey; hint: drop --colour") != NULL);
+    CHECK(load_one("colour/d.pgm", &opt, &d) == NMF_STATUS_BAD_INPUT);
+    CHECK(strstr(nmf_last_error(), "colour/d.pgm: a grey image (1 channel)") != NULL);
+    /* V's size counts the three channels: 1024 headers of 16384x8192 RGB
+     * claim 1024 * 16384 * 8192 * 3 * 4 bytes. */
+    make_dir("hugergb");
+    char rel[32];
+    for (int i = 0; i < 1024; i++) {
+        snprintf(rel, sizeof rel, "hugergb/%d.ppm", i);
+        write_bytes(rel, "P6\n16384 8192\n255\n", 19);
+    }
+    CHECK(load_one("hugergb", &opt, &d) == NMF_STATUS_TOO_LARGE);
+    CHECK(strstr(nmf_last_error(), "needs 1649.3 GB (1024 images of 16384x8192 RGB)") != NULL);
+
+    /* The same folder loads in a grey run. */
+    r.colour = 0;
+    CHECK(load_one("colour", &r, &d) == NMF_STATUS_OK);
+    CHECK(d.m == 5 && d.channels == 1 && d.n == 4);
+    dataset_free(&d);
+}
+
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
@@ -728,7 +838,8 @@ int main(void)
     nmf_set_note_handler(count_note, NULL);
     dataset_options opt;
     dataset_options_default(&opt);
-    CHECK(opt.grey == DATASET_GREY_LUMA && opt.resize_w == 0 && opt.threads == 0);
+    CHECK(opt.grey == DATASET_GREY_LUMA && opt.colour == 0 && opt.resize_w == 0 &&
+          opt.threads == 0);
 
     test_natural_compare();
     test_order(&opt);
@@ -741,6 +852,7 @@ int main(void)
     test_too_large(&opt);
     test_top_down_bmp(&opt);
     test_links(&opt);
+    test_colour(&opt);
     /* Two decoding threads must give the same rows as the default. */
     opt.threads = 2;
     test_formats(&opt);

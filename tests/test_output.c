@@ -1,6 +1,8 @@
 /* test_output.c - the PNGs (grid and tile sizes, percentile scaling, gap
- * width and colour, reconstructions spread over the set), atomic files (nothing half-written or temporary left
- * behind) and the directory helpers. Images are read back with stb_image. */
+ * width and colour, reconstructions spread over the set, RGB outputs,
+ * rows written in pixel units), atomic files (nothing half-written or
+ * temporary left behind) and the directory helpers. Images are read back
+ * with stb_image. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, dirent */
 
 #include "fsutil.h"
@@ -70,16 +72,23 @@ static float frand(uint32_t *s)
     return (float)(*s >> 8) / 16777216.0f;
 }
 
-/* Loads a grey PNG; NULL on failure. */
-static unsigned char *load(const char *path, int *w, int *h)
+/* Loads a PNG of `channels` channels (1 grey, 3 RGB); NULL on failure or
+ * another number of channels. */
+static unsigned char *load_channels(const char *path, int channels, int *w, int *h)
 {
     int comp = 0;
     unsigned char *px = stbi_load(path, w, h, &comp, 0);
-    if (px && comp != 1) {
+    if (px && comp != channels) {
         stbi_image_free(px);
         return NULL;
     }
     return px;
+}
+
+/* Loads a grey PNG; NULL on failure. */
+static unsigned char *load(const char *path, int *w, int *h)
+{
+    return load_channels(path, 1, w, h);
 }
 
 enum { K = 5, W_PX = 4, H_PX = 6, N_PX = W_PX * H_PX, M = 3 };
@@ -179,7 +188,7 @@ static void test_bright_pixel(void)
     }
     h[BN / 2] = 1000.0f;
 
-    CHECK(output_write_components(tmp_path("bright"), h, 2, BW, BH) == NMF_STATUS_OK);
+    CHECK(output_write_components(tmp_path("bright"), h, 2, BW, BH, 1) == NMF_STATUS_OK);
     int w = 0, ht = 0;
     unsigned char *one = load(tmp_path("bright/components/00.png"), &w, &ht);
     CHECK(one != NULL && w == BW && ht == BH);
@@ -225,7 +234,7 @@ static void test_components(void)
         H[2 * N_PX + p] = 0.0f; /* an all-zero component: all black */
 
     const char *out = tmp_path("out");
-    nmf_status st = output_write_components(out, H, K, W_PX, H_PX);
+    nmf_status st = output_write_components(out, H, K, W_PX, H_PX, 1);
     if (st != NMF_STATUS_OK)
         fprintf(stderr, "%s\n", nmf_last_error());
     CHECK(st == NMF_STATUS_OK);
@@ -284,13 +293,13 @@ static void test_components(void)
     float H12[12 * N_PX];
     for (int i = 0; i < 12 * N_PX; i++)
         H12[i] = frand(&seed);
-    CHECK(output_write_components(tmp_path("out12"), H12, 12, W_PX, H_PX) == NMF_STATUS_OK);
+    CHECK(output_write_components(tmp_path("out12"), H12, 12, W_PX, H_PX, 1) == NMF_STATUS_OK);
     CHECK(exists(tmp_path("out12/components/11.png")));
     CHECK(!exists(tmp_path("out12/components/011.png")));
     CHECK(exists(tmp_path("out12/components.png")));
 
-    CHECK(output_write_components(out, H, 0, W_PX, H_PX) == NMF_STATUS_BAD_ARGUMENT);
-    CHECK(output_write_components(out, H, K, 0, H_PX) == NMF_STATUS_BAD_ARGUMENT);
+    CHECK(output_write_components(out, H, 0, W_PX, H_PX, 1) == NMF_STATUS_BAD_ARGUMENT);
+    CHECK(output_write_components(out, H, K, 0, H_PX, 1) == NMF_STATUS_BAD_ARGUMENT);
 }
 
 /* Mismatches between out/reconstructions.png and what it should show:
@@ -343,12 +352,12 @@ static void test_reconstructions(void)
     const char *out = tmp_path("out");
     /* count 5 is clipped to m = 3: all of them */
     const size_t all[3] = {0, 1, 2};
-    CHECK(output_write_reconstructions(out, V, W, H, M, K, W_PX, H_PX, 5) == NMF_STATUS_OK);
+    CHECK(output_write_reconstructions(out, V, W, H, M, K, W_PX, H_PX, 1, 5) == NMF_STATUS_OK);
     CHECK(recon_mismatches(V, W, H, K, all, 3) == 0);
 
     /* 3 of 10: spread over the set, not the first three */
     const size_t spread[3] = {0, 3, 7};
-    CHECK(output_write_reconstructions(out, V, W, H, MR, K, W_PX, H_PX, 3) == NMF_STATUS_OK);
+    CHECK(output_write_reconstructions(out, V, W, H, MR, K, W_PX, H_PX, 1, 3) == NMF_STATUS_OK);
     CHECK(recon_mismatches(V, W, H, K, spread, 3) == 0);
 
     /* One scale per pair: a dim input is shown bright, and a reconstruction
@@ -356,7 +365,8 @@ static void test_reconstructions(void)
     float dim[N_PX], half = 0.5f;
     for (int p = 0; p < N_PX; p++)
         dim[p] = 10.0f + (float)(p * 90 / (N_PX - 1)); /* 10..100 */
-    CHECK(output_write_reconstructions(out, dim, &half, dim, 1, 1, W_PX, H_PX, 1) == NMF_STATUS_OK);
+    CHECK(output_write_reconstructions(out, dim, &half, dim, 1, 1, W_PX, H_PX, 1, 1) ==
+          NMF_STATUS_OK);
     int gw = 0, gh = 0;
     unsigned char *img = load(tmp_path("out/reconstructions.png"), &gw, &gh);
     int f = img ? gw / W_PX : 0;
@@ -373,7 +383,117 @@ static void test_reconstructions(void)
         CHECK(bad == 0);
     }
     stbi_image_free(img);
-    CHECK(output_write_reconstructions(out, V, W, H, M, K, W_PX, H_PX, 0) == NMF_STATUS_BAD_ARGUMENT);
+    CHECK(output_write_reconstructions(out, V, W, H, M, K, W_PX, H_PX, 1, 0) ==
+          NMF_STATUS_BAD_ARGUMENT);
+}
+
+/* Colour: RGB PNGs, each component scaled over its three channels
+ * together, reconstructions side by side in colour. */
+static void test_colour(void)
+{
+    enum { C = 3, NC = N_PX * C };
+    float H[2 * NC], V[M * NC], W[M * 2];
+    uint32_t seed = 21;
+    for (int i = 0; i < 2 * NC; i++)
+        H[i] = 10.0f * frand(&seed);
+    for (int p = 0; p < N_PX; p++)
+        H[NC + C * p] *= 4.0f; /* a reddish second component: red saturates */
+    for (int i = 0; i < M * NC; i++)
+        V[i] = 255.0f * frand(&seed);
+    for (int i = 0; i < M * 2; i++)
+        W[i] = frand(&seed);
+
+    CHECK(output_write_components(tmp_path("rgb"), H, 2, W_PX, H_PX, C) == NMF_STATUS_OK);
+    int bad = 0;
+    for (int j = 0; j < 2; j++) {
+        char name[64];
+        snprintf(name, sizeof name, "rgb/components/%02d.png", j);
+        int w = 0, h = 0;
+        unsigned char *tile = load_channels(tmp_path(name), C, &w, &h);
+        CHECK(tile != NULL && w == W_PX && h == H_PX);
+        float scale = ref_scale(H + j * NC, NC);
+        for (int i = 0; i < NC && tile && w == W_PX && h == H_PX; i++)
+            bad += abs(tile[i] - want_byte(H[j * NC + i], scale)) > 1;
+        stbi_image_free(tile);
+    }
+    CHECK(bad == 0);
+    int gw = 0, gh = 0;
+    unsigned char *grid = load_channels(tmp_path("rgb/components.png"), C, &gw, &gh);
+    int f = grid ? gh / H_PX : 0;
+    CHECK(grid && f >= 1 && gw == 2 * W_PX * f + GAP && gh == H_PX * f);
+    if (grid && f >= 1 && gw == 2 * W_PX * f + GAP) /* the gap: neutral grey in R, G, B */
+        CHECK(grid[C * (W_PX * f)] == GAP_GREY && grid[C * (W_PX * f) + 1] == GAP_GREY &&
+              grid[C * (W_PX * f) + 2] == GAP_GREY);
+    stbi_image_free(grid);
+
+    CHECK(output_write_reconstructions(tmp_path("rgb"), V, W, H, M, 2, W_PX, H_PX, C, M) ==
+          NMF_STATUS_OK);
+    unsigned char *img = load_channels(tmp_path("rgb/reconstructions.png"), C, &gw, &gh);
+    f = img ? gh / (2 * H_PX) : 0;
+    CHECK(img && f >= 1 && gw == M * W_PX * f + (M - 1) * GAP && gh == 2 * H_PX * f + GAP);
+    if (img && f >= 1 && gw == M * W_PX * f + (M - 1) * GAP) {
+        /* the first input, pixel (0, 0), on the scale it shares with its W·H */
+        float pair[2 * NC];
+        for (int i = 0; i < NC; i++) {
+            pair[i] = V[i];
+            pair[NC + i] = W[0] * H[i] + W[1] * H[NC + i];
+        }
+        float scale = ref_scale(pair, 2 * NC);
+        int bottom = (H_PX * f + GAP) * gw * C;
+        for (int c = 0; c < C; c++) {
+            CHECK(abs(img[c] - want_byte(pair[c], scale)) <= 1);
+            CHECK(abs(img[bottom + c] - want_byte(pair[NC + c], scale)) <= 1);
+        }
+    }
+    stbi_image_free(img);
+    CHECK(output_write_components(tmp_path("rgb"), H, 2, W_PX, H_PX, 2) ==
+          NMF_STATUS_BAD_ARGUMENT);
+}
+
+/* output_write_images: pixel values as they are, clamped and rounded. */
+static void test_images(void)
+{
+    enum { IW = 3, IH = 2, IN = IW * IH };
+    const float grey[2 * IN] = {-5.0f, 0.0f, 12.4f, 12.5f, 254.6f, 300.0f,
+                                NAN,   1.0f, 2.0f,  3.0f,  INFINITY, -INFINITY};
+    const unsigned char want[2 * IN] = {0, 0, 12, 13, 255, 255, 0, 1, 2, 3, 255, 0};
+    const char *names[] = {"0000.png", "0001.png"};
+    CHECK(output_write_images(tmp_path("img/grey"), grey, 2, IW, IH, 1, names) == NMF_STATUS_OK);
+    int bad = 0;
+    for (int i = 0; i < 2; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "img/grey/%s", names[i]);
+        int w = 0, h = 0;
+        unsigned char *px = load(tmp_path(name), &w, &h);
+        CHECK(px && w == IW && h == IH);
+        for (int p = 0; p < IN && px && w == IW && h == IH; p++)
+            bad += px[p] != want[i * IN + p];
+        stbi_image_free(px);
+    }
+    CHECK(bad == 0);
+
+    /* colour: R, G, B of pixel 0, then pixel 1, as in V */
+    float rgb[IN * 3];
+    for (int i = 0; i < IN * 3; i++)
+        rgb[i] = (float)(i * 17) + 0.4f; /* 0.4..289.4: the last two clamp */
+    const char *one[] = {"colour.png"};
+    CHECK(output_write_images(tmp_path("img"), rgb, 1, IW, IH, 3, one) == NMF_STATUS_OK);
+    int w = 0, h = 0;
+    unsigned char *px = load_channels(tmp_path("img/colour.png"), 3, &w, &h);
+    CHECK(px && w == IW && h == IH);
+    for (int i = 0; i < IN * 3 && px && w == IW && h == IH; i++)
+        bad += px[i] != (i * 17 > 255 ? 255 : i * 17);
+    CHECK(bad == 0);
+    stbi_image_free(px);
+
+    CHECK(output_write_images(tmp_path("img"), rgb, 1, IW, IH, 4, one) ==
+          NMF_STATUS_BAD_ARGUMENT);
+    CHECK(output_write_images(tmp_path("img"), rgb, 1, 0, IH, 3, one) ==
+          NMF_STATUS_BAD_ARGUMENT);
+    /* a file that cannot be written is named */
+    const char *deep[] = {"missing/x.png"};
+    CHECK(output_write_images(tmp_path("img"), rgb, 1, IW, IH, 3, deep) == NMF_STATUS_IO);
+    CHECK(strstr(nmf_last_error(), "img/missing/x.png") != NULL);
 }
 
 static void test_atomic(void)
@@ -447,7 +567,7 @@ static void test_dirs(void)
 
     /* Writing outputs under a regular file fails cleanly. */
     float H[N_PX] = {1};
-    CHECK(output_write_components(tmp_path("regular/out"), H, 1, W_PX, H_PX) == NMF_STATUS_IO);
+    CHECK(output_write_components(tmp_path("regular/out"), H, 1, W_PX, H_PX, 1) == NMF_STATUS_IO);
     CHECK(strstr(nmf_last_error(), "regular") != NULL);
 }
 
@@ -462,6 +582,8 @@ int main(void)
     test_components();
     test_bright_pixel();
     test_reconstructions();
+    test_colour();
+    test_images();
     test_atomic();
     test_dirs();
     CHECK(walk(tmp_dir, ".tmp.", 0) == 0); /* no temporary file left behind */

@@ -83,8 +83,8 @@ if [ $code -eq 2 ] && [ "$(cat "$work/err")" = "$want" ]; then pass; else
 [ "$(snapshot "$out")" = "$before" ] && pass || fail "a refused run changed $out"
 
 # Each name the tool writes marks a folder as another run's.
-for name in metrics.json W.npy H.npy inputs.txt components.png components reconstructions.png \
-            checkpoint.nmf; do
+for name in metrics.json model.json W.npy H.npy inputs.txt components.png components \
+            reconstructions.png checkpoint.nmf; do
     mark=$work/mark-$name
     mkdir -p "$mark"
     if [ "$name" = components ]; then mkdir "$mark/$name"; else touch "$mark/$name"; fi
@@ -143,7 +143,7 @@ notes=$(sha256sum <"$out/notes.txt")
 run --overwrite -k 4 -o "$out" "$data" && pass || fail "--overwrite run"
 want=$(printf '%s\n' ./H.npy ./W.npy ./components ./components.png ./components/00.png \
        ./components/01.png ./components/02.png ./components/03.png ./inputs.txt ./metrics.json \
-       ./notes.txt ./reconstructions.png)
+       ./model.json ./notes.txt ./reconstructions.png)
 got=$(cd "$out" && find . -mindepth 1 | LC_ALL=C sort)
 [ "$got" = "$want" ] && pass || fail "after --overwrite -k 4 over k = 8: $(diff <(echo "$want") <(echo "$got"))"
 [ "$(sha256sum <"$out/notes.txt")" = "$notes" ] && pass || fail "the user's notes changed"

@@ -24,6 +24,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
 "usage: nmf-faces [options] [INPUT...]\n"
+"       nmf-faces transform --model DIR [options] INPUT...\n"
+"       nmf-faces reconstruct --model DIR --codes W.npy [-o DIR]\n"
 "Finds the latent parts of a collection of images with non-negative matrix\n"
 "factorisation V ~ W H and writes them as images. INPUTs are directories\n"
 "(searched recursively) and image files; default: the bundled ORL faces.\n"
@@ -73,19 +75,70 @@ static void usage(FILE *out)
 "                       set (default 8)\n"
 "      --grey MODE      colour to grey: luma (Rec. 601) or first (the first\n"
 "                       channel) (default luma)\n"
+"      --colour         keep R, G, B (--color too): rows of 3 values a pixel,\n"
+"                       colour latent images; grey files are refused\n"
 "      --resize WxH     scale every image to W x H pixels (default: none,\n"
 "                       all images must share one size)\n"
 "  -q, --quiet          no progress or summary on stderr\n"
 "  -h, --help           this help\n"
-"  -V, --version        version and build\n"
+"  -V, --version        version and build\n");
+    fprintf(out,
 "\n"
 "Outputs in DIR: components.png, components/NN.png, reconstructions.png,\n"
-"W.npy, H.npy, inputs.txt, metrics.json, and checkpoint.nmf when saved.\n"
+"W.npy, H.npy, inputs.txt, model.json (for transform), metrics.json, and\n"
+"checkpoint.nmf when saved.\n"
 "All are written into a folder inside DIR, then moved in together, replacing\n"
 "the last run's; a failed run leaves DIR as it was (checkpoints aside).\n"
 "Ctrl-C (SIGINT) or SIGTERM stops after the current 10 iterations, saves a\n"
 "checkpoint and the outputs, and exits 130 or 143; a second Ctrl-C exits at\n"
-"once without writing.\n");
+"once without writing.\n"
+"nmf-faces help transform (or reconstruct) describes the other commands.\n");
+}
+
+static void usage_transform(FILE *out)
+{
+    fprintf(out,
+"usage: nmf-faces transform --model DIR [options] INPUT...\n"
+"Encodes new images with the latent images of a fit: finds the weights\n"
+"W >= 0 that rebuild each image from the model's H (H fixed), for the\n"
+"model's loss and W regularisation (scikit-learn's NMF.transform). The\n"
+"images are made into rows as the fit made them (grey mode or colour,\n"
+"--resize); another size, or grey images for a colour model, is an error.\n"
+"\n"
+"      --model DIR      the output folder of a fit (model.json, H.npy)\n"
+"  -o, --output DIR     output directory (default nmf-transform-out)\n"
+"      --overwrite      replace another run's results in DIR\n"
+"      --max-iter N     iterations at most (default 2000)\n"
+"      --tol T          stop when the error fell by less than T times itself\n"
+"                       over the last 10 iterations (default 1e-6)\n"
+"      --solver S       hals or mu (default: the model's; mu for a loss\n"
+"                       other than frobenius)\n"
+"      --sweeps W,H     hals: sweeps over W per iteration (default 4,2)\n"
+"      --device DEV     auto, cpu or gpu (default auto)\n"
+"      --precision P    fp32 or tf32 (default fp32)\n"
+"      --threads N      CPU threads, 0 for all (default 0)\n"
+"      --recon N        images shown in reconstructions.png (default 8)\n"
+"  -q, --quiet          no progress or summary on stderr\n"
+"\n"
+"Outputs in DIR: W.npy (images x K, rows in inputs.txt order), inputs.txt,\n"
+"reconstructions.png, metrics.json (the relative error, overall and per\n"
+"image: image_relative_err).\n");
+}
+
+static void usage_reconstruct(FILE *out)
+{
+    fprintf(out,
+"usage: nmf-faces reconstruct --model DIR --codes W.npy [-o DIR]\n"
+"Turns codes back into images: writes W H for each row of W (images x K,\n"
+"float32 or float64 .npy, as transform writes it, or edited) and the\n"
+"model's H (scikit-learn's inverse_transform), pixel values clamped to\n"
+"0..255, as DIR/images/0000.png, 0001.png, ...\n"
+"\n"
+"      --model DIR      the output folder of a fit (model.json, H.npy)\n"
+"      --codes FILE     the codes, one row per image\n"
+"  -o, --output DIR     output directory (default nmf-reconstruct-out)\n"
+"      --overwrite      replace another run's images in DIR\n"
+"  -q, --quiet          no summary on stderr\n");
 }
 
 static void print_version(void)
@@ -143,29 +196,56 @@ int main(int argc, char **argv)
     cli_options cli;
     if (cli_options_parse(argc, argv, &cli) != NMF_STATUS_OK) {
         print_error();
-        fprintf(stderr, "hint: nmf-faces --help lists the options\n");
+        fprintf(stderr, "hint: nmf-faces %s lists the options\n",
+                cli.command == CLI_TRANSFORM     ? "help transform"
+                : cli.command == CLI_RECONSTRUCT ? "help reconstruct"
+                                                 : "--help");
         return EXIT_USAGE;
     }
     if (cli.action == CLI_HELP) {
-        usage(stdout);
+        (cli.command == CLI_TRANSFORM     ? usage_transform
+         : cli.command == CLI_RECONSTRUCT ? usage_reconstruct
+                                          : usage)(stdout);
         return 0;
     }
     if (cli.action == CLI_VERSION) {
         print_version();
         return 0;
     }
+    nmf_set_note_handler(cli.job.quiet ? NULL : note_to_stderr, NULL);
+    nmf_status st;
+    if (cli.command == CLI_RECONSTRUCT) {
+        reconstruct_options ro = {cli.model_dir, cli.codes_path, cli.job.output_dir,
+                                  cli.job.overwrite, cli.job.quiet};
+        st = job_reconstruct(&ro);
+        if (st != NMF_STATUS_OK)
+            print_error();
+        return st == NMF_STATUS_OK ? 0 : st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
+    }
+    if (cli.command == CLI_TRANSFORM) {
+        install_signal_handlers();
+        cli.job.stop_flag = &stop_signal;
+        transform_options to = {cli.job, cli.model_dir,
+                                (cli.given & SETTING_BIT(SETTING_SOLVER)) != 0};
+        st = job_transform(&to);
+        if (st == NMF_STATUS_INTERRUPTED) {
+            fprintf(stderr, "nmf-faces: %s\n", nmf_last_error());
+            return 128 + (stop_signal ? stop_signal : SIGINT);
+        }
+        if (st != NMF_STATUS_OK)
+            print_error();
+        return st == NMF_STATUS_OK ? 0 : st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
+    }
     const char *fallback[1] = {default_input()};
     if (cli.job.n_inputs == 0 && !cli.resume_dir) {
         cli.job.inputs = fallback;
         cli.job.n_inputs = 1;
     }
-    nmf_set_note_handler(cli.job.quiet ? NULL : note_to_stderr, NULL);
 
     /* --resume: the checkpoint's inputs and options, --max-iter and --quiet
      * from the command line. */
     checkpoint_info info = {0};
     resume_point point = {0};
-    nmf_status st;
     if (cli.resume_dir) {
         if ((st = checkpoint_read(cli.resume_dir, &info, &point)) != NMF_STATUS_OK) {
             print_error();

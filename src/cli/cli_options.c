@@ -52,7 +52,7 @@ static int parse_loss(const char *s, double *beta)
 enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED, OPT_THREADS,
        OPT_STOPPING, OPT_SKLEARN, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
        OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME,
-       OPT_OVERWRITE };
+       OPT_OVERWRITE, OPT_COLOUR, OPT_MODEL, OPT_CODES };
 
 static const struct option long_options[] = {
     {"components", required_argument, NULL, 'k'},
@@ -81,6 +81,10 @@ static const struct option long_options[] = {
     {"recon", required_argument, NULL, OPT_RECON},
     {"grey", required_argument, NULL, OPT_GREY},
     {"resize", required_argument, NULL, OPT_RESIZE},
+    {"colour", no_argument, NULL, OPT_COLOUR},
+    {"color", no_argument, NULL, OPT_COLOUR},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"codes", required_argument, NULL, OPT_CODES},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -228,6 +232,20 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
     case OPT_OVERWRITE:
         o->overwrite = 1;
         break;
+    case OPT_COLOUR:
+        cfg->data.colour = 1;
+        out->given |= SETTING_BIT(SETTING_COLOUR);
+        break;
+    case OPT_MODEL:
+        if (!*arg)
+            return usage_error("--model", "''", "must not be empty");
+        out->model_dir = arg;
+        break;
+    case OPT_CODES:
+        if (!*arg)
+            return usage_error("--codes", "''", "must not be empty");
+        out->codes_path = arg;
+        break;
     case 'q':
         o->quiet = 1;
         break;
@@ -260,6 +278,21 @@ static const char *option_name(int argc, char **argv, char *buf, size_t size)
     else
         snprintf(buf, size, "an option byte 0x%02x", letter);
     return buf;
+}
+
+/* A recognised option by its names ("--model", "-k/--components"), into
+ * buf, from the table: the one getopt matched may be an abbreviation. */
+static const char *option_spelling(int c, char *buf, size_t size)
+{
+    for (const struct option *lo = long_options; lo->name; lo++)
+        if (lo->val == c) {
+            if (c < 256)
+                snprintf(buf, size, "-%c/--%s", c, lo->name);
+            else
+                snprintf(buf, size, "--%s", lo->name);
+            return buf;
+        }
+    return "an option";
 }
 
 /* --sklearn: scikit-learn's defaults (nmf_params_sklearn) for every
@@ -296,18 +329,72 @@ static nmf_status apply_solver_defaults(cli_options *out)
     return NMF_STATUS_OK;
 }
 
+/* The commands' first words, and the options each takes: fit all but
+ * the model's, transform those of the solve and the output, reconstruct
+ * only the model, the codes and the output. */
+static const char *const command_words[] = {[CLI_FIT] = "fit", [CLI_TRANSFORM] = "transform",
+                                            [CLI_RECONSTRUCT] = "reconstruct"};
+
+static int takes_option(cli_command command, int c)
+{
+    static const int transform_takes[] = {OPT_MODEL, 'o', OPT_OVERWRITE, OPT_MAX_ITER, OPT_TOL,
+                                          OPT_SOLVER, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION,
+                                          OPT_THREADS, OPT_RECON, 'q', 0};
+    static const int reconstruct_takes[] = {OPT_MODEL, OPT_CODES, 'o', OPT_OVERWRITE, 'q', 0};
+    if (command == CLI_FIT)
+        return c != OPT_MODEL && c != OPT_CODES;
+    const int *list = command == CLI_TRANSFORM ? transform_takes : reconstruct_takes;
+    for (; *list; list++)
+        if (*list == c)
+            return 1;
+    return 0;
+}
+
+/* "transform", "reconstruct" or "help [COMMAND]" as the first word: the
+ * command, and how many words it took. */
+static nmf_status parse_command(int argc, char **argv, cli_options *out, int *words)
+{
+    *words = 0;
+    int help = argc > 1 && !strcmp(argv[1], "help");
+    const char *word = argc > 1 + help ? argv[1 + help] : NULL;
+    out->command = CLI_FIT;
+    for (int c = CLI_TRANSFORM; word && c <= CLI_RECONSTRUCT; c++)
+        if (!strcmp(word, command_words[c]))
+            out->command = (cli_command)c;
+    if (help) {
+        if (word && out->command == CLI_FIT && strcmp(word, "fit"))
+            return usage_error("help", word, "no such command (fit, transform or reconstruct)");
+        out->action = CLI_HELP;
+        return NMF_STATUS_OK;
+    }
+    *words = out->command != CLI_FIT;
+    return NMF_STATUS_OK;
+}
+
 nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
 {
     memset(out, 0, sizeof *out);
     job_options *o = &out->job;
     run_config_default(&o->config);
-    o->output_dir = "nmf-out";
+    int words;
+    nmf_status st = parse_command(argc, argv, out, &words);
+    if (st != NMF_STATUS_OK || out->action == CLI_HELP)
+        return st;
+    /* getopt reads from argv[1]: the command word stands in for the program's name. */
+    argc -= words;
+    argv += words;
+    o->output_dir = out->command == CLI_TRANSFORM     ? TRANSFORM_DEFAULT_DIR
+                    : out->command == CLI_RECONSTRUCT ? RECONSTRUCT_DEFAULT_DIR
+                                                      : "nmf-out";
+    if (out->command == CLI_TRANSFORM) {
+        o->config.params.tol = TRANSFORM_DEFAULT_TOL;
+        o->config.params.max_iter = TRANSFORM_DEFAULT_MAX_ITER;
+    }
 
     opterr = 0;
     optind = 0; /* glibc: start afresh, so that a second call parses anew */
     int c;
     char name[32];
-    nmf_status st;
     while ((c = getopt_long(argc, argv, ":k:o:qhV", long_options, NULL)) != -1) {
         switch (c) {
         case 'h':
@@ -324,13 +411,34 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
                                    "takes no value");
             return usage_error(option_name(argc, argv, name, sizeof name), "", "unknown option");
         default:
+            if (!takes_option(out->command, c))
+                return usage_error(option_spelling(c, name, sizeof name), "",
+                                   out->command == CLI_FIT
+                                       ? "only for transform and reconstruct"
+                                       : "not an option of this command (see its help)");
             if ((st = apply_option(c, optarg, out)) != NMF_STATUS_OK)
                 return st;
         }
     }
+    o->inputs = (const char *const *)argv + optind;
+    o->n_inputs = (size_t)(argc - optind);
+    out->action = CLI_RUN;
+    if (out->command != CLI_FIT) {
+        if (!out->model_dir)
+            return usage_error(command_words[out->command], "", "needs --model DIR");
+        if (out->command == CLI_RECONSTRUCT && !out->codes_path)
+            return usage_error("reconstruct", "", "needs --codes FILE (W.npy of a transform)");
+        if (out->command == CLI_RECONSTRUCT && o->n_inputs)
+            return usage_error("reconstruct", o->inputs[0], "takes no images, only --codes");
+        if (out->command == CLI_TRANSFORM && !o->n_inputs)
+            return usage_error("transform", "", "needs the images to encode (INPUT...)");
+        return NMF_STATUS_OK;
+    }
 
     if ((st = apply_solver_defaults(out)) != NMF_STATUS_OK)
         return st;
+    if (o->config.data.colour && (out->given & SETTING_BIT(SETTING_GREY)))
+        return usage_error("--grey", "", "makes grey rows; it does not go with --colour");
     if (o->init_w_path || o->init_h_path) {
         if ((out->given & SETTING_BIT(SETTING_INIT)) && o->config.params.init != NMF_INIT_CUSTOM)
             return usage_error("--init-w/--init-h", "", "only go with --init custom");
@@ -338,9 +446,6 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
     }
     if (o->config.params.init == NMF_INIT_CUSTOM && (!o->init_w_path || !o->init_h_path))
         return usage_error("--init", "custom", "needs both --init-w FILE and --init-h FILE");
-    o->inputs = (const char *const *)argv + optind;
-    o->n_inputs = (size_t)(argc - optind);
-    out->action = CLI_RUN;
     return NMF_STATUS_OK;
 }
 

@@ -8,6 +8,14 @@
 
 #include "checkpoint.h"
 #include "job.h"
+#include "transform.h"
+
+/* The first word of the command line; none means fit. */
+typedef enum {
+    CLI_FIT,         /* nmf-faces [options] INPUT...: factorise */
+    CLI_TRANSFORM,   /* nmf-faces transform --model DIR [options] INPUT... */
+    CLI_RECONSTRUCT  /* nmf-faces reconstruct --model DIR --codes W.npy [-o DIR] */
+} cli_command;
 
 typedef enum {
     CLI_RUN,     /* run the job */
@@ -23,8 +31,11 @@ enum {
 };
 
 typedef struct {
-    cli_action action;
+    cli_action action;      /* CLI_HELP: the usage of `command` */
+    cli_command command;
     job_options job;        /* inputs point into argv; n_inputs == 0 when none given */
+    const char *model_dir;  /* transform, reconstruct: --model DIR */
+    const char *codes_path; /* reconstruct: --codes FILE */
     const char *resume_dir; /* --resume DIR, or NULL */
     unsigned given;         /* SETTING_BITs and CLI_GIVEN_* */
     int sklearn;            /* --sklearn: scikit-learn's defaults and stopping rules */
@@ -32,6 +43,8 @@ typedef struct {
 
 /* Parses argv[1..argc) with getopt_long (which reorders argv) into out,
  * starting from the defaults; may be called again, getopt's state is reset.
+ * A first word "transform" or "reconstruct" selects that command (its own
+ * defaults, and only its options); "help [COMMAND]" asks for a usage.
  * On a usage error returns NMF_STATUS_BAD_ARGUMENT with nmf_last_error()
  * "OPTION VALUE: why". Checks each value's range and the combinations the
  * command line alone decides (--init custom needs --init-w and --init-h);

@@ -1,11 +1,13 @@
 /* dataset.c - walks the inputs, recognises images by content, checks their
- * sizes and the memory V needs before decoding anything, then decodes the
- * images in parallel into the rows of V as grey float32 on the 0..255 scale.
+ * sizes, colour and the memory V needs before decoding anything, then
+ * decodes the images in parallel into the rows of V as float32 on the
+ * 0..255 scale: grey, or R, G, B in a colour run.
  *
  * Two passes: the first decodes only headers (stbi_info), so that a size
  * mismatch or a V too large for this machine is reported before any pixel
  * is decoded, not after minutes of decoding or an out-of-memory kill. Each
  * pass reads every file whole (see below), so the files are read twice.
+ * A grey file in a colour run is refused in the first pass too.
  *
  * stb reads each file from memory, never through its FILE functions: from a
  * FILE, stb "rewinds" between one format's test and the next only within
@@ -40,8 +42,9 @@ typedef enum { PIXELS_8, PIXELS_16, PIXELS_HDR } pixel_format;
 
 /* A file found by the walk; an image once the first pass has read its header. */
 typedef struct {
-    char *path; /* display path (owned) */
-    int w, h;   /* from the header */
+    char *path;   /* display path (owned) */
+    int w, h;     /* from the header */
+    int channels; /* from the header: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA */
     pixel_format format;
 } image_entry;
 
@@ -56,7 +59,7 @@ typedef enum {
     DECODE_OK,
     DECODE_OPEN,      /* err holds errno */
     DECODE_CORRUPT,   /* reason holds stb's static string */
-    DECODE_CHANGED,   /* the size differs from the first pass */
+    DECODE_CHANGED,   /* the size, or a colour file's channels, differ from the first pass */
     DECODE_NONFINITE,
     DECODE_NO_MEMORY
 } decode_outcome;
@@ -154,7 +157,7 @@ static nmf_status push_file(image_list *l, char *path)
         l->v = v;
         l->cap = cap;
     }
-    l->v[l->len++] = (image_entry){path, 0, 0, PIXELS_8};
+    l->v[l->len++] = (image_entry){path, 0, 0, 0, PIXELS_8};
     return NMF_STATUS_OK;
 }
 
@@ -290,7 +293,6 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
     nmf_status st = NMF_STATUS_OK;
     unsigned char *data;
     size_t len;
-    int comp;
     *is_image = 0;
     int err = read_whole_file(e->path, &data, &len);
     if (err == EFBIG)
@@ -313,7 +315,7 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, unsafe);
         goto cleanup;
     }
-    if (stbi_info_from_memory(data, (int)len, &e->w, &e->h, &comp)) {
+    if (stbi_info_from_memory(data, (int)len, &e->w, &e->h, &e->channels)) {
         /* stbi_info gives a top-down BMP's height negative, its loader and
          * stb_guard_size positive. */
         if (e->h < 0 && sized)
@@ -449,15 +451,41 @@ static void to_grey(const void *pix, pixel_format format, int channels, size_t c
     }
 }
 
+/* Interleaved pixels (count of them, channels >= 3 each) to R, G, B floats,
+ * interleaved. Alpha, the 4th channel, is ignored. */
+static void to_rgb(const void *pix, pixel_format format, int channels, size_t count, float *out)
+{
+    for (size_t p = 0; p < count; p++)
+        for (size_t c = 0; c < 3; c++)
+            out[3 * p + c] = (float)sample(pix, format, p * (size_t)channels + c);
+}
+
+/* The values a pixel has in V: 3 in a colour run, else 1. */
+static int row_channels(const dataset_options *opt)
+{
+    return opt->colour ? 3 : 1;
+}
+
+/* Decoded pixels (count of them, channels each) to row_channels(opt)
+ * floats a pixel, grey or R, G, B as opt asks. */
+static void to_row(const void *pix, pixel_format format, int channels, size_t count,
+                   const dataset_options *opt, float *out)
+{
+    if (opt->colour)
+        to_rgb(pix, format, channels, count, out);
+    else
+        to_grey(pix, format, channels, count, opt->grey, out);
+}
+
 /* Decodes one image into row (n floats: the probed size, or the resize
- * target). Runs inside the parallel region: reports through its result,
- * never through nmf_error(). */
+ * target, times row_channels(opt)). Runs inside the parallel region:
+ * reports through its result, never through nmf_error(). */
 static decode_result decode_image(const image_entry *e, const dataset_options *opt, float *row,
                                   size_t n)
 {
     decode_result r = {DECODE_OK, 0, NULL};
     void *pix = NULL;
-    float *grey = NULL;
+    float *unsized = NULL; /* the image at its own size, before resizing */
     unsigned char *data = NULL;
     size_t len;
     int w, h, channels;
@@ -484,26 +512,28 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
         r.reason = stb_reason();
         goto cleanup;
     }
-    if (w != e->w || h != e->h) {
+    /* As the first pass saw it: this size and, in a colour run, colour. */
+    if (w != e->w || h != e->h || (opt->colour && channels < 3)) {
         r.outcome = DECODE_CHANGED;
         goto cleanup;
     }
     size_t count = (size_t)w * (size_t)h;
+    int ch = row_channels(opt);
     if (opt->resize_w == 0) {
-        to_grey(pix, e->format, channels, count, opt->grey, row);
+        to_row(pix, e->format, channels, count, opt, row);
     } else {
-        grey = malloc(count * sizeof *grey);
-        if (!grey) {
+        unsized = malloc(count * (size_t)ch * sizeof *unsized);
+        if (!unsized) {
             r.outcome = DECODE_NO_MEMORY;
             goto cleanup;
         }
-        to_grey(pix, e->format, channels, count, opt->grey, grey);
-        /* Resizing the float grey image keeps HDR and 16-bit values unrounded.
+        to_row(pix, e->format, channels, count, opt, unsized);
+        /* Resizing the float image keeps HDR and 16-bit values unrounded.
          * The triangle filter has no negative lobes, unlike stb's default
          * cubics, so the result stays within the source's range: V stays
          * non-negative and on the 0..255 scale. */
-        if (!stbir_resize_float_generic(grey, w, h, 0, row, opt->resize_w, opt->resize_h, 0, 1,
-                                        STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
+        if (!stbir_resize_float_generic(unsized, w, h, 0, row, opt->resize_w, opt->resize_h, 0,
+                                        ch, STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
                                         STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL)) {
             r.outcome = DECODE_NO_MEMORY;
             goto cleanup;
@@ -518,7 +548,7 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
 cleanup:
     free(data);
     stbi_image_free(pix);
-    free(grey);
+    free(unsized);
     return r;
 }
 
@@ -541,8 +571,35 @@ static nmf_status decode_error(const decode_result *r, const char *path)
     return NMF_STATUS_OK;
 }
 
+/* The colour check of the first pass: in a colour run, no grey image (by
+ * its header). The first one is named, with how many there are. */
+static nmf_status check_colour(const image_list *images, const dataset_options *opt)
+{
+    if (!opt->colour)
+        return NMF_STATUS_OK;
+    const image_entry *first = NULL;
+    size_t grey = 0;
+    for (size_t i = 0; i < images->len; i++) {
+        if (images->v[i].channels < 3) {
+            first = first ? first : &images->v[i];
+            grey++;
+        }
+    }
+    if (!first)
+        return NMF_STATUS_OK;
+    char more[96] = "";
+    if (grey > 1)
+        snprintf(more, sizeof more, "; %zu of the %zu images are grey", grey, images->len);
+    return nmf_error(NMF_STATUS_BAD_INPUT,
+                     "%s: a grey image (%s), but --colour needs colour images (RGB or RGBA)%s; "
+                     "hint: drop --colour, or convert the images to RGB",
+                     first->path,
+                     first->channels == 1 ? "1 channel" : "2 channels: grey and alpha", more);
+}
+
 /* The size checks of the first pass: agreeing sizes (unless resizing), and
- * an m x n float matrix that fits in size_t and in the available memory. */
+ * an m x n float matrix (n counting the channels) that fits in size_t and
+ * in the available memory. */
 static nmf_status check_sizes(const image_list *images, const char *const *inputs,
                               size_t n_inputs, const dataset_options *opt, int *w, int *h)
 {
@@ -558,11 +615,14 @@ static nmf_status check_sizes(const image_list *images, const char *const *input
                              e->path, e->w, e->h, first->path, first->w, first->h, first->w,
                              first->h);
     }
-    size_t m = images->len, max = SIZE_MAX / sizeof(float);
-    if ((size_t)*w > max / (size_t)*h || (size_t)*w * (size_t)*h > max / m)
+    size_t m = images->len, ch = (size_t)row_channels(opt), max = SIZE_MAX / sizeof(float);
+    const char *rgb = ch == 3 ? " RGB" : "";
+    if ((size_t)*w > max / (size_t)*h || (size_t)*w * (size_t)*h > max / ch ||
+        (size_t)*w * (size_t)*h * ch > max / m)
         return nmf_error(NMF_STATUS_TOO_LARGE,
-                         "V would need more than SIZE_MAX bytes (%zu images of %dx%d)", m, *w, *h);
-    double need = (double)m * (double)*w * (double)*h * sizeof(float);
+                         "V would need more than SIZE_MAX bytes (%zu images of %dx%d%s)", m, *w,
+                         *h, rgb);
+    double need = (double)m * (double)*w * (double)*h * (double)ch * sizeof(float);
     double avail = available_bytes();
     if (avail > 0 && need > avail) {
         char need_s[32], avail_s[32], more[48] = "";
@@ -571,9 +631,9 @@ static nmf_status check_sizes(const image_list *images, const char *const *input
         if (n_inputs > 1)
             snprintf(more, sizeof more, " (and %zu more inputs)", n_inputs - 1);
         return nmf_error(NMF_STATUS_TOO_LARGE,
-                         "%s%s: the image matrix needs %s (%zu images of %dx%d) but only %s of "
+                         "%s%s: the image matrix needs %s (%zu images of %dx%d%s) but only %s of "
                          "memory is available",
-                         inputs[0], more, need_s, m, *w, *h, avail_s);
+                         inputs[0], more, need_s, m, *w, *h, rgb, avail_s);
     }
     return NMF_STATUS_OK;
 }
@@ -600,11 +660,14 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
         st = probe_input(inputs[i], &images, &skipped);
     if (st != NMF_STATUS_OK)
         goto cleanup;
-    st = check_sizes(&images, inputs, n_inputs, opt, &w, &h);
+    st = check_colour(&images, opt);
+    if (st == NMF_STATUS_OK)
+        st = check_sizes(&images, inputs, n_inputs, opt, &w, &h);
     if (st != NMF_STATUS_OK)
         goto cleanup;
 
-    size_t m = images.len, n = (size_t)w * (size_t)h;
+    const int channels = row_channels(opt);
+    size_t m = images.len, n = (size_t)w * (size_t)h * (size_t)channels;
     V = malloc(m * n * sizeof *V);
     results = malloc(m * sizeof *results);
     paths = malloc(m * sizeof *paths);
@@ -640,6 +703,7 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     out->m = m;
     out->width = w;
     out->height = h;
+    out->channels = channels;
     out->n = n;
     out->V = V;
     out->paths = paths;

@@ -4,7 +4,18 @@
  * image files. Within a directory, files are ordered by natural sort of
  * their path relative to that directory ("s2/9.pgm" < "s2/10.pgm",
  * "s9" < "s10"); inputs are concatenated in the order given. Images are
- * recognised by content, not by name. Row i of V is the i-th image. */
+ * recognised by content, not by name. Row i of V is the i-th image.
+ *
+ * Pixel values are on the 0..255 scale: 8-bit samples as they are, 16-bit
+ * ones divided by 257, HDR ones as decoded (they may pass 255). A grey run
+ * (the default) turns each pixel into one grey value (dataset_grey). A
+ * colour run keeps R, G and B: a row is then 3 * width * height values,
+ * pixel-interleaved (R, G, B of pixel 0, then of pixel 1, ...), and alpha
+ * is ignored. A colour run refuses a grey file (1 channel, or 2: grey and
+ * alpha; as its header says) rather than repeat its grey in R, G and B: a
+ * grey file among colour ones is most likely a mistake, and would teach
+ * the factors that colour is grey. GIF, PSD, HDR and BMP files and
+ * paletted PNGs always count as colour. */
 #ifndef NMF_DATASET_H
 #define NMF_DATASET_H
 
@@ -22,7 +33,8 @@ const char *dataset_grey_name(dataset_grey grey);
 int dataset_grey_parse(const char *name, dataset_grey *out);
 
 typedef struct {
-    dataset_grey grey;
+    dataset_grey grey;      /* unused in a colour run */
+    int colour;             /* 0: grey; 1: keep R, G, B (see above) */
     int resize_w, resize_h; /* both 0: no resizing, sizes must then agree */
     int threads;            /* decoding threads; 0 = OpenMP default */
     /* Optional: called now and then while decoding, from one thread, with
@@ -34,13 +46,15 @@ typedef struct {
 typedef struct {
     size_t m;          /* images */
     int width, height; /* of every image (after resizing) */
-    size_t n;          /* width * height */
+    int channels;      /* values a pixel: 1, or 3 (R, G, B) in a colour run */
+    size_t n;          /* width * height * channels */
     float *V;          /* (m, n) row-major, raw pixel values 0..255 */
     char **paths;      /* m display paths, in row order */
     size_t skipped;    /* files that were not images */
 } dataset;
 
-/* Fills opt with the defaults: luma grey, no resize, default threads. */
+/* Fills opt with the defaults: luma grey (not colour), no resize, default
+ * threads. */
 void dataset_options_default(dataset_options *opt);
 
 /* Loads every image of the n_inputs inputs into out.
@@ -52,7 +66,9 @@ void dataset_options_default(dataset_options *opt);
  * nothing allocated left behind and nmf_last_error() naming the file, on: a
  * missing path, a directory without images, a corrupt or truncated image
  * (the decoder's reason), an image over the size caps of stb_guard.h
- * (NMF_STATUS_TOO_LARGE, with its size and the caps), sizes that differ
+ * (NMF_STATUS_TOO_LARGE, with its size and the caps), a grey file in a
+ * colour run (NMF_STATUS_BAD_INPUT: the first one, with a hint; found from
+ * the headers, before any pixel is decoded), sizes that differ
  * (the first file that differs and both sizes, with a hint about --resize),
  * or a V that would overflow size_t or not fit in the available memory
  * (checked before allocating, with the bytes needed). */

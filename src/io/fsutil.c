@@ -207,6 +207,13 @@ static int fs__parent(char *p)
     return 1;
 }
 
+nmf_status fs_join(char *buf, size_t size, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%.64s...: path too long", dir);
+    return NMF_STATUS_OK;
+}
+
 nmf_status fs_check_writable_dir(const char *path)
 {
     if (!path || !*path)

@@ -29,6 +29,9 @@ nmf_status fs_make_dirs(const char *path);
  * the nearest existing ancestor without creating anything. */
 nmf_status fs_check_writable_dir(const char *path);
 
+/* "dir/name" into buf (size bytes); fails naming dir when it is too long. */
+nmf_status fs_join(char *buf, size_t size, const char *dir, const char *name);
+
 /* The first of names[0..count) present in dir (as any kind of entry), or
  * NULL when none is (or dir does not exist). */
 const char *fs_first_present(const char *dir, const char *const *names, size_t count);

@@ -1,12 +1,15 @@
 /* output.c - the PNGs the tool writes: the latent faces (rows of H) as a
- * grid and one file each, and originals above their reconstructions.
+ * grid and one file each, originals above their reconstructions, and rows
+ * of pixel values as one file each.
  *
- * Images are 8-bit grey. In the grids every tile is magnified by the same
- * integer factor (nearest neighbour) so that a 92x112 face reads at a
- * glance, and tiles are separated by a mid-grey gap so that dark edges of
- * neighbouring tiles stay apart. A tile's white is a high percentile of its
- * values, not the maximum: one bright pixel would leave the rest near
- * black (output_tile_scale). PNG bytes are streamed into an
+ * Images are 8-bit grey, or 8-bit RGB in a colour run (channels 3, a
+ * pixel's values interleaved as in V). In the grids every tile is
+ * magnified by the same integer factor (nearest neighbour) so that a
+ * 92x112 face reads at a glance, and tiles are separated by a mid-grey gap
+ * so that dark edges of neighbouring tiles stay apart. A tile's white is a
+ * high percentile of its values (of all its channels together, so that a
+ * colour keeps its hue), not the maximum: one bright pixel would leave the
+ * rest near black (output_tile_scale). PNG bytes are streamed into an
  * atomic_file, so no half-written PNG ever appears under its final name. */
 #include "output.h"
 
@@ -30,6 +33,7 @@
 #define OUTPUT_SCALE_PERMILLE 995 /* the percentile that is white: 0.5% of pixels saturate */
 #define OUTPUT_MIN_TILE_H 180  /* magnify grid tiles to at least this height... */
 #define OUTPUT_MAX_MAGNIFY 8   /* ...but tiny images no more than this */
+#define OUTPUT_LIMIT ((size_t)INT_MAX / 2) /* bytes: stb's sizes are int, with room to spare */
 
 /* ---- helpers ---- */
 
@@ -52,18 +56,24 @@ static int output__magnify(int height)
     return f < 1 ? 1 : f > OUTPUT_MAX_MAGNIFY ? OUTPUT_MAX_MAGNIFY : f;
 }
 
-/* The size of a grid of cols x rows tiles of tile_w x tile_h pixels with
- * OUTPUT_GAP between them. Fails if stb's int arithmetic could overflow:
- * it allocates (w + 1) * h bytes for the filtered rows. */
-static nmf_status output__grid_size(const char *path, size_t cols, size_t rows,
-                                    size_t tile_w, size_t tile_h, int *w, int *h)
+/* Whether stb's int arithmetic holds for a w x h PNG of `channels` bytes a
+ * pixel: it allocates (w * channels + 1) * h bytes for the filtered rows. */
+static int output__png_fits(size_t w, size_t h, int channels)
 {
-    const size_t lim = INT_MAX / 2;
-    if (tile_w > lim / cols || tile_h > lim / rows)
+    return w < OUTPUT_LIMIT / (size_t)channels &&
+           h <= OUTPUT_LIMIT / (w * (size_t)channels + 1);
+}
+
+/* The size of a grid of cols x rows tiles of tile_w x tile_h pixels with
+ * OUTPUT_GAP between them. Fails unless it is output__png_fits. */
+static nmf_status output__grid_size(const char *path, size_t cols, size_t rows,
+                                    size_t tile_w, size_t tile_h, int channels, int *w, int *h)
+{
+    if (tile_w > OUTPUT_LIMIT / cols || tile_h > OUTPUT_LIMIT / rows)
         goto too_large;
     size_t gw = cols * tile_w + (cols - 1) * OUTPUT_GAP;
     size_t gh = rows * tile_h + (rows - 1) * OUTPUT_GAP;
-    if (gw >= lim || gh > lim / (gw + 1))
+    if (!output__png_fits(gw, gh, channels))
         goto too_large;
     *w = (int)gw;
     *h = (int)gh;
@@ -125,7 +135,7 @@ float output_tile_scale(const float *x, size_t n, float *scratch)
 
 /* Maps x (n values) to 0..255 with `scale` as white, clamped; all black
  * when scale is not positive. */
-static void output__grey_scaled(const float *x, size_t n, double scale, unsigned char *out)
+static void output__scale_bytes(const float *x, size_t n, double scale, unsigned char *out)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = scale > 0.0 ? output__byte(255.0 * x[i] / scale) : 0;
@@ -139,16 +149,17 @@ void output_pick_spread(size_t m, size_t count, size_t *out)
         out[i] = (2 * i * m + count) / (2 * count);
 }
 
-/* Copies a tw x th tile into the canvas at (x0, y0), magnified f times. */
+/* Copies a tw x th tile into the canvas (canvas_w pixels wide) at pixel
+ * (x0, y0), magnified f times; both hold `channels` bytes a pixel. */
 static void output__blit(unsigned char *canvas, int canvas_w, size_t x0, size_t y0,
-                         const unsigned char *tile, int tw, int th, int f)
+                         const unsigned char *tile, int tw, int th, int channels, int f)
 {
-    size_t w = (size_t)tw * (size_t)f, h = (size_t)th * (size_t)f;
+    size_t w = (size_t)tw * (size_t)f, h = (size_t)th * (size_t)f, c = (size_t)channels;
     for (size_t y = 0; y < h; y++) {
-        unsigned char *dst = canvas + (y0 + y) * (size_t)canvas_w + x0;
-        const unsigned char *src = tile + (y / (size_t)f) * (size_t)tw;
+        unsigned char *dst = canvas + ((y0 + y) * (size_t)canvas_w + x0) * c;
+        const unsigned char *src = tile + (y / (size_t)f) * (size_t)tw * c;
         for (size_t x = 0; x < w; x++)
-            dst[x] = src[x / (size_t)f];
+            memcpy(dst + x * c, src + (x / (size_t)f) * c, c);
     }
 }
 
@@ -164,15 +175,18 @@ static void output__sink_write(void *context, void *data, int size)
         s->failed = errno ? errno : EIO;
 }
 
-/* Writes a w x h grey image to path as a PNG, atomically. */
-static nmf_status output__write_png(const char *path, const unsigned char *pixels, int w, int h)
+/* Writes a w x h image of `channels` bytes a pixel (1 grey, 3 RGB) to path
+ * as a PNG, atomically. */
+static nmf_status output__write_png(const char *path, const unsigned char *pixels, int w, int h,
+                                    int channels)
 {
     atomic_file f;
     nmf_status st = atomic_file_open(&f, path);
     if (st != NMF_STATUS_OK)
         return st;
     output__sink sink = {f.fp, 0};
-    if (!stbi_write_png_to_func(output__sink_write, &sink, w, h, 1, pixels, w)) {
+    if (!stbi_write_png_to_func(output__sink_write, &sink, w, h, channels, pixels,
+                                w * channels)) {
         atomic_file_abort(&f);
         return nmf_error(NMF_STATUS_NO_MEMORY, "%s: PNG encoding failed (out of memory)", path);
     }
@@ -183,29 +197,38 @@ static nmf_status output__write_png(const char *path, const unsigned char *pixel
     return atomic_file_commit(&f);
 }
 
-static nmf_status output__check_image(const char *what, int k, int width, int height)
+static nmf_status output__check_shape(const char *what, int width, int height, int channels)
 {
-    if (k < 1)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: k must be >= 1 (got %d)", what, k);
     if (width < 1 || height < 1)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: bad image size %d x %d", what, width,
                          height);
+    if (channels != 1 && channels != 3)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: channels must be 1 or 3 (got %d)", what,
+                         channels);
     return NMF_STATUS_OK;
+}
+
+static nmf_status output__check_image(const char *what, int k, int width, int height,
+                                      int channels)
+{
+    if (k < 1)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: k must be >= 1 (got %d)", what, k);
+    return output__check_shape(what, width, height, channels);
 }
 
 /* ---- the components ---- */
 
 nmf_status output_write_components(const char *dir, const float *H, int k, int width,
-                                   int height)
+                                   int height, int channels)
 {
-    nmf_status st = output__check_image("components", k, width, height);
+    nmf_status st = output__check_image("components", k, width, height, channels);
     if (st != NMF_STATUS_OK)
         return st;
 
     unsigned char *canvas = NULL, *tile = NULL;
     float *scratch = NULL;
     char *grid_path = NULL, *sub_dir = NULL, *one_path = NULL;
-    size_t n = (size_t)width * (size_t)height; /* both < 2^31: fits */
+    size_t n = (size_t)width * (size_t)height * (size_t)channels; /* all < 2^31: fits */
     size_t cols = 1;
     while (cols * cols < (size_t)k)
         cols++;
@@ -220,17 +243,18 @@ nmf_status output_write_components(const char *dir, const float *H, int k, int w
         goto cleanup;
     }
     int gw = 0, gh = 0;
-    st = output__grid_size(grid_path, cols, rows, tw, th, &gw, &gh);
+    st = output__grid_size(grid_path, cols, rows, tw, th, channels, &gw, &gh);
     if (st != NMF_STATUS_OK)
         goto cleanup;
-    canvas = malloc((size_t)gw * (size_t)gh);
+    size_t canvas_bytes = (size_t)gw * (size_t)gh * (size_t)channels;
+    canvas = malloc(canvas_bytes);
     tile = malloc(n);
     scratch = malloc(n * sizeof *scratch);
     if (!canvas || !tile || !scratch) {
         st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory (%d x %d image)", grid_path, gw, gh);
         goto cleanup;
     }
-    memset(canvas, OUTPUT_GAP_GREY, (size_t)gw * (size_t)gh);
+    memset(canvas, OUTPUT_GAP_GREY, canvas_bytes);
 
     st = fs_make_dirs(sub_dir);
     if (st != NMF_STATUS_OK)
@@ -241,7 +265,7 @@ nmf_status output_write_components(const char *dir, const float *H, int k, int w
         digits++;
     for (int j = 0; j < k; j++) {
         const float *h = H + (size_t)j * n;
-        output__grey_scaled(h, n, output_tile_scale(h, n, scratch), tile);
+        output__scale_bytes(h, n, output_tile_scale(h, n, scratch), tile);
 
         /* zero padding by hand: a "%0*d" width defeats gcc's truncation check */
         char num[16], name[32];
@@ -253,7 +277,7 @@ nmf_status output_write_components(const char *dir, const float *H, int k, int w
             st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", sub_dir);
             goto cleanup;
         }
-        st = output__write_png(one_path, tile, width, height);
+        st = output__write_png(one_path, tile, width, height, channels);
         if (st != NMF_STATUS_OK)
             goto cleanup;
         free(one_path);
@@ -261,9 +285,9 @@ nmf_status output_write_components(const char *dir, const float *H, int k, int w
 
         size_t c = (size_t)j % cols, r = (size_t)j / cols;
         output__blit(canvas, gw, c * (tw + OUTPUT_GAP), r * (th + OUTPUT_GAP), tile, width,
-                     height, f);
+                     height, channels, f);
     }
-    st = output__write_png(grid_path, canvas, gw, gh);
+    st = output__write_png(grid_path, canvas, gw, gh, channels);
 
 cleanup:
     free(one_path);
@@ -279,9 +303,9 @@ cleanup:
 
 nmf_status output_write_reconstructions(const char *dir, const float *V, const float *W,
                                         const float *H, size_t m, int k, int width,
-                                        int height, int count)
+                                        int height, int channels, int count)
 {
-    nmf_status st = output__check_image("reconstructions", k, width, height);
+    nmf_status st = output__check_image("reconstructions", k, width, height, channels);
     if (st != NMF_STATUS_OK)
         return st;
     if (count < 1 || m < 1)
@@ -295,7 +319,7 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
     float *pair = NULL, *scratch = NULL;
     size_t *picks = NULL;
     char *path = NULL;
-    size_t n = (size_t)width * (size_t)height;
+    size_t n = (size_t)width * (size_t)height * (size_t)channels;
     int f = output__magnify(height);
     size_t tw = (size_t)width * (size_t)f, th = (size_t)height * (size_t)f;
 
@@ -305,10 +329,11 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
         goto cleanup;
     }
     int gw = 0, gh = 0;
-    st = output__grid_size(path, (size_t)count, 2, tw, th, &gw, &gh);
+    st = output__grid_size(path, (size_t)count, 2, tw, th, channels, &gw, &gh);
     if (st != NMF_STATUS_OK)
         goto cleanup;
-    canvas = malloc((size_t)gw * (size_t)gh);
+    size_t canvas_bytes = (size_t)gw * (size_t)gh * (size_t)channels;
+    canvas = malloc(canvas_bytes);
     tile = malloc(n);
     acc = malloc(n * sizeof *acc);
     pair = malloc(2 * n * sizeof *pair); /* the input, then its reconstruction */
@@ -318,7 +343,7 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
         st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory (%d x %d image)", path, gw, gh);
         goto cleanup;
     }
-    memset(canvas, OUTPUT_GAP_GREY, (size_t)gw * (size_t)gh);
+    memset(canvas, OUTPUT_GAP_GREY, canvas_bytes);
     output_pick_spread(m, (size_t)count, picks);
 
     for (size_t t = 0; t < (size_t)count; t++) {
@@ -338,10 +363,10 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
 
         /* one scale for both, so that a darker reconstruction looks darker */
         double scale = output_tile_scale(pair, 2 * n, scratch);
-        output__grey_scaled(pair, n, scale, tile);
-        output__blit(canvas, gw, x0, 0, tile, width, height, f);
-        output__grey_scaled(pair + n, n, scale, tile);
-        output__blit(canvas, gw, x0, th + OUTPUT_GAP, tile, width, height, f);
+        output__scale_bytes(pair, n, scale, tile);
+        output__blit(canvas, gw, x0, 0, tile, width, height, channels, f);
+        output__scale_bytes(pair + n, n, scale, tile);
+        output__blit(canvas, gw, x0, th + OUTPUT_GAP, tile, width, height, channels, f);
     }
 
     if (dir[0]) {
@@ -349,7 +374,7 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
         if (st != NMF_STATUS_OK)
             goto cleanup;
     }
-    st = output__write_png(path, canvas, gw, gh);
+    st = output__write_png(path, canvas, gw, gh, channels);
 
 cleanup:
     free(path);
@@ -359,6 +384,50 @@ cleanup:
     free(acc);
     free(tile);
     free(canvas);
+    return st;
+}
+
+/* ---- images in pixel units ---- */
+
+nmf_status output_write_images(const char *dir, const float *rows, size_t m, int width,
+                               int height, int channels, const char *const *names)
+{
+    nmf_status st = output__check_shape("images", width, height, channels);
+    if (st != NMF_STATUS_OK)
+        return st;
+    if (!output__png_fits((size_t)width, (size_t)height, channels))
+        return nmf_error(NMF_STATUS_TOO_LARGE, "%s: images too large to write (%d x %d)", dir,
+                         width, height);
+
+    size_t n = (size_t)width * (size_t)height * (size_t)channels; /* fits: png_fits */
+    unsigned char *pixels = malloc(n);
+    char *path = NULL;
+    if (!pixels) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory (%d x %d image)", dir, width,
+                       height);
+        goto cleanup;
+    }
+    if (dir[0] && (st = fs_make_dirs(dir)) != NMF_STATUS_OK)
+        goto cleanup;
+    for (size_t i = 0; i < m; i++) {
+        path = output__join(dir, names[i]);
+        if (!path) {
+            st = nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory", dir);
+            goto cleanup;
+        }
+        const float *row = rows + i * n;
+        for (size_t p = 0; p < n; p++)
+            pixels[p] = output__byte(row[p]);
+        st = output__write_png(path, pixels, width, height, channels);
+        if (st != NMF_STATUS_OK)
+            goto cleanup;
+        free(path);
+        path = NULL;
+    }
+
+cleanup:
+    free(path);
+    free(pixels);
     return st;
 }
 

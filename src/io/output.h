@@ -1,5 +1,8 @@
 /* output.h - internal: the images the tool writes.
- * Every file goes through atomic_file, so a file that exists is complete. */
+ * Every file goes through atomic_file, so a file that exists is complete.
+ * channels is 1 (grey) or 3 (RGB): a row of H or V then holds
+ * width * height * channels values, a pixel's R, G, B side by side, as
+ * dataset.h lays them out; the PNGs are grey or RGB to match. */
 #ifndef NMF_OUTPUT_H
 #define NMF_OUTPUT_H
 
@@ -7,23 +10,34 @@
 
 #include <stddef.h>
 
-/* Writes H's k rows as width x height grey PNGs: `dir`/components.png, a
- * grid of all of them with a 4-pixel mid-grey (128) gap, about square, and
+/* Writes H's k rows as width x height PNGs: `dir`/components.png, a grid
+ * of all of them with a 4-pixel mid-grey (128) gap, about square, and
  * `dir`/components/NN.png (zero-padded to the digits of k - 1, at least 2), one each.
- * Each latent image is scaled to its own 0..output_tile_scale (brighter
- * values white; all black if the scale is 0); the grid and the files agree. */
+ * Each latent image is scaled to its own 0..output_tile_scale, taken over
+ * all its values, every channel together (brighter values white; all
+ * black if the scale is 0); the grid and the files agree. */
 nmf_status output_write_components(const char *dir, const float *H, int k,
-                                   int width, int height);
+                                   int width, int height, int channels);
 
 /* Writes `dir`/reconstructions.png: `count` rows of V spread over the set
  * (output_pick_spread) in the top row above their reconstructions W·H in
  * the bottom row. Each input and its reconstruction share one scale, the
  * output_tile_scale of the two together, so the pair compares pixel for
- * pixel. count is clipped to m. W is (m, k), H is (k, n). */
+ * pixel. count is clipped to m. W is (m, k), H is (k, n), n = width * height * channels. */
 nmf_status output_write_reconstructions(const char *dir, const float *V,
                                         const float *W, const float *H,
                                         size_t m, int k, int width, int height,
-                                        int count);
+                                        int channels, int count);
+
+/* Writes the m rows of `rows` (each width * height * channels values in
+ * pixel units, as V holds them: a reconstruction W·H, say) as one PNG each,
+ * `dir`/names[i] for row i, creating dir; each value is clamped to
+ * 0..255 and rounded (NaN is 0), with no scaling. Fails on a bad shape, a
+ * size stb cannot write, or a file that cannot be written (naming it);
+ * the files written before stay. */
+nmf_status output_write_images(const char *dir, const float *rows, size_t m,
+                               int width, int height, int channels,
+                               const char *const *names);
 
 /* The value a tile's white stands for: the 99.5th percentile (nearest
  * rank) of the finite positive values of x (n of them), so that a few bright

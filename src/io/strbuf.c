@@ -67,3 +67,14 @@ void sb_string(strbuf *sb, const char *s)
     }
     sb_printf(sb, "\"");
 }
+
+nmf_status sb_finish(strbuf *sb, const char *what, char **text, size_t *len)
+{
+    if (sb->failed) {
+        free(sb->buf);
+        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for %s", what);
+    }
+    *text = sb->buf;
+    *len = sb->len;
+    return NMF_STATUS_OK;
+}

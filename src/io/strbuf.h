@@ -21,5 +21,8 @@ void sb_printf(strbuf *sb, const char *fmt, ...) NMF_PRINTF(2, 3);
 void sb_number(strbuf *sb, double x);
 /* A JSON string literal with quotes, backslashes and control characters escaped. */
 void sb_string(strbuf *sb, const char *s);
+/* Hands the text over (*text, *len; the caller frees it), or after a
+ * failed append frees it and fails with "out of memory for `what`". */
+nmf_status sb_finish(strbuf *sb, const char *what, char **text, size_t *len);
 
 #endif

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 /* 2: the stopping rule recorded (version 1, without it, ran scikit-learn's). */
-#define MAGIC "nmf-faces checkpoint 2"
+#define MAGIC "nmf-faces checkpoint 3"
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
@@ -23,12 +23,18 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
     return h;
 }
 
+/* Values a pixel in the checkpointed run's rows. */
+static size_t checkpoint_channels(const checkpoint_info *info)
+{
+    return info->config.data.colour ? 3 : 1;
+}
+
 uint64_t dataset_fingerprint(const dataset *d)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < d->m; i++)
         h = fnv1a(h, d->paths[i], strlen(d->paths[i]) + 1);
-    uint64_t dims[3] = {d->m, (uint64_t)d->width, (uint64_t)d->height};
+    uint64_t dims[4] = {d->m, (uint64_t)d->width, (uint64_t)d->height, (uint64_t)d->channels};
     return fnv1a(h, dims, sizeof dims);
 }
 
@@ -57,7 +63,8 @@ nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const 
     for (size_t i = 0; i < info->n_inputs; i++)
         fprintf(fp, "%zu %s\n", strlen(info->inputs[i]), info->inputs[i]);
     fprintf(fp, "end\n");
-    size_t k = (size_t)info->config.params.k, n = (size_t)info->width * (size_t)info->height;
+    size_t k = (size_t)info->config.params.k;
+    size_t n = (size_t)info->width * (size_t)info->height * checkpoint_channels(info);
     fwrite(W, sizeof *W, info->m * k, fp);
     fwrite(H, sizeof *H, k * n, fp);
     return atomic_file_commit(&f);
@@ -115,11 +122,15 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point 
     nmf_params *p = &info->config.params;
     run_config_default(&info->config);
     if (!fgets(r->line, sizeof r->line, r->fp) || strncmp(r->line, MAGIC, strlen(MAGIC))) {
-        st = strncmp(r->line, "nmf-faces checkpoint 1", 22) == 0
-                 ? nmf_error(NMF_STATUS_BAD_INPUT,
-                             "%s: a checkpoint of nmf-faces 0.1 (format 1), which this version "
-                             "does not resume; resume it with that version", path)
-                 : nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an nmf-faces checkpoint", path);
+        /* Format 1 was nmf-faces 0.1's, 2 was 0.2's (before --colour). */
+        const int older = strncmp(r->line, "nmf-faces checkpoint 1", 22) == 0   ? 1
+                          : strncmp(r->line, "nmf-faces checkpoint 2", 22) == 0 ? 2
+                                                                                : 0;
+        st = older ? nmf_error(NMF_STATUS_BAD_INPUT,
+                               "%s: a checkpoint of nmf-faces 0.%d (format %d), which this "
+                               "version does not resume; resume it with that version",
+                               path, older, older)
+                   : nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an nmf-faces checkpoint", path);
         goto cleanup;
     }
     READ(r, "fingerprint", "%" SCNx64, &info->fingerprint);
@@ -145,6 +156,7 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point 
     /* Every count is checked before it sizes an allocation: against the
      * driver's own rules and against what the file can hold. */
     if (p->k < 1 || p->max_iter < 1 || info->m == 0 || info->width < 1 || info->height < 1 ||
+        info->config.data.colour < 0 || info->config.data.colour > 1 ||
         info->width > (1 << 16) || info->height > (1 << 16) || state->iterations < 0 ||
         state->iterations > p->max_iter || state->history_len < 1 ||
         state->history_len > state->iterations / NMF_HISTORY_EVERY + 2 ||
@@ -183,7 +195,8 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point 
     if (!fgets(r->line, sizeof r->line, r->fp) || strcmp(r->line, "end\n"))
         goto bad_value;
     /* The rest of the file is exactly W (m, k) and H (k, n). */
-    size_t k = (size_t)p->k, n = (size_t)info->width * (size_t)info->height;
+    size_t k = (size_t)p->k;
+    size_t n = (size_t)info->width * (size_t)info->height * checkpoint_channels(info);
     long header = ftell(r->fp);
     uint64_t floats = header < 0 || (uint64_t)header > file_size
                           ? 0 : (file_size - (uint64_t)header) / sizeof(float);

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "metrics.h"
+#include "model.h"
 #include "npy.h"
 #include "output.h"
 #include "progress.h"
@@ -52,18 +53,10 @@ cleanup:
     return st;
 }
 
-static nmf_status write_path(char *buf, size_t size, const char *dir, const char *name)
-{
-    if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "%s: output path too long", dir);
-    return NMF_STATUS_OK;
-}
-
-/* inputs.txt: one display path per line, in row order of V and W. */
-static nmf_status write_inputs_list(const char *dir, const dataset *d)
+nmf_status job_write_inputs_list(const char *dir, const dataset *d)
 {
     char path[4096];
-    nmf_status st = write_path(path, sizeof path, dir, "inputs.txt");
+    nmf_status st = fs_join(path, sizeof path, dir, "inputs.txt");
     if (st != NMF_STATUS_OK)
         return st;
     size_t len = 0;
@@ -79,10 +72,7 @@ static nmf_status write_inputs_list(const char *dir, const dataset *d)
     return st;
 }
 
-/* beta <= 0 divides by powers of WH that zeros in V drive to 0, so such
- * data is refused (as scikit-learn refuses it), naming the first image
- * with a zero and what the tool offers instead. */
-static nmf_status check_zeros_for_beta(const dataset *d, double beta)
+nmf_status job_check_zeros_for_beta(const dataset *d, double beta)
 {
     if (beta > 0.0)
         return NMF_STATUS_OK;
@@ -172,8 +162,8 @@ static nmf_status write_checkpoint(const nmf_result *state, const float *W, cons
  * moves it in last): what marks a folder as another run's, and what the
  * outputs replace. A run's own checkpoint, the last, is kept; another
  * run's goes. */
-static const char *const run_files[] = {"metrics.json", "W.npy", "H.npy", "inputs.txt",
-                                        "components.png", "components",
+static const char *const run_files[] = {"metrics.json", MODEL_FILE, "W.npy", "H.npy",
+                                        "inputs.txt", "components.png", "components",
                                         "reconstructions.png", CHECKPOINT_FILE};
 #define RUN_FILES (sizeof run_files / sizeof *run_files)
 
@@ -190,14 +180,19 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
     if ((st = fs_stage_open(&stage, opt->output_dir)) != NMF_STATUS_OK)
         return st;
     const char *dir = stage.stage;
-    if ((st = write_path(path, sizeof path, dir, "W.npy")) != NMF_STATUS_OK ||
+    model_info model;
+    model_info_from_run(&model, &opt->config, d);
+    if ((st = fs_join(path, sizeof path, dir, "W.npy")) != NMF_STATUS_OK ||
         (st = npy_write_f32(path, W, d->m, (size_t)k)) != NMF_STATUS_OK ||
-        (st = write_path(path, sizeof path, dir, "H.npy")) != NMF_STATUS_OK ||
+        (st = fs_join(path, sizeof path, dir, "H.npy")) != NMF_STATUS_OK ||
         (st = npy_write_f32(path, H, (size_t)k, d->n)) != NMF_STATUS_OK ||
-        (st = output_write_components(dir, H, k, d->width, d->height)) != NMF_STATUS_OK ||
+        (st = output_write_components(dir, H, k, d->width, d->height, d->channels)) !=
+            NMF_STATUS_OK ||
         (st = output_write_reconstructions(dir, d->V, W, H, d->m, k, d->width, d->height,
-                                           opt->config.recon_count)) != NMF_STATUS_OK ||
-        (st = write_inputs_list(dir, d)) != NMF_STATUS_OK)
+                                           d->channels, opt->config.recon_count)) !=
+            NMF_STATUS_OK ||
+        (st = job_write_inputs_list(dir, d)) != NMF_STATUS_OK ||
+        (st = model_write(dir, &model)) != NMF_STATUS_OK)
         goto fail;
     rm->write_s = nmf_clock_s() - t0;
 
@@ -206,7 +201,7 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
     size_t len;
     if ((st = metrics_to_json(rm, &json, &len)) != NMF_STATUS_OK)
         goto fail;
-    if ((st = write_path(path, sizeof path, dir, "metrics.json")) == NMF_STATUS_OK)
+    if ((st = fs_join(path, sizeof path, dir, "metrics.json")) == NMF_STATUS_OK)
         st = output_write_text(path, json, len);
     free(json);
     if (st != NMF_STATUS_OK)
@@ -217,19 +212,16 @@ fail:
     return st;
 }
 
-/* The output directory must be writable, and not hold another run's
- * results unless they are to be replaced (--overwrite) or are the run
- * being resumed; files of the user's own in it are no concern. */
-static nmf_status check_output_dir(const job_options *opt)
+nmf_status job_check_output_dir(const char *dir, const char *const *files, size_t count,
+                                int replace)
 {
-    nmf_status st = fs_check_writable_dir(opt->output_dir);
+    nmf_status st = fs_check_writable_dir(dir);
     const char *found;
-    if (st != NMF_STATUS_OK || opt->overwrite || opt->resume ||
-        !(found = fs_first_present(opt->output_dir, run_files, RUN_FILES)))
+    if (st != NMF_STATUS_OK || replace || !(found = fs_first_present(dir, files, count)))
         return st;
     return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                      "%s: holds another run's results (%s); pass --overwrite to replace them, "
-                     "or -o a new folder", opt->output_dir, found);
+                     "or -o a new folder", dir, found);
 }
 
 nmf_status job_run(const job_options *opt)
@@ -243,7 +235,8 @@ nmf_status job_run(const job_options *opt)
     /* An unusable output directory, a missing GPU or a precision the
      * backend lacks is found before any work is done; --device auto is resolved here, so its note comes once. */
     const nmf_backend *backend;
-    if ((st = check_output_dir(opt)) != NMF_STATUS_OK ||
+    if ((st = job_check_output_dir(opt->output_dir, run_files, RUN_FILES,
+                                   opt->overwrite || opt->resume != NULL)) != NMF_STATUS_OK ||
         (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK ||
         (st = nmf_backend_check_precision(backend, p->precision)) != NMF_STATUS_OK)
         return st;
@@ -277,7 +270,7 @@ nmf_status job_run(const job_options *opt)
     }
     if ((st = nmf_problem_check(&problem)) != NMF_STATUS_OK ||
         (st = nmf_params_check(&problem, p)) != NMF_STATUS_OK ||
-        (st = check_zeros_for_beta(&d, p->beta)) != NMF_STATUS_OK)
+        (st = job_check_zeros_for_beta(&d, p->beta)) != NMF_STATUS_OK)
         goto cleanup;
 
     size_t k = (size_t)p->k;

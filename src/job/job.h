@@ -52,4 +52,17 @@ typedef struct {
  * one-line reason. */
 nmf_status job_run(const job_options *opt);
 
+/* What job_run and the other commands (transform.h) share. */
+/* The output directory must be writable, and not hold another run's
+ * results (any of files[0..count)) unless replace (--overwrite, or the run
+ * being resumed); files of the user's own in it are no concern. */
+nmf_status job_check_output_dir(const char *dir, const char *const *files, size_t count,
+                                int replace);
+/* beta <= 0 divides by powers of WH that zeros in V drive to 0, so such
+ * data is refused (as scikit-learn refuses it), naming the first image
+ * with a zero and what the tool offers instead. */
+nmf_status job_check_zeros_for_beta(const dataset *d, double beta);
+/* dir/inputs.txt: one display path per line, in row order of V and W. */
+nmf_status job_write_inputs_list(const char *dir, const dataset *d);
+
 #endif

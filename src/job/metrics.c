@@ -9,6 +9,20 @@
 #include <math.h>
 #include <stdlib.h>
 
+void metrics_outcome(strbuf *sb, const nmf_result *r)
+{
+    sb_printf(sb, "  \"iterations\": %d,\n  \"converged\": %s,\n  \"stop_rule\": \"%s\",\n",
+              r->iterations, r->converged ? "true" : "false", r->stop_rule);
+    /* relative_err is always the Frobenius one; reconstruction_err is
+     * scikit-learn's, sqrt(2·D) of the loss fitted (the same for beta 2). */
+    sb_printf(sb, "  \"relative_err\": ");
+    sb_number(sb, r->norm_V > 0 ? r->frobenius_err / r->norm_V : NAN);
+    sb_printf(sb, ",\n  \"frobenius_err\": ");
+    sb_number(sb, r->frobenius_err);
+    sb_printf(sb, ",\n  \"reconstruction_err\": ");
+    sb_number(sb, r->reconstruction_err);
+}
+
 nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
 {
     const nmf_result *r = rm->result;
@@ -26,17 +40,7 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     sb_printf(&sb, "  \"images\": %zu,\n  \"skipped_files\": %zu,\n", rm->images, rm->skipped);
     sb_printf(&sb, "  \"height\": %d,\n  \"width\": %d,\n  \"threads\": %d,\n", rm->height,
               rm->width, rm->threads);
-    sb_printf(&sb, "  \"iterations\": %d,\n  \"converged\": %s,\n  \"stop_rule\": \"%s\",\n",
-              r->iterations, r->converged ? "true" : "false", r->stop_rule);
-    /* relative_err is always the Frobenius one; reconstruction_err is
-     * scikit-learn's, sqrt(2·D) of the loss fitted (the same for beta 2),
-     * beta_divergence that loss's own objective D. */
-    sb_printf(&sb, "  \"relative_err\": ");
-    sb_number(&sb, r->norm_V > 0 ? r->frobenius_err / r->norm_V : NAN);
-    sb_printf(&sb, ",\n  \"frobenius_err\": ");
-    sb_number(&sb, r->frobenius_err);
-    sb_printf(&sb, ",\n  \"reconstruction_err\": ");
-    sb_number(&sb, r->reconstruction_err);
+    metrics_outcome(&sb, r);
     sb_printf(&sb, ",\n  \"beta_divergence\": ");
     sb_number(&sb, 0.5 * r->reconstruction_err * r->reconstruction_err);
     sb_printf(&sb, ",\n  \"error_at_init\": ");
@@ -63,11 +67,5 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     sb_printf(&sb, ", \"write_s\": ");
     sb_number(&sb, rm->write_s);
     sb_printf(&sb, "}\n}\n");
-    if (sb.failed) {
-        free(sb.buf);
-        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for metrics.json");
-    }
-    *json = sb.buf;
-    *len = sb.len;
-    return NMF_STATUS_OK;
+    return sb_finish(&sb, "metrics.json", json, len);
 }

@@ -16,6 +16,11 @@ typedef struct {
     double load_s, init_s, write_s;
 } run_metrics;
 
+/* The outcome keys every command's metrics.json has: iterations,
+ * converged, stop_rule, relative_err, frobenius_err, reconstruction_err
+ * (the last without its comma). */
+void metrics_outcome(strbuf *sb, const nmf_result *r);
+
 /* Renders the metrics as a JSON object into a new malloc'd string (*json,
  * *len); the keys are documented in README.md. */
 nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len);

@@ -50,6 +50,7 @@ typedef struct {
     X(CHECKPOINT_EVERY, "checkpoint_every", "--checkpoint-every", INT,               \
       params.checkpoint_every, 1)                                                    \
     X(GREY, "grey", "--grey", GREY, data.grey, 1)                                    \
+    X(COLOUR, "colour", "--colour", INT, data.colour, 1)                             \
     X(RESIZE, "resize", "--resize", RESIZE, data, 1)                                 \
     X(RECON, "recon", "--recon", INT, recon_count, 1)
 

@@ -1,7 +1,7 @@
 /* fuzz_image.c - fuzz target for image decoding as the tool runs it: the
  * bytes become one file in a folder and go through dataset_load (content
  * sniffing, stb_image, grey conversion, and, by the first byte's low bits,
- * --grey first and --resize). Any bytes must give a clean failure or a
+ * --grey first, --resize and --colour). Any bytes must give a clean failure or a
  * finite V of the right size, never a crash, a leak or undefined
  * behaviour. Built like fuzz_npy.c. */
 #define _POSIX_C_SOURCE 200809L
@@ -50,10 +50,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         opt.grey = DATASET_GREY_FIRST;
     if (size > 0 && (data[0] & 2))
         opt.resize_w = 7, opt.resize_h = 5;
+    if (size > 0 && (data[0] & 4))
+        opt.colour = 1;
     const char *inputs[1] = {path};
     dataset d;
     if (dataset_load(inputs, 1, &opt, &d) == NMF_STATUS_OK) {
-        if (d.m != 1 || d.n != (size_t)d.width * (size_t)d.height)
+        if (d.m != 1 || d.channels != (opt.colour ? 3 : 1) ||
+            d.n != (size_t)d.width * (size_t)d.height * (size_t)d.channels)
             abort();
         for (size_t i = 0; i < d.n; i++)
             if (!isfinite(d.V[i]))
