@@ -8,9 +8,9 @@
 #include "model.h"
 
 #include "error.h"
+#include "fsutil.h"
 #include "npy.h"
 #include "output.h"
-#include "fsutil.h"
 #include "strbuf.h"
 
 #include <assert.h>

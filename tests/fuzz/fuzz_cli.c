@@ -40,7 +40,8 @@ static void check_options(const cli_options *cli, int argc)
         FUZZ_REQUIRE(o->inputs[i] != NULL, "inputs non-NULL");
 }
 
-/* A checkpointed run to resume: 50 of 200 iterations on two inputs. */
+/* A checkpointed run to resume: 50 iterations done (of the default
+ * max_iter) on two inputs. */
 static void check_resume(cli_options *cli)
 {
     static const char *const inputs[] = {"faces", "more/faces"};
@@ -57,7 +58,8 @@ static void check_resume(cli_options *cli)
     }
     FUZZ_REQUIRE(cli->job.inputs == inputs && cli->job.n_inputs == 2, "resume keeps the inputs");
     FUZZ_REQUIRE(cli->job.output_dir == cli->resume_dir, "resume writes to its directory");
-    FUZZ_REQUIRE(cli->job.config.params.max_iter == (max_iter_given ? given_max_iter : 200) &&
+    FUZZ_REQUIRE(cli->job.config.params.max_iter ==
+                         (max_iter_given ? given_max_iter : rec.config.params.max_iter) &&
                 cli->job.config.params.max_iter >= 50,
             "resume's max_iter: the given one, not below the iterations done");
 }
