@@ -184,6 +184,12 @@ static void note_to_stderr(const char *msg, void *user)
     fprintf(stderr, "nmf-faces: note: %s\n", msg);
 }
 
+/* The exit status of a command that ended with st (an interruption aside). */
+static int exit_code(nmf_status st)
+{
+    return st == NMF_STATUS_OK ? 0 : st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
+}
+
 /* The library's last error, in the command line's terms. */
 static void print_error(void)
 {
@@ -220,7 +226,7 @@ int main(int argc, char **argv)
         st = job_reconstruct(&ro);
         if (st != NMF_STATUS_OK)
             print_error();
-        return st == NMF_STATUS_OK ? 0 : st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
+        return exit_code(st);
     }
     if (cli.command == CLI_TRANSFORM) {
         install_signal_handlers();
@@ -234,7 +240,7 @@ int main(int argc, char **argv)
         }
         if (st != NMF_STATUS_OK)
             print_error();
-        return st == NMF_STATUS_OK ? 0 : st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
+        return exit_code(st);
     }
     const char *fallback[1] = {default_input()};
     if (cli.job.n_inputs == 0 && !cli.resume_dir) {
@@ -249,7 +255,7 @@ int main(int argc, char **argv)
     if (cli.resume_dir) {
         if ((st = checkpoint_read(cli.resume_dir, &info, &point)) != NMF_STATUS_OK) {
             print_error();
-            return st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
+            return exit_code(st);
         }
         if (cli_options_resume(&cli, &info, point.state.iterations) != NMF_STATUS_OK) {
             print_error();
@@ -274,5 +280,5 @@ int main(int argc, char **argv)
         return 128 + (stop_signal ? stop_signal : SIGINT);
     }
     print_error();
-    return st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
+    return exit_code(st);
 }

@@ -420,9 +420,6 @@ static nmf_status cpu_reset(void *ctx, const float *W0, const float *H0)
     return NMF_STATUS_OK;
 }
 
-/* The ceiling the CPU figures are read against: this BLAS's SGEMM on large
- * square matrices, best of five after a warm-up (the best, since a shared
- * machine only ever makes a run slower). */
 /* The best of a few runs of the kernels' FMA loop on every thread at once:
  * flops per second of the whole machine. */
 static double fma_peak_gflops(const nmf_cpu_kernels *kt)

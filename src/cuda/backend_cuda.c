@@ -9,8 +9,7 @@
  * The three solvers are the CPU backend's: Frobenius MU, MU for other betas
  * (kernels/beta_mu.cu between cuBLAS GEMMs) and HALS (kernels/hals_sweep.cu,
  * one launch per factor sweep). With a fixed H (nmf_transform) each
- * iteration stops after W's update; H's products are still made every
- * iteration, as the graph replays them.
+ * iteration stops after W's update, and H's products are made once.
  *
  * The products are the CPU backend's (backend_cpu.c), as row-major
  * matrices; cuBLAS is column-major, so each row-major C = op(A)·op(B) is
@@ -73,6 +72,7 @@ typedef struct {
     nmf_solver solver;
     int sweeps_W, sweeps_H; /* HALS sweeps per iteration (nmf_params) */
     int fixed_H; /* nmf_transform: only W is updated */
+    int H_products_made; /* fixed H: HHt and VHt enqueued once, kept for the run */
     float beta, gamma;
     float l1_W, l2_W, l1_H, l2_H;
     int WtV_valid;
@@ -121,11 +121,15 @@ cleanup:
     return st;
 }
 
-/* HHt = H Hᵀ and VHt = V Hᵀ for the current H. */
+/* HHt = H Hᵀ and VHt = V Hᵀ for the current H; a fixed H's once (in the
+ * first, eager, iteration, so the graph captured later leaves them out). */
 static nmf_status enqueue_H_products(cuda_ctx *c)
 {
     nmf_status st = NMF_STATUS_OK;
     const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
+    if (c->fixed_H && c->H_products_made)
+        return NMF_STATUS_OK;
+    c->H_products_made = c->fixed_H;
     CUBLAS_CHECK(gemm_rm(c->blas, N, T, c->k, c->k, c->n, c->d_H, c->n, c->d_H, c->n, c->d_HHt, c->k));
     CUBLAS_CHECK(gemm_rm(c->blas, N, T, c->m, c->k, c->n, c->d_V, c->n, c->d_H, c->n, c->d_VHt, c->k));
 cleanup:
@@ -615,6 +619,7 @@ static nmf_status cuda_reset(void *ctx, const float *W0, const float *H0)
                                c->stream));
     CUDA_CHECK(cudaStreamSynchronize(c->stream));
     c->WtV_valid = 0;
+    c->H_products_made = 0;
 cleanup:
     return st;
 }

@@ -72,6 +72,16 @@ static nmf_status transform_params(const transform_options *opt, const model_inf
     return NMF_STATUS_OK;
 }
 
+/* (W H)[i][j], summed in double: what per_image_errors measures and
+ * reconstruct writes, the same number either way. */
+static double wh_at(const float *W, const float *H, size_t k, size_t n, size_t i, size_t j)
+{
+    double s = 0.0;
+    for (size_t t = 0; t < k; t++)
+        s += (double)W[i * k + t] * H[t * n + j];
+    return s;
+}
+
 /* err[i] = ||V_i - W_i H|| / ||V_i|| for every image (0 for an all-zero
  * image reconstructed exactly, else infinite), in double. */
 static void per_image_errors(const dataset *d, const float *W, const float *H, size_t k,
@@ -82,9 +92,7 @@ static void per_image_errors(const dataset *d, const float *W, const float *H, s
     for (size_t i = 0; i < d->m; i++) {
         double diff = 0.0, norm = 0.0;
         for (size_t j = 0; j < n; j++) {
-            double wh = 0.0;
-            for (size_t t = 0; t < k; t++)
-                wh += (double)W[i * k + t] * H[t * n + j];
+            const double wh = wh_at(W, H, k, n, i, j);
             const double v = d->V[i * n + j];
             diff += (v - wh) * (v - wh);
             norm += v * v;
@@ -270,12 +278,8 @@ nmf_status job_reconstruct(const reconstruct_options *opt)
     }
     #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++) {
-            double s = 0.0;
-            for (size_t t = 0; t < k; t++)
-                s += (double)W[i * k + t] * H[t * n + j];
-            WH[i * n + j] = (float)s;
-        }
+        for (size_t j = 0; j < n; j++)
+            WH[i * n + j] = (float)wh_at(W, H, k, n, i, j);
     for (size_t i = 0; i < m && st == NMF_STATUS_OK; i++) {
         char name[32];
         snprintf(name, sizeof name, "%04zu.png", i);
