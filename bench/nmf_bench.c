@@ -7,7 +7,9 @@
  *   flops = 4mnk            WᵀV and VHᵀ
  *         + 4k²(m + n)      WᵀW, HHᵀ, (WᵀW)H, W(HHᵀ)
  *         + 6(m + n)k       the element-wise updates
- *   bytes = 8mn             V read twice (the fewest possible)
+ *   bytes = mn              V, 8-bit as every case here is, read once as
+ *                           bytes (the fewest possible, as the CPU's
+ *                           one-pass schedule does)
  *         + 32(m + n)k      W, H, the products and the denominators, each
  *                           read or written about 8 times in all
  * HALS (--solvers hals) does the same two big products and the two Grams,
@@ -91,7 +93,7 @@ static double case_flops(const bench_case *c)
 static double case_bytes(const bench_case *c)
 {
     double m = (double)c->m, n = (double)c->n, k = (double)c->k;
-    return 8 * m * n + 32 * (m + n) * k;
+    return m * n + 32 * (m + n) * k;
 }
 
 /* A uniform double in [0, 1) from (seed, i): splitmix64, so that synthetic
@@ -106,26 +108,34 @@ static double hash_uniform(uint64_t seed, uint64_t i)
 }
 
 /* V (m, n) = A (m, 16) · B (16, n) + noise: non-negative, low-rank plus
- * 10% noise, rounded to 8-bit pixel values (0..255) as images are. */
-static float *synthetic_V(size_t m, size_t n, uint64_t seed)
+ * 10% noise, rounded to 8-bit pixel values (0..255) and held as bytes, as
+ * the tool holds images; made in blocks of rows through a float block. */
+static uint8_t *synthetic_V(size_t m, size_t n, uint64_t seed)
 {
-    const size_t r = 16;
-    float *V = malloc(m * n * sizeof *V), *A = malloc(m * r * sizeof *A), *B = malloc(r * n * sizeof *B);
-    if (!V || !A || !B) {
-        free(V), free(A), free(B);
+    const size_t r = 16, rows = 256;
+    uint8_t *V = malloc(m * n);
+    float *A = malloc(m * r * sizeof *A), *B = malloc(r * n * sizeof *B);
+    float *block = malloc(rows * n * sizeof *block);
+    if (!V || !A || !B || !block) {
+        free(V), free(A), free(B), free(block);
         return NULL;
     }
     for (size_t i = 0; i < m * r; i++)
         A[i] = (float)hash_uniform(seed, i);
     for (size_t i = 0; i < r * n; i++)
         B[i] = (float)(2.0 * hash_uniform(seed + 1, i));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)r, 8.0f, A,
-                (int)r, B, (int)n, 0.0f, V, (int)n);
-    #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < m * n; i++)
-        V[i] = fminf(255.0f, rintf(V[i] + (float)(25.0 * hash_uniform(seed + 2, i))));
+    for (size_t i0 = 0; i0 < m; i0 += rows) {
+        const size_t b = m - i0 < rows ? m - i0 : rows;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b, (int)n, (int)r, 8.0f,
+                    A + i0 * r, (int)r, B, (int)n, 0.0f, block, (int)n);
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < b * n; i++)
+            V[i0 * n + i] = (uint8_t)fminf(
+                255.0f, rintf(block[i] + (float)(25.0 * hash_uniform(seed + 2, i0 * n + i))));
+    }
     free(A);
     free(B);
+    free(block);
     return V;
 }
 
@@ -208,7 +218,7 @@ static int losses_agree(const bench_case *c, nmf_precision precision)
     return fabs(gpu->loss - cpu->loss) <= agreement_tolerance(precision) * cpu->loss;
 }
 
-static nmf_status export_case(const char *dir, const bench_case *c, const float *V,
+static nmf_status export_case(const char *dir, const bench_case *c, const nmf_problem *problem,
                               const float *W0, const float *H0)
 {
     char path[4096];
@@ -216,12 +226,17 @@ static nmf_status export_case(const char *dir, const bench_case *c, const float 
     snprintf(path, sizeof path, "%s/%.63s", dir, c->name);
     if ((st = fs_make_dirs(path)) != NMF_STATUS_OK)
         return st;
+    float *V = malloc(c->m * c->n * sizeof *V); /* .npy as float32 for the peers */
+    if (!V)
+        return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory for V as floats", c->name);
+    nmf_problem_rows(problem, 0, c->m, V);
     const struct { const char *file; const float *data; size_t rows, cols; } arrays[] = {
         {"V.npy", V, c->m, c->n}, {"W0.npy", W0, c->m, c->k}, {"H0.npy", H0, c->k, c->n}};
     for (size_t i = 0; i < 3 && st == NMF_STATUS_OK; i++) {
         snprintf(path, sizeof path, "%s/%.63s/%s", dir, c->name, arrays[i].file);
         st = npy_write_f32(path, arrays[i].data, arrays[i].rows, arrays[i].cols);
     }
+    free(V);
     return st;
 }
 
@@ -230,7 +245,9 @@ static nmf_status export_case(const char *dir, const bench_case *c, const float 
 static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *const *backends)
 {
     dataset d = {0};
-    float *V = NULL, *W0 = NULL, *H0 = NULL;
+    uint8_t *V8 = NULL;
+    float *W0 = NULL, *H0 = NULL;
+    nmf_problem problem;
     nmf_status st = NMF_STATUS_OK;
     if (c->faces) {
         const char *inputs[1] = {NMF_BUNDLED_DATA};
@@ -238,13 +255,14 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
         dataset_options_default(&dopt);
         if ((st = dataset_load(inputs, 1, &dopt, &d)) != NMF_STATUS_OK)
             return st;
-        V = d.V;
         c->m = d.m;
         c->n = d.n;
-    } else if (!(V = synthetic_V(c->m, c->n, 1234))) {
+        problem = dataset_problem(&d);
+    } else if ((V8 = synthetic_V(c->m, c->n, 1234))) {
+        problem = (nmf_problem){c->m, c->n, NULL, V8};
+    } else {
         return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory for V", c->name);
     }
-    nmf_problem problem = {c->m, c->n, V};
     W0 = malloc(c->m * c->k * sizeof *W0);
     H0 = malloc(c->k * c->n * sizeof *H0);
     if (!W0 || !H0) {
@@ -253,7 +271,7 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
     }
     if ((st = nmf_init_random(&problem, (int)c->k, 42, W0, H0)) != NMF_STATUS_OK)
         goto cleanup;
-    if (o->export_dir && (st = export_case(o->export_dir, c, V, W0, H0)) != NMF_STATUS_OK)
+    if (o->export_dir && (st = export_case(o->export_dir, c, &problem, W0, H0)) != NMF_STATUS_OK)
         goto cleanup;
 
     nmf_params p;
@@ -274,10 +292,8 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
         measure(backends[dev], &problem, &p, W0, H0, o->iters, o->repeats, r);
     }
 cleanup:
-    if (c->faces)
-        dataset_free(&d);
-    else
-        free(V);
+    dataset_free(&d);
+    free(V8);
     free(W0);
     free(H0);
     return st;

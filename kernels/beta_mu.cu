@@ -1,6 +1,7 @@
 /* beta_mu.cu - element-wise kernels of the beta-divergence MU updates and
  * the beta-divergence itself (see beta_mu.cuh for the order of calls). The
- * per-element math is nmf_elementwise.h's, shared with src/cpu/beta_mu.c.
+ * per-element math is nmf_elementwise.h's, shared with src/cpu/beta_mu.c;
+ * the kernels that read V take it as floats or as bytes (widen.cuh).
  *
  * Work per W or H update on the faces (m = 400, n = 10304, k = 20): the
  * terms kernel touches m·n = 4.1M elements (16 bytes each: 66 MB, two powf),
@@ -10,6 +11,7 @@
 #include "beta_mu.cuh"
 #include "reduce.cuh"
 #include "nmf_elementwise.h"
+#include "widen.cuh"
 
 #include <stdint.h>
 
@@ -27,35 +29,40 @@ static unsigned grid_for(size_t len, size_t max_blocks)
 
 /* ---- R = V ∘ WH^(β-2), WH ← WH^(β-1) -----------------------------------
  * Per element: read V, WH, write R and (β != 1) WH: 16 bytes, two powf
- * (one divide at β = 1, 12 bytes). */
-static __global__ void beta_terms_kernel(const float *__restrict__ V, float *__restrict__ WH,
+ * (one divide at β = 1, 12 bytes); a byte V reads 3 bytes less. V is float
+ * or uint8_t (widen.cuh), widened to float before the shared math. */
+template <typename T>
+static __global__ void beta_terms_kernel(const T *__restrict__ V, float *__restrict__ WH,
                                          float *__restrict__ R, size_t len, float beta)
 {
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < len;
          i += (size_t)gridDim.x * blockDim.x) {
         float wh = WH[i];
-        R[i] = nmf_beta_numerator_term(V[i], wh, beta);
+        R[i] = nmf_beta_numerator_term((float)V[i], wh, beta);
         if (beta != 1.0f)
             WH[i] = nmf_beta_denominator_term(wh, beta);
     }
 }
 
-static cudaError_t launch_beta_terms(const float *V, float *WH, float *R, size_t len,
-                                     float beta, cudaStream_t stream)
+template <typename T>
+static cudaError_t launch_beta_terms(const T *V, float *WH, float *R, size_t len, float beta,
+                                     cudaStream_t stream)
 {
     beta_terms_kernel<<<grid_for(len, BETA_MAX_BLOCKS), BETA_BLOCK, 0, stream>>>(V, WH, R, len,
                                                                                  beta);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nmf_cuda_beta_terms(const float *V, float *WH, float *R, size_t len,
-                                           float beta, cudaStream_t stream)
+extern "C" cudaError_t nmf_cuda_beta_terms(const void *V, size_t v_size, float *WH, float *R,
+                                           size_t len, float beta, cudaStream_t stream)
 {
     if (len == 0)
         return cudaSuccess;
     if (!V || !WH || !R)
         return cudaErrorInvalidValue;
-    return launch_beta_terms(V, WH, R, len, beta, stream);
+    return nmf_with_V_type(V, v_size, [&](auto *v) {
+        return launch_beta_terms(v, WH, R, len, beta, stream);
+    });
 }
 
 /* ---- dst (rows, cols) = a repeated vector ------------------------------
@@ -153,24 +160,37 @@ extern "C" cudaError_t nmf_cuda_component_sums(const float *X, size_t rows, size
 }
 
 /* ---- D(V || WH) in double ----------------------------------------------
- * Per element: read V and WH (8 bytes), up to three double pow (or a log
- * and a divide): on the faces 33 MB and ~12M double transcendentals, every
- * 10 iterations. The grid is fixed by len alone (never by the device), so
+ * Per element: read V and WH (8 bytes, 5 for a byte V), up to three double
+ * pow (or a log and a divide): on the faces 33 MB and ~12M double
+ * transcendentals, every 10 iterations. The grid is fixed by len alone (never by the device), so
  * the partials and their order, hence the bits, are too. */
 
+template <typename T>
 struct beta_loss_term {
-    const float *V, *WH;
+    const T *V;
+    const float *WH;
     double beta;
-    __device__ double operator()(size_t i) const { return nmf_beta_loss_term(V[i], WH[i], beta); }
+    __device__ double operator()(size_t i) const
+    {
+        return nmf_beta_loss_term((float)V[i], WH[i], beta);
+    }
 };
 
-extern "C" cudaError_t nmf_cuda_beta_divergence(const float *V, const float *WH, size_t len,
-                                                float beta, double *partial, double *out,
-                                                cudaStream_t stream)
+template <typename T>
+static cudaError_t reduce_beta_divergence(const T *V, const float *WH, size_t len, double beta,
+                                          double *partial, double *out, cudaStream_t stream)
+{
+    return nmf_reduce(beta_loss_term<T>{V, WH, beta}, len, partial, out,
+                      beta == 0.0 || beta == 1.0 ? 1.0 : beta * (beta - 1.0), stream);
+}
+
+extern "C" cudaError_t nmf_cuda_beta_divergence(const void *V, size_t v_size, const float *WH,
+                                                size_t len, float beta, double *partial,
+                                                double *out, cudaStream_t stream)
 {
     if (len == 0 || !V || !WH || !partial || !out)
         return cudaErrorInvalidValue;
-    const double b = beta;
-    return nmf_reduce(beta_loss_term{V, WH, b}, len, partial, out,
-                      b == 0.0 || b == 1.0 ? 1.0 : b * (b - 1.0), stream);
+    return nmf_with_V_type(V, v_size, [&](auto *v) {
+        return reduce_beta_divergence(v, WH, len, (double)beta, partial, out, stream);
+    });
 }

@@ -7,7 +7,7 @@
  *
  * One W update for beta != 2, as src/cpu/beta_mu.c does it on the CPU:
  *   WH = W H                                       (cuBLAS)
- *   nmf_cuda_beta_terms(V, WH, R, m·n, beta)       R = V∘WH^(β-2); WH ← WH^(β-1) (β != 1)
+ *   nmf_cuda_beta_terms(V, v_size, WH, R, m·n, beta)  R = V∘WH^(β-2); WH ← WH^(β-1) (β != 1)
  *   num = R Hᵀ                                     (cuBLAS)
  *   den = WH Hᵀ                                    (cuBLAS; β != 1)
  *   β = 1: nmf_cuda_component_sums(H, k, n, 1, ...) = rowsums(H) (k), then
@@ -31,10 +31,12 @@ extern "C" {
 
 /* For i < len: R[i] = nmf_beta_numerator_term(V[i], WH[i], beta) and, when
  * beta != 1, WH[i] = nmf_beta_denominator_term(WH[i], beta) in place (from
- * the original WH[i]). At beta == 1, WH is only read. V, WH, R of len
- * floats; R must not alias V or WH. */
-cudaError_t nmf_cuda_beta_terms(const float *V, float *WH, float *R, size_t len, float beta,
-                                cudaStream_t stream);
+ * the original WH[i]). At beta == 1, WH is only read. V of len elements of
+ * v_size bytes each: floats (4) or bytes (1, nmf_problem's V8, widened to
+ * float first); WH, R of len floats; R must not alias V or WH. Another
+ * v_size gives cudaErrorInvalidValue. */
+cudaError_t nmf_cuda_beta_terms(const void *V, size_t v_size, float *WH, float *R, size_t len,
+                                float beta, cudaStream_t stream);
 
 /* Fills dst (rows, cols) with a vector repeated: along_rows != 0: dst[r][c]
  * = vec[c] (vec of length cols, the same row repeated: the β = 1 W-update
@@ -59,7 +61,8 @@ cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const float *den,
                                    float l1, float l2, float gamma, float zero_below,
                                    cudaStream_t stream);
 
-/* out[0] = scikit-learn's D(V || WH) for dense V of len entries, summed in
+/* out[0] = scikit-learn's D(V || WH) for dense V of len entries (floats or
+ * bytes, v_size as for nmf_cuda_beta_terms), summed in
  * double over a fixed grid (at most NMF_REDUCE_PARTIALS blocks, one partial
  * each in `partial`) and then by one block in a fixed order: the same bits
  * for the same len on any GPU. With WH' = WH where WH != 0, else EPSILON,
@@ -70,8 +73,9 @@ cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const float *den,
  * This is the complete D: the host's reconstruction_err_ is
  * sqrt(2·max(D, 0)), after an 8-byte copy of out[0]. partial holds
  * NMF_REDUCE_PARTIALS doubles (reduce.cuh); out one double. len must be > 0. */
-cudaError_t nmf_cuda_beta_divergence(const float *V, const float *WH, size_t len, float beta,
-                                     double *partial, double *out, cudaStream_t stream);
+cudaError_t nmf_cuda_beta_divergence(const void *V, size_t v_size, const float *WH, size_t len,
+                                     float beta, double *partial, double *out,
+                                     cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -1,12 +1,17 @@
 /* loss.cu - deterministic double-precision dot products for the loss.
  * Work per evaluation: <WtV, H> reads 2kn floats, <WtW, HHt> 2k² floats:
- * 1.6 MB for the faces at k = 20, every 10 iterations. */
+ * 1.6 MB for the faces at k = 20, every 10 iterations; ||V||² once per fit
+ * (m·n floats or bytes). */
 #include "loss.cuh"
 #include "reduce.cuh"
+#include "widen.cuh"
 
-/* a[i]·b[i] (b == NULL: a[i]²) in double. */
+/* a[i]·b[i] (b == NULL: a[i]²) in double; a of floats or (V's norm only)
+ * bytes. */
+template <typename T>
 struct dot_term {
-    const float *a, *b;
+    const T *a;
+    const float *b;
     __device__ double operator()(size_t i) const
     {
         return (double)a[i] * (double)(b ? b[i] : a[i]);
@@ -27,7 +32,24 @@ extern "C" cudaError_t nmf_cuda_dot(const float *a, const float *b, size_t len,
 {
     if (!a || !partial || !out)
         return cudaErrorInvalidValue;
-    return nmf_reduce(dot_term{a, b}, len, partial, out, 1.0, stream);
+    return nmf_reduce(dot_term<float>{a, b}, len, partial, out, 1.0, stream);
+}
+
+template <typename T>
+static cudaError_t reduce_norm_sq(const T *V, size_t len, double *partial, double *out,
+                                  cudaStream_t stream)
+{
+    return nmf_reduce(dot_term<T>{V, NULL}, len, partial, out, 1.0, stream);
+}
+
+extern "C" cudaError_t nmf_cuda_norm_sq(const void *V, size_t v_size, size_t len,
+                                        double *partial, double *out, cudaStream_t stream)
+{
+    if (!V || !partial || !out)
+        return cudaErrorInvalidValue;
+    return nmf_with_V_type(V, v_size, [&](auto *v) {
+        return reduce_norm_sq(v, len, partial, out, stream);
+    });
 }
 
 extern "C" cudaError_t nmf_cuda_loss_combine(const double *norm_sq, const double *cross,

@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* V (m, n) and the start W0 (m, k), H0 (k, n). */
+/* V (m, n) and the start W0 (m, k), H0 (k, n). With V8, the fits get V
+ * as bytes (nmf_problem's V8) and V holds the same whole values as floats,
+ * for the float64 checks. */
 typedef struct {
     const char *name;
     size_t m, n, k;
     float *V, *W0, *H0;
+    uint8_t *V8; /* or NULL */
 } compare_fixture;
 
 /* A solver and objective; with `transform`, nmf_transform with the
@@ -129,8 +132,10 @@ static const size_t compare_config_count = sizeof compare_configs / sizeof *comp
  * runs: HALS at k = 128, whose k² floats of shared memory need the GPU's
  * opt-in limit; KL over more than the 4096 blocks × 256 threads the
  * element-wise kernels launch, so their grid-stride loops loop; and TF32.
- * Then transform (H fixed) and colour rows (3 values a pixel, interleaved,
- * as a --colour run has them). */
+ * Then transform (H fixed), colour rows (3 values a pixel, interleaved,
+ * as a --colour run has them), and V as bytes: every config, then the
+ * products that read V (Frobenius MU and HALS) on more than the 16M
+ * floats of the GPU's scratch, which it widens in two blocks of rows. */
 static const compare_case compare_cases[] = {
     {"random, k = 1", NULL, {100, 25}, 0},
     {"random, odd sizes", NULL, {100, 25}, 0},
@@ -146,6 +151,9 @@ static const compare_case compare_cases[] = {
     {"face-like, nndsvda start", "hals transform", {100, 25}, 0},
     {"face-like colour, nndsvda start", "mu frobenius", {100, 25}, 0},
     {"face-like colour, nndsvda start", "hals", {100, 25}, 0},
+    {"face-like bytes, nndsvda start", NULL, {100, 25}, 0},
+    {"random bytes, over 16M elements", "mu frobenius", {25}, 0},
+    {"random bytes, over 16M elements", "hals", {25}, 0},
 };
 static const size_t compare_case_count = sizeof compare_cases / sizeof *compare_cases;
 
@@ -154,12 +162,29 @@ static const size_t compare_case_count = sizeof compare_cases / sizeof *compare_
 static void fixture_alloc(compare_fixture *f, const char *name, size_t m, size_t n, size_t k)
 {
     *f = (compare_fixture){name, m, n, k, calloc(m * n, sizeof(float)),
-                           malloc(m * k * sizeof(float)), malloc(k * n * sizeof(float))};
+                           malloc(m * k * sizeof(float)), malloc(k * n * sizeof(float)), NULL};
+}
+
+/* Rounds V to whole values (0..255 for the fixtures here) and keeps them
+ * as bytes too, for the fits. */
+static void fixture_to_bytes(compare_fixture *f)
+{
+    f->V8 = malloc(f->m * f->n);
+    for (size_t i = 0; i < f->m * f->n; i++) {
+        f->V[i] = roundf(f->V[i]);
+        f->V8[i] = (uint8_t)f->V[i];
+    }
+}
+
+/* The problem the fits get: V as bytes when the fixture has them. */
+static nmf_problem fixture_problem(const compare_fixture *f)
+{
+    return (nmf_problem){f->m, f->n, f->V8 ? NULL : f->V, f->V8};
 }
 
 static int nndsvda_start(compare_fixture *f)
 {
-    nmf_problem problem = {f->m, f->n, f->V};
+    nmf_problem problem = {f->m, f->n, f->V, NULL};
     nmf_params p;
     nmf_params_default(&p);
     p.k = (int)f->k;
@@ -185,9 +210,10 @@ static void compare_fixture_random(compare_fixture *f, const char *name, size_t 
 }
 
 /* Blobs of light that move and widen from image to image, channels
- * values a pixel (interleaved; each channel its own width); image 0 black. */
+ * values a pixel (interleaved; each channel its own width); image 0 black.
+ * With `bytes`, rounded and given to the fits as bytes. */
 static int compare_fixture_face_like(compare_fixture *f, const char *name, size_t m, size_t side,
-                                     size_t channels, size_t k)
+                                     size_t channels, size_t k, int bytes)
 {
     size_t n = side * side * channels;
     fixture_alloc(f, name, m, n, k);
@@ -201,6 +227,8 @@ static int compare_fixture_face_like(compare_fixture *f, const char *name, size_
                     f->V[i * n + (y * side + x) * channels + c] =
                         (float)(220.0 * exp(-d2 / (side + (double)i + 3.0 * (double)c)));
                 }
+    if (bytes)
+        fixture_to_bytes(f);
     return nndsvda_start(f);
 }
 
@@ -209,6 +237,7 @@ static int compare_fixture_faces(compare_fixture *f, size_t k)
     const char *inputs[1] = {NMF_BUNDLED_DATA};
     dataset_options opt;
     dataset_options_default(&opt);
+    opt.storage = DATASET_STORAGE_FLOAT32; /* float V here; bytes have cases of their own */
     dataset d;
     if (dataset_load(inputs, 1, &opt, &d) != NMF_STATUS_OK) {
         fprintf(stderr, "cannot load the faces: %s\n", nmf_last_error());
@@ -225,6 +254,7 @@ static void compare_fixture_free(compare_fixture *f)
     free(f->V);
     free(f->W0);
     free(f->H0);
+    free(f->V8);
     memset(f, 0, sizeof *f);
 }
 
@@ -242,10 +272,15 @@ static int fixture_make(compare_fixture *f, const char *name)
     else if (!strcmp(name, "random, over 1M elements"))
         compare_fixture_random(f, name, 1031, 1033, 8, 5);
     else if (!strcmp(name, "face-like, nndsvda start"))
-        return compare_fixture_face_like(f, name, 60, 37, 1, 9);
+        return compare_fixture_face_like(f, name, 60, 37, 1, 9, 0);
     else if (!strcmp(name, "face-like colour, nndsvda start"))
-        return compare_fixture_face_like(f, name, 60, 23, 3, 9);
-    else if (!strcmp(name, "bundled faces"))
+        return compare_fixture_face_like(f, name, 60, 23, 3, 9, 0);
+    else if (!strcmp(name, "face-like bytes, nndsvda start"))
+        return compare_fixture_face_like(f, name, 60, 37, 1, 9, 1);
+    else if (!strcmp(name, "random bytes, over 16M elements")) {
+        compare_fixture_random(f, name, 1100, 16384, 4, 6);
+        fixture_to_bytes(f);
+    } else if (!strcmp(name, "bundled faces"))
         return compare_fixture_faces(f, 20);
     else
         return -1;
@@ -286,7 +321,7 @@ static void run_side(const compare_fixture *f, const compare_config *cfg, const 
     memcpy(out->H, f->H0, f->k * f->n * sizeof(float));
     for (int s = 0; s < SENTINELS; s++)
         out->W[f->m * f->k + s] = out->H[f->k * f->n + s] = SENTINEL;
-    nmf_problem problem = {f->m, f->n, f->V};
+    nmf_problem problem = fixture_problem(f);
     nmf_params p;
     nmf_params_default(&p);
     p.k = (int)f->k;
@@ -406,7 +441,7 @@ static int compare_backends(const compare_fixture *f, const compare_config *cfg,
         check_factor("H", t.H, r.H, f->k * f->n, b, &failures);
     }
 
-    const nmf_problem problem = {f->m, f->n, f->V};
+    const nmf_problem problem = {f->m, f->n, f->V, NULL};
     double norm_V_sq = 0.0;
     for (size_t i = 0; i < f->m * f->n; i++)
         norm_V_sq += (double)f->V[i] * f->V[i];
@@ -518,7 +553,7 @@ int compare_stopping(const compare_side *reference, const compare_side *tested)
     printf("%s, hals with its stopping rule: %s against %s\n", f.name, tested->name,
            reference->name);
     double ratio[STOP_ITERATIONS];
-    const nmf_problem problem = {f.m, f.n, f.V};
+    const nmf_problem problem = {f.m, f.n, f.V, NULL};
     const nmf_params ratio_params = stopping_params(&f, 1.0);
     if (compare_violation_ratios(&problem, &ratio_params, f.W0, f.H0, STOP_ITERATIONS, ratio) != 0) {
         fprintf(stderr, "  FAILED: the violations could not be computed: %s\n", nmf_last_error());

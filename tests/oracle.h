@@ -21,7 +21,7 @@ static inline double reconstruction_error_f64(const nmf_problem *problem, const 
             double wh = 0.0;
             for (size_t t = 0; t < k; t++)
                 wh += (double)W[i * k + t] * (double)H[t * n + j];
-            double d = (double)problem->V[i * n + j] - wh;
+            double d = (double)nmf_problem_value(problem, i * n + j) - wh;
             sum += d * d;
         }
     }

@@ -482,21 +482,62 @@ static void sk_inputs(const sk_case *c, float *V, float *W, float *H)
     }
 }
 
-/* One W then one H update, with the scratch the functions want. */
+/* A β fit of float V (m, n) in blocks of `block` rows (0: the shape's
+ * own), with its scratch. */
+static nmf_beta_cpu beta_fit(const nmf_problem *problem, size_t k, size_t block)
+{
+    const size_t n = problem->n;
+    block = block ? block : nmf_beta_block_rows(problem->m, n);
+    return (nmf_beta_cpu){kt, problem, k, block, malloc(block * n * sizeof(float)),
+                          malloc(block * n * sizeof(float))};
+}
+
+static void beta_fit_free(nmf_beta_cpu *b)
+{
+    free(b->WH), free(b->R);
+}
+
+/* One W then one H update of V given as `problem`, in blocks of `block`
+ * rows (0: the shape's own), with the scratch the functions want. */
+static void beta_step_of(const nmf_problem *problem, float *W, float *H, size_t k, size_t block,
+                         float beta, float l1_W, float l2_W, float l1_H, float l2_H)
+{
+    const size_t m = problem->m, n = problem->n;
+    nmf_beta_cpu b = beta_fit(problem, k, block);
+    size_t big = (m > k ? m : k) * (n > k ? n : k);
+    float *num = malloc(big * sizeof *num), *den = malloc(big * sizeof *den);
+    nmf_beta_update_W_cpu(&b, beta, W, H, l1_W, l2_W, num, den);
+    nmf_beta_update_H_cpu(&b, beta, W, H, l1_H, l2_H, num, den);
+    beta_fit_free(&b);
+    free(num), free(den);
+}
+
 static void beta_step(const float *V, float *W, float *H, size_t m, size_t n, size_t k,
                       float beta, float l1_W, float l2_W, float l1_H, float l2_H)
 {
-    float *WH = malloc(m * n * sizeof *WH), *R = malloc(m * n * sizeof *R);
-    size_t big = (m > k ? m : k) * (n > k ? n : k);
-    float *num = malloc(big * sizeof *num), *den = malloc(big * sizeof *den);
-    nmf_beta_update_W_cpu(kt, V, W, H, m, n, k, beta, l1_W, l2_W, WH, R, num, den);
-    nmf_beta_update_H_cpu(kt, V, W, H, m, n, k, beta, l1_H, l2_H, WH, R, num, den);
-    free(WH), free(R), free(num), free(den);
+    const nmf_problem problem = {m, n, V, NULL};
+    beta_step_of(&problem, W, H, k, 0, beta, l1_W, l2_W, l1_H, l2_H);
+}
+
+static double beta_error_of(const nmf_problem *problem, const float *W, const float *H, size_t k,
+                            size_t block, float beta)
+{
+    nmf_beta_cpu b = beta_fit(problem, k, block);
+    double e = nmf_beta_error_cpu(&b, beta, W, H);
+    beta_fit_free(&b);
+    return e;
+}
+
+static double beta_error(const float *V, const float *W, const float *H, size_t m, size_t n,
+                         size_t k, float beta)
+{
+    const nmf_problem problem = {m, n, V, NULL};
+    return beta_error_of(&problem, W, H, k, 0, beta);
 }
 
 static void test_sklearn_cases(void)
 {
-    float V[M * N], W[M * K], H[K * N], W1[M * K], H1[K * N], WH[M * N];
+    float V[M * N], W[M * K], H[K * N], W1[M * K], H1[K * N];
     for (size_t c = 0; c < sizeof sk_cases / sizeof sk_cases[0]; c++) {
         const sk_case *sc = &sk_cases[c];
         sk_inputs(sc, V, W, H);
@@ -506,7 +547,7 @@ static void test_sklearn_cases(void)
         /* The same inputs, and WH is exact in float here (dyadic factors,
          * sums of 4), so only the double sums and libm's last bits differ:
          * 3e-16 observed; 1e-10 leaves room for another libm or BLAS. */
-        CHECK_CLOSE(nmf_beta_error_cpu(kt, V, W, H, M, N, K, sc->beta, WH), sc->err, 0.0, 1e-10);
+        CHECK_CLOSE(beta_error(V, W, H, M, N, K, sc->beta), sc->err, 0.0, 1e-10);
         for (int reg = 0; reg < 2; reg++) {
             float l1 = reg ? 0.2f : 0.0f, l2 = reg ? 0.3f : 0.0f;
             memcpy(W1, W, sizeof W1);
@@ -560,7 +601,7 @@ static void test_decreasing(void)
     const float l2_W = (float)(DN * alpha * (1.0 - l1_ratio)),
                 l2_H = (float)(DM * alpha * (1.0 - l1_ratio));
     const float betas[] = {0.0f, 0.2f, 1.0f, 2.5f};
-    float V[DM * DN], W0[DM * DK], H0[DK * DN], W[DM * DK], H[DK * DN], WH[DM * DN];
+    float V[DM * DN], W0[DM * DK], H0[DK * DN], W[DM * DK], H[DK * DN];
     uint64_t state = 42;
     double mean = 0.0;
     for (int i = 0; i < DM * DN; i++) {
@@ -581,7 +622,7 @@ static void test_decreasing(void)
             if (it > 0)
                 beta_step(V, W, H, DM, DN, DK, betas[b], l1_W, l2_W, l1_H, l2_H);
             negative += !all_nonnegative(W, DM * DK) || !all_nonnegative(H, DK * DN);
-            double e = nmf_beta_error_cpu(kt, V, W, H, DM, DN, DK, betas[b], WH);
+            double e = beta_error(V, W, H, DM, DN, DK, betas[b]);
             double d = 0.5 * e * e;
             double l1_part = l1_W * sum_pow(W, DM * DK, 1) + l1_H * sum_pow(H, DK * DN, 1);
             double l2_part = l2_W * sum_pow(W, DM * DK, 2) + l2_H * sum_pow(H, DK * DN, 2);
@@ -613,7 +654,7 @@ static void test_decreasing(void)
 static void test_kl_recovery(void)
 {
     enum { RM = 12, RN = 10, RK = 3, ITERS = 3000 };
-    float Ws[RM * RK], Hs[RK * RN], V[RM * RN], W[RM * RK], H[RK * RN], WH[RM * RN];
+    float Ws[RM * RK], Hs[RK * RN], V[RM * RN], W[RM * RK], H[RK * RN];
     uint64_t state = 7;
     for (int i = 0; i < RM * RK; i++)
         Ws[i] = (float)uniform(&state);
@@ -633,15 +674,19 @@ static void test_kl_recovery(void)
         W[i] = (float)(0.1 + uniform(&state));
     for (int i = 0; i < RK * RN; i++)
         H[i] = (float)(0.1 + uniform(&state));
-    double e0 = nmf_beta_error_cpu(kt, V, W, H, RM, RN, RK, 1.0f, WH);
+    double e0 = beta_error(V, W, H, RM, RN, RK, 1.0f);
     for (int it = 0; it < ITERS; it++)
         beta_step(V, W, H, RM, RN, RK, 1.0f, 0.0f, 0.0f, 0.0f, 0.0f);
-    double e = nmf_beta_error_cpu(kt, V, W, H, RM, RN, RK, 1.0f, WH);
+    double e = beta_error(V, W, H, RM, RN, RK, 1.0f);
     double fro = 0.0;
-    for (int i = 0; i < RM * RN; i++) {
-        double d = (double)V[i] - WH[i]; /* WH of the last error call */
-        fro += d * d;
-    }
+    for (int i = 0; i < RM; i++)
+        for (int j = 0; j < RN; j++) {
+            double wh = 0.0;
+            for (int t = 0; t < RK; t++)
+                wh += (double)W[i * RK + t] * H[t * RN + j];
+            double d = (double)V[i * RN + j] - wh;
+            fro += d * d;
+        }
     double rel = sqrt(fro / norm_V);
     printf("KL recovery: error %.3g -> %.3g (relative to sqrt(sum V): %.3g), "
            "||V - WH||_F / ||V||_F = %.3g after %d iterations\n",
@@ -656,7 +701,7 @@ static void test_error_threads(void)
 {
     enum { TM = 97, TN = 131, TK = 5 };
     float *V = malloc(TM * TN * sizeof *V), *W = malloc(TM * TK * sizeof *W);
-    float *H = malloc(TK * TN * sizeof *H), *WH = malloc(TM * TN * sizeof *WH);
+    float *H = malloc(TK * TN * sizeof *H);
     uint64_t state = 3;
     for (int i = 0; i < TM * TN; i++)
         V[i] = i % 11 == 0 ? 0.0f : (float)(255.0 * uniform(&state));
@@ -668,15 +713,67 @@ static void test_error_threads(void)
     int saved = omp_get_max_threads();
     for (size_t b = 0; b < sizeof betas / sizeof betas[0]; b++) {
         omp_set_num_threads(1);
-        double one = nmf_beta_error_cpu(kt, V, W, H, TM, TN, TK, betas[b], WH);
+        double one = beta_error(V, W, H, TM, TN, TK, betas[b]);
         omp_set_num_threads(4);
-        double four = nmf_beta_error_cpu(kt, V, W, H, TM, TN, TK, betas[b], WH);
+        double four = beta_error(V, W, H, TM, TN, TK, betas[b]);
         omp_set_num_threads(3);
-        double three = nmf_beta_error_cpu(kt, V, W, H, TM, TN, TK, betas[b], WH);
+        double three = beta_error(V, W, H, TM, TN, TK, betas[b]);
         CHECK(isfinite(one) && one == four && one == three);
     }
     omp_set_num_threads(saved);
-    free(V), free(W), free(H), free(WH);
+    free(V), free(W), free(H);
+}
+
+/* V in blocks of rows and V as bytes: with the vector tables blocks of 7
+ * rows (the last one short) give one block's bits (each Wᵀ sum is one chain
+ * over the rows in order, stored and reloaded at block edges), with the
+ * BLAS its result to rounding; 8-bit V as bytes is the same values, so the
+ * same bits. */
+static void test_blocks_and_bytes(void)
+{
+    enum { BM = 23, BN = 37, BK = 4, ITERS = 20 };
+    float V[BM * BN], W0[BM * BK], H0[BK * BN];
+    uint8_t V8[BM * BN];
+    uint64_t state = 11;
+    for (int i = 0; i < BM * BN; i++) {
+        V8[i] = (uint8_t)(i % 13 == 0 ? 0 : 1 + (int)(254.0 * uniform(&state)));
+        V[i] = V8[i];
+    }
+    for (int i = 0; i < BM * BK; i++)
+        W0[i] = (float)(0.1 + uniform(&state));
+    for (int i = 0; i < BK * BN; i++)
+        H0[i] = (float)(0.1 + uniform(&state));
+    const nmf_problem floats = {BM, BN, V, NULL}, bytes = {BM, BN, NULL, V8};
+    const float betas[] = {1.0f, 0.5f, 1.5f};
+    for (size_t b = 0; b < sizeof betas / sizeof betas[0]; b++) {
+        float W[3][BM * BK], H[3][BK * BN];
+        const nmf_problem *problems[3] = {&floats, &floats, &bytes};
+        const size_t blocks[3] = {BM, 7, 7};
+        for (int r = 0; r < 3; r++) {
+            memcpy(W[r], W0, sizeof W0);
+            memcpy(H[r], H0, sizeof H0);
+            for (int it = 0; it < ITERS; it++)
+                beta_step_of(problems[r], W[r], H[r], BK, blocks[r], betas[b], 0.0f, 0.0f, 0.0f,
+                             0.0f);
+        }
+        double worst = 0.0;
+        for (int i = 0; i < BK * BN; i++)
+            worst = fmax(worst, fabs(H[0][i] - H[1][i]) / fmax(fabs(H[0][i]), 1e-3));
+        for (int i = 0; i < BM * BK; i++)
+            worst = fmax(worst, fabs(W[0][i] - W[1][i]) / fmax(fabs(W[0][i]), 1e-3));
+        printf("beta %g: blocks of 7 rows against one block: %.2g relative\n", (double)betas[b],
+               worst);
+        if (kt == &nmf_cpu_kernels_blas)
+            CHECK(worst < 1e-4);
+        else
+            CHECK(memcmp(W[0], W[1], sizeof W[0]) == 0 && memcmp(H[0], H[1], sizeof H[0]) == 0);
+        CHECK(memcmp(W[1], W[2], sizeof W[1]) == 0 && memcmp(H[1], H[2], sizeof H[1]) == 0);
+        const double one = beta_error_of(&floats, W[1], H[1], BK, BM, betas[b]);
+        const double seven = beta_error_of(&floats, W[1], H[1], BK, 7, betas[b]);
+        const double seven_bytes = beta_error_of(&bytes, W[1], H[1], BK, 7, betas[b]);
+        CHECK_CLOSE(seven, one, 0.0, 1e-12);
+        CHECK(seven == seven_bytes);
+    }
 }
 
 int main(void)
@@ -688,6 +785,7 @@ int main(void)
     }
     printf("kernels: %s\n", kt->name);
     test_sklearn_cases();
+    test_blocks_and_bytes();
     test_decreasing();
     test_kl_recovery();
     test_error_threads();

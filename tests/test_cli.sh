@@ -68,7 +68,7 @@ pgm "$work/black/2.pgm" 8 6 0
 gradient_pgm "$work/one/only.pgm" 8 6 1
 gradient_pgm "$work/corrupt/1.pgm" 8 6 1
 pgm "$work/corrupt/2.pgm" 8 6 9 20
-for i in $(seq 1 2048); do  # 2048 x 537 MB, at the pixel cap: more than any machine we run on
+for i in $(seq 1 8192); do  # 8192 x 134 MB as bytes, at the pixel cap: 1.1 TB, more than any machine
     printf 'P5\n16384 8192\n255\n' >"$work/huge/$i.pgm"
 done
 for i in 1 2 3 4 5 6; do
@@ -90,6 +90,7 @@ expect_error k_text 2 "-k/--components" -k abc "$work/good"
 expect_error k_too_big 2 "-k/--components: 7 is larger than min" -k 7 "$work/good"
 expect_error max_iter_zero 2 "--max-iter" --max-iter 0 "$work/good"
 expect_error tol_text 2 "--tol" --tol fast "$work/good"
+expect_error storage_unknown 2 "--storage.*must be auto or float32" --storage uint8 "$work/good"
 expect_error tol_negative 2 "--tol" --tol -1 "$work/good"
 expect_error bad_init 2 "--init" --init svd "$work/good"
 expect_error bad_resize 2 "--resize" --resize 10by10 "$work/good"

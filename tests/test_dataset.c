@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <stb_image_resize.h>
 #include <stb_image_write.h>
 
 static char root[] = "/tmp/nmf_test_dataset_XXXXXX";
@@ -95,6 +96,44 @@ static double luma(double r, double g, double b)
     return 0.299 * r + 0.587 * g + 0.114 * b;
 }
 
+/* The luma of an 8-bit colour, rounded to the nearest level, halves up:
+ * round(luma), computed in integers, where (299 R + 587 G + 114 B) / 1000
+ * is exact and so are its ties (which luma() in doubles may land on
+ * either side of). */
+static double luma8(unsigned r, unsigned g, unsigned b)
+{
+    return (double)((299u * r + 587u * g + 114u * b + 500u) / 1000u);
+}
+
+/* Entry i (row-major) of V, whichever form holds it. */
+static double v_at(const dataset *d, size_t i)
+{
+    return d->V8 ? (double)d->V8[i] : (double)d->V[i];
+}
+
+static int has_v(const dataset *d)
+{
+    return d->V != NULL || d->V8 != NULL;
+}
+
+/* Whether count values of a from entry i equal those of b from entry j. */
+static int same_values(const dataset *a, size_t i, const dataset *b, size_t j, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        if (v_at(a, i + k) != v_at(b, j + k))
+            return 0;
+    return 1;
+}
+
+/* Whether every value of V is a whole number. */
+static int all_whole(const dataset *d)
+{
+    for (size_t i = 0; i < d->m * d->n; i++)
+        if (v_at(d, i) != floor(v_at(d, i)))
+            return 0;
+    return 1;
+}
+
 static nmf_status load(const char *const *rels, size_t n, const dataset_options *opt, dataset *d)
 {
     const char *full[8];
@@ -104,7 +143,17 @@ static nmf_status load(const char *const *rels, size_t n, const dataset_options 
         full[i] = copies[i];
     }
     memset(d, 0, sizeof *d);
-    return dataset_load(full, n, opt, d);
+    nmf_status st = dataset_load(full, n, opt, d);
+    /* Exactly one form, named by d->storage, and bytes only when allowed. */
+    if (st == NMF_STATUS_OK) {
+        CHECK((d->V == NULL) != (d->V8 == NULL));
+        CHECK(d->storage != NULL &&
+              strcmp(d->storage, d->V8 ? "uint8" : "float32") == 0);
+        CHECK(!d->V8 || opt->storage == DATASET_STORAGE_AUTO);
+    } else {
+        CHECK(d->V == NULL && d->V8 == NULL && d->paths == NULL);
+    }
+    return st;
 }
 
 static nmf_status load_one(const char *rel, const dataset_options *opt, dataset *d)
@@ -158,11 +207,11 @@ static void test_order(const dataset_options *opt)
     for (size_t i = 0; i < d.m && i < 7; i++) {
         snprintf(rel, sizeof rel, "order/%s", rels[i]);
         CHECK(strcmp(d.paths[i], at(rel)) == 0);
-        CHECK(d.V[i * d.n] == 10.0f * (float)i);
-        CHECK(d.V[i * d.n + 11] == 10.0f * (float)i + 11.0f);
+        CHECK(v_at(&d, i * d.n) == 10.0f * (float)i);
+        CHECK(v_at(&d, i * d.n + 11) == 10.0f * (float)i + 11.0f);
     }
     dataset_free(&d);
-    CHECK(d.V == NULL && d.paths == NULL && d.m == 0);
+    CHECK(d.V == NULL && d.V8 == NULL && d.paths == NULL && d.m == 0);
 }
 
 static unsigned char rgb[12 * 3];
@@ -190,10 +239,11 @@ static void test_formats(const dataset_options *opt)
     for (int p = 0; p < 12 && d.m == 4; p++) {
         const unsigned char *c = gif_palette[gif_index[p]];
         const unsigned char *q = rgb + 3 * p;
-        CHECK_CLOSE(d.V[p], luma(c[0], c[1], c[2]), 1e-4, 1e-6);
-        CHECK_CLOSE(d.V[12 + p], luma(q[0], q[1], q[2]), 1e-4, 1e-6);
-        CHECK_CLOSE(d.V[24 + p], luma(q[0], q[1], q[2]), 1e-4, 1e-6);
-        CHECK(d.V[36 + p] == (float)(100 + p));
+        /* 8-bit colour files: their luma rounded, as an 8-bit grey image. */
+        CHECK(v_at(&d, p) == luma8(c[0], c[1], c[2]));
+        CHECK(v_at(&d, 12 + p) == luma8(q[0], q[1], q[2]));
+        CHECK(v_at(&d, 24 + p) == luma8(q[0], q[1], q[2]));
+        CHECK(v_at(&d, 36 + p) == (float)(100 + p));
     }
     CHECK(d.m == 4 && strcmp(d.paths[1], at("mixed/noext")) == 0);
     dataset_free(&d);
@@ -205,10 +255,10 @@ static void test_formats(const dataset_options *opt)
     CHECK(d.m == 4 && d.skipped == 0 && notes == 0);
     /* Natural order: image.png, noext, photo.txt, subject01.happy. */
     for (int p = 0; p < 12 && d.m == 4; p++) {
-        CHECK(d.V[p] == (float)(100 + p));
-        CHECK(d.V[12 + p] == (float)rgb[3 * p]);
-        CHECK(d.V[24 + p] == (float)rgb[3 * p]);
-        CHECK(d.V[36 + p] == (float)gif_palette[gif_index[p]][0]);
+        CHECK(v_at(&d, p) == (float)(100 + p));
+        CHECK(v_at(&d, 12 + p) == (float)rgb[3 * p]);
+        CHECK(v_at(&d, 24 + p) == (float)rgb[3 * p]);
+        CHECK(v_at(&d, 36 + p) == (float)gif_palette[gif_index[p]][0]);
     }
     dataset_free(&d);
 }
@@ -222,7 +272,7 @@ static void test_deep_formats(const dataset_options *opt)
     CHECK(load_one("flat.jpg", opt, &d) == NMF_STATUS_OK);
     CHECK(d.width == 8 && d.height == 8);
     for (size_t p = 0; p < d.n; p++)
-        CHECK_CLOSE(d.V[p], 120.0, 1.0, 0.0);
+        CHECK_CLOSE(v_at(&d, p), 120.0, 1.0, 0.0);
     dataset_free(&d);
 
     /* 16-bit PGM: values are brought to the 0..255 scale, not truncated. */
@@ -231,9 +281,9 @@ static void test_deep_formats(const dataset_options *opt)
     CHECK(load_one("deep.pgm", opt, &d) == NMF_STATUS_OK);
     CHECK(d.n == 3);
     if (d.n == 3) {
-        CHECK_CLOSE(d.V[0], 255.0, 1e-4, 0.0);
-        CHECK_CLOSE(d.V[1], 1.0, 1e-6, 0.0);
-        CHECK_CLOSE(d.V[2], 128.0, 1e-4, 0.0);
+        CHECK_CLOSE(v_at(&d, 0), 255.0, 1e-4, 0.0);
+        CHECK_CLOSE(v_at(&d, 1), 1.0, 1e-6, 0.0);
+        CHECK_CLOSE(v_at(&d, 2), 128.0, 1e-4, 0.0);
     }
     dataset_free(&d);
 
@@ -243,8 +293,8 @@ static void test_deep_formats(const dataset_options *opt)
     CHECK(load_one("bright.hdr", opt, &d) == NMF_STATUS_OK);
     CHECK(d.n == 2);
     if (d.n == 2) {
-        CHECK_CLOSE(d.V[0], 300.0, 0.0, 1e-2);
-        CHECK_CLOSE(d.V[1], 0.5, 0.0, 1e-2);
+        CHECK_CLOSE(v_at(&d, 0), 300.0, 0.0, 1e-2);
+        CHECK_CLOSE(v_at(&d, 1), 0.5, 0.0, 1e-2);
     }
     dataset_free(&d);
 }
@@ -260,7 +310,7 @@ static void test_sizes(const dataset_options *opt)
     CHECK(strstr(msg, "b.pgm: image is 5x3") != NULL);
     CHECK(strstr(msg, "a.pgm is 4x3") != NULL);
     CHECK(strstr(msg, "--resize") != NULL);
-    CHECK(d.V == NULL && d.paths == NULL);
+    CHECK(d.V == NULL && d.V8 == NULL && d.paths == NULL);
 
     dataset_options r = *opt;
     r.resize_w = 2;
@@ -270,7 +320,7 @@ static void test_sizes(const dataset_options *opt)
     /* The triangle filter has no negative lobes: values stay in the
      * source's range 0..14. */
     for (size_t i = 0; i < d.m * d.n; i++)
-        CHECK(d.V[i] >= 0.0f && d.V[i] <= 14.0f);
+        CHECK(v_at(&d, i) >= 0.0f && v_at(&d, i) <= 14.0f);
     dataset_free(&d);
 
     r.resize_w = 9;
@@ -303,7 +353,7 @@ static void test_errors(const dataset_options *opt)
 
     CHECK(load_one("missing", opt, &d) == NMF_STATUS_IO);
     CHECK(strstr(nmf_last_error(), "missing: No such file or directory") != NULL);
-    CHECK(d.V == NULL && d.paths == NULL);
+    CHECK(d.V == NULL && d.V8 == NULL && d.paths == NULL);
 
     /* Noise compresses badly, so half the file cuts into the pixel data
      * while the header that stbi_info reads survives. */
@@ -321,7 +371,7 @@ static void test_errors(const dataset_options *opt)
     CHECK(truncate(at("trunc/b.png"), sb.st_size / 2) == 0);
     CHECK(load_one("trunc", opt, &d) == NMF_STATUS_BAD_INPUT);
     CHECK(strstr(nmf_last_error(), "b.png: corrupt image (") != NULL);
-    CHECK(d.V == NULL);
+    CHECK(d.V == NULL && d.V8 == NULL);
 
     /* stb 2.27 does not notice a PGM shorter than its header says. */
     make_dir("shortpgm");
@@ -338,19 +388,27 @@ static void test_errors(const dataset_options *opt)
     CHECK(load_one("badhead", opt, &d) == NMF_STATUS_BAD_INPUT);
     CHECK(strstr(nmf_last_error(), "x: corrupt image (") != NULL);
 
-    /* 2048 headers of 16384x8192, each within the caps, claim 1099.5 GB,
-     * more than any machine this runs on has: refused from the headers
-     * alone, before anything is allocated or decoded. */
+    /* 8192 8-bit headers of 16384x8192, each within the caps, claim
+     * 1099.5 GB as bytes (4398.0 GB as float32), more than any machine this
+     * runs on has: refused from the headers alone, before anything is
+     * allocated or decoded, at the element size of the storage. */
     make_dir("huge");
     char rel[32];
-    for (int i = 0; i < 2048; i++) {
+    for (int i = 0; i < 8192; i++) {
         snprintf(rel, sizeof rel, "huge/%d.pgm", i);
         write_bytes(rel, "P5\n16384 8192\n255\n", 19);
     }
-    CHECK(load_one("huge", opt, &d) == NMF_STATUS_TOO_LARGE);
-    CHECK(strstr(nmf_last_error(), "needs 1099.5 GB (2048 images of 16384x8192)") != NULL);
-    CHECK(strstr(nmf_last_error(), "of memory is available") != NULL);
-    CHECK(d.V == NULL);
+    dataset_options as[2] = {*opt, *opt};
+    as[0].storage = DATASET_STORAGE_AUTO;
+    as[1].storage = DATASET_STORAGE_FLOAT32;
+    const char *huge_need[2] = {"needs 1099.5 GB (8192 images of 16384x8192, uint8)",
+                                "needs 4398.0 GB (8192 images of 16384x8192, float32)"};
+    for (int i = 0; i < 2; i++) {
+        CHECK(load_one("huge", &as[i], &d) == NMF_STATUS_TOO_LARGE);
+        CHECK(strstr(nmf_last_error(), huge_need[i]) != NULL);
+        CHECK(strstr(nmf_last_error(), "of memory is available") != NULL);
+        CHECK(d.V == NULL && d.V8 == NULL);
+    }
 }
 
 /* A file's bytes, built in memory. */
@@ -417,8 +475,8 @@ static void check_cuts(const char *rel, const bytes *f, int w, int h, double fir
     write_bytes(rel, f->b, f->n);
     CHECK(load_one(rel, opt, &d) == NMF_STATUS_OK);
     CHECK(d.width == w && d.height == h);
-    if (d.V && first >= 0)
-        CHECK_CLOSE(d.V[0], first, 1e-3, 1e-6);
+    if (has_v(&d) && first >= 0)
+        CHECK_CLOSE(v_at(&d, 0), first, 1e-3, 1e-6);
     dataset_free(&d);
     char want[600];
     snprintf(want, sizeof want, "%s: corrupt image (%s)", at(rel), reason);
@@ -429,7 +487,7 @@ static void check_cuts(const char *rel, const bytes *f, int w, int h, double fir
             fprintf(stderr, "%s cut to %zu of %zu bytes: %s\n", rel, cuts[i], f->n,
                     st ? nmf_last_error() : "loaded");
         CHECK(st == NMF_STATUS_BAD_INPUT && strstr(nmf_last_error(), want) != NULL);
-        CHECK(d.V == NULL);
+        CHECK(d.V == NULL && d.V8 == NULL);
     }
 }
 
@@ -562,7 +620,7 @@ static void test_truncated(const dataset_options *opt)
         f.n = 0;
         make_psd(&f, 16, 8, rle, pix);
         size_t psd_cuts[] = {f.n - 1, f.n / 2, 40, 30, 20};
-        check_cuts("cut/a.psd", &f, 16, 8, luma(pix[0], pix[1], pix[2]), psd_cuts, 5,
+        check_cuts("cut/a.psd", &f, 16, 8, luma8(pix[0], pix[1], pix[2]), psd_cuts, 5,
                    "PSD file truncated", opt);
     }
     remove(at("cut/a.psd"));
@@ -654,7 +712,7 @@ static void test_top_down_bmp(const dataset_options *opt)
     CHECK(load(rels, 2, opt, &d) == NMF_STATUS_OK);
     CHECK(d.m == 2 && d.width == 4 && d.height == 3);
     if (d.m == 2)
-        CHECK(memcmp(d.V, d.V + d.n, d.n * sizeof *d.V) == 0);
+        CHECK(same_values(&d, 0, &d, d.n, d.n));
     dataset_free(&d);
 }
 
@@ -686,7 +744,7 @@ static void test_links(const dataset_options *opt)
     CHECK(d.m == 4 && d.skipped == 1 && notes == 3);
     for (size_t i = 0; i < d.m && i < 4; i++) {
         CHECK(strcmp(d.paths[i], at(want[i])) == 0);
-        CHECK(d.V[i * d.n] == first[i]);
+        CHECK(v_at(&d, i * d.n) == first[i]);
     }
     dataset_free(&d);
 
@@ -696,7 +754,7 @@ static void test_links(const dataset_options *opt)
     CHECK(load(direct, 2, opt, &e) == NMF_STATUS_OK);
     CHECK(e.m == 3 && e.n == 12);
     CHECK(load_one("split/a", opt, &d) == NMF_STATUS_OK);
-    CHECK(d.m == 2 && e.m == 3 && memcmp(d.V, e.V, 2 * e.n * sizeof *e.V) == 0);
+    CHECK(d.m == 2 && e.m == 3 && same_values(&d, 0, &e, 0, 2 * e.n));
     dataset_free(&d);
     dataset_free(&e);
 
@@ -731,7 +789,7 @@ static void test_colour(const dataset_options *grey_opt)
     CHECK(d.m == 2 && d.width == 4 && d.height == 3 && d.channels == 3 && d.n == 36);
     int bad = 0;
     for (size_t i = 0; i < 36 && d.m == 2 && d.n == 36; i++)
-        bad += d.V[i] != (float)px[i] || d.V[36 + i] != (float)px[i];
+        bad += v_at(&d, i) != (float)px[i] || v_at(&d, 36 + i) != (float)px[i];
     CHECK(bad == 0);
     dataset_free(&d);
 
@@ -739,7 +797,7 @@ static void test_colour(const dataset_options *grey_opt)
     CHECK(load_one("colour/a.png", grey_opt, &d) == NMF_STATUS_OK);
     CHECK(d.channels == 1 && d.n == 12);
     for (int p = 0; p < 12 && d.n == 12; p++)
-        CHECK_CLOSE(d.V[p], luma(px[3 * p], px[3 * p + 1], px[3 * p + 2]), 1e-4, 1e-6);
+        CHECK(v_at(&d, p) == luma8(px[3 * p], px[3 * p + 1], px[3 * p + 2]));
     dataset_free(&d);
 
     /* A paletted GIF is colour; a 16-bit PPM keeps the 0..255 scale. */
@@ -748,16 +806,16 @@ static void test_colour(const dataset_options *grey_opt)
     CHECK(d.n == 36);
     for (int p = 0; p < 12 && d.n == 36; p++)
         for (int c = 0; c < 3; c++)
-            CHECK(d.V[3 * p + c] == (float)gif_palette[gif_index[p]][c]);
+            CHECK(v_at(&d, 3 * p + c) == (float)gif_palette[gif_index[p]][c]);
     dataset_free(&d);
     static const unsigned char ppm16[] = "P6\n1 1\n65535\n\xff\xff\x01\x01\x80\x80";
     write_bytes("deep.ppm", ppm16, sizeof ppm16 - 1);
     CHECK(load_one("deep.ppm", &opt, &d) == NMF_STATUS_OK);
     CHECK(d.n == 3);
     if (d.n == 3) {
-        CHECK_CLOSE(d.V[0], 255.0, 1e-4, 0.0);
-        CHECK_CLOSE(d.V[1], 1.0, 1e-6, 0.0);
-        CHECK_CLOSE(d.V[2], 128.0, 1e-4, 0.0);
+        CHECK_CLOSE(v_at(&d, 0), 255.0, 1e-4, 0.0);
+        CHECK_CLOSE(v_at(&d, 1), 1.0, 1e-6, 0.0);
+        CHECK_CLOSE(v_at(&d, 2), 128.0, 1e-4, 0.0);
     }
     dataset_free(&d);
 
@@ -776,12 +834,12 @@ static void test_colour(const dataset_options *grey_opt)
     CHECK(load_one("colour", &r, &d) == NMF_STATUS_OK);
     CHECK(d.m == 3 && d.width == 2 && d.height == 2 && d.channels == 3 && d.n == 12);
     for (size_t p = 0; p < 4 && d.m == 3 && d.n == 12; p++) {
-        CHECK_CLOSE(d.V[24 + 3 * p], 10.0, 1e-3, 0.0);
-        CHECK_CLOSE(d.V[24 + 3 * p + 1], 100.0, 1e-3, 0.0);
-        CHECK_CLOSE(d.V[24 + 3 * p + 2], 200.0, 1e-3, 0.0);
+        CHECK_CLOSE(v_at(&d, 24 + 3 * p), 10.0, 1e-3, 0.0);
+        CHECK_CLOSE(v_at(&d, 24 + 3 * p + 1), 100.0, 1e-3, 0.0);
+        CHECK_CLOSE(v_at(&d, 24 + 3 * p + 2), 200.0, 1e-3, 0.0);
     }
     for (size_t i = 0; i < d.m * d.n; i++)
-        CHECK(d.V[i] >= 0.0f && d.V[i] <= 255.0f);
+        CHECK(v_at(&d, i) >= 0.0f && v_at(&d, i) <= 255.0f);
     dataset_free(&d);
 
     /* Grey files, PGM and grey + alpha PNG, are refused, the first named,
@@ -794,7 +852,7 @@ static void test_colour(const dataset_options *grey_opt)
              "hint: drop --colour, or convert the images to RGB",
              at("colour/d.pgm"));
     CHECK(strcmp(nmf_last_error(), want) == 0);
-    CHECK(d.V == NULL && d.paths == NULL);
+    CHECK(d.V == NULL && d.V8 == NULL && d.paths == NULL);
     unsigned char ga[4 * 3 * 2] = {0};
     CHECK(stbi_write_png(at("colour/0.png"), 4, 3, 2, ga, 4 * 2));
     CHECK(load_one("colour", &r, &d) == NMF_STATUS_BAD_INPUT);
@@ -803,21 +861,260 @@ static void test_colour(const dataset_options *grey_opt)
     CHECK(strstr(nmf_last_error(), "; 2 of the 5 images are grey; hint: drop --colour") != NULL);
     CHECK(load_one("colour/d.pgm", &opt, &d) == NMF_STATUS_BAD_INPUT);
     CHECK(strstr(nmf_last_error(), "colour/d.pgm: a grey image (1 channel)") != NULL);
-    /* V's size counts the three channels: 1024 headers of 16384x8192 RGB
-     * claim 1024 * 16384 * 8192 * 3 * 4 bytes. */
+    /* V's size counts the three channels: 4096 8-bit headers of 16384x8192
+     * RGB claim 4096 * 16384 * 8192 * 3 bytes, 4 times that as float32. */
     make_dir("hugergb");
     char rel[32];
-    for (int i = 0; i < 1024; i++) {
+    for (int i = 0; i < 4096; i++) {
         snprintf(rel, sizeof rel, "hugergb/%d.ppm", i);
         write_bytes(rel, "P6\n16384 8192\n255\n", 19);
     }
-    CHECK(load_one("hugergb", &opt, &d) == NMF_STATUS_TOO_LARGE);
-    CHECK(strstr(nmf_last_error(), "needs 1649.3 GB (1024 images of 16384x8192 RGB)") != NULL);
+    dataset_options as[2] = {opt, opt};
+    as[0].storage = DATASET_STORAGE_AUTO;
+    as[1].storage = DATASET_STORAGE_FLOAT32;
+    const char *huge_need[2] = {"needs 1649.3 GB (4096 images of 16384x8192 RGB, uint8)",
+                                "needs 6597.1 GB (4096 images of 16384x8192 RGB, float32)"};
+    for (int i = 0; i < 2; i++) {
+        CHECK(load_one("hugergb", &as[i], &d) == NMF_STATUS_TOO_LARGE);
+        CHECK(strstr(nmf_last_error(), huge_need[i]) != NULL);
+    }
 
     /* The same folder loads in a grey run. */
     r.colour = 0;
     CHECK(load_one("colour", &r, &d) == NMF_STATUS_OK);
     CHECK(d.m == 5 && d.channels == 1 && d.n == 4);
+    dataset_free(&d);
+}
+
+static unsigned long crc32_of(const unsigned char *p, size_t n)
+{
+    unsigned long c = 0xFFFFFFFFul;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320ul & (0ul - (c & 1)));
+    }
+    return c ^ 0xFFFFFFFFul;
+}
+
+/* A PNG chunk: length, type, data, CRC of type and data. */
+static void put_chunk(bytes *f, const char *type, const unsigned char *data, size_t n)
+{
+    put32be(f, (unsigned long)n);
+    size_t at_type = f->n;
+    put(f, type, 4);
+    if (n)
+        put(f, data, n);
+    put32be(f, crc32_of(f->b + at_type, 4 + n));
+}
+
+/* A w x h 16-bit PNG, grey (channels 1) or RGB (3), of the samples given
+ * (big-endian in the file), in one stored (uncompressed) zlib block:
+ * stbi_write_png writes only 8 bits. */
+static void make_png16(bytes *f, int w, int h, int channels, const unsigned short *samples)
+{
+    unsigned char raw[2048];
+    size_t n = 0, row = (size_t)w * (size_t)channels;
+    CHECK((size_t)h * (1 + 2 * row) <= sizeof raw);
+    for (int y = 0; y < h && (size_t)(y + 1) * (1 + 2 * row) <= sizeof raw; y++) {
+        raw[n++] = 0; /* filter: none */
+        for (size_t i = 0; i < row; i++) {
+            raw[n++] = (unsigned char)(samples[(size_t)y * row + i] >> 8);
+            raw[n++] = (unsigned char)(samples[(size_t)y * row + i] & 255);
+        }
+    }
+    unsigned long a = 1, b = 0; /* Adler-32 */
+    for (size_t i = 0; i < n; i++) {
+        a = (a + raw[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    bytes z = {.n = 0};
+    put(&z, "\x78\x01\x01", 3); /* zlib header; a final stored block */
+    put16le(&z, (unsigned)n);
+    put16le(&z, (unsigned)(~n & 0xFFFF));
+    put(&z, raw, n);
+    put32be(&z, (b << 16) | a);
+    put(f, "\x89PNG\r\n\x1a\n", 8);
+    bytes ihdr = {.n = 0};
+    put32be(&ihdr, (unsigned long)w);
+    put32be(&ihdr, (unsigned long)h);
+    put(&ihdr, (unsigned char[]){16, channels == 3 ? 2 : 0, 0, 0, 0}, 5);
+    put_chunk(f, "IHDR", ihdr.b, ihdr.n);
+    put_chunk(f, "IDAT", z.b, z.n);
+    put_chunk(f, "IEND", NULL, 0);
+}
+
+/* Loads rels with AUTO and with FLOAT32 storage (else as opt): AUTO gives
+ * bytes exactly when want_bytes, FLOAT32 floats always, and both the same
+ * values. *d keeps the AUTO load (free it). */
+static void load_both(const char *const *rels, size_t n, const dataset_options *opt,
+                      int want_bytes, dataset *d)
+{
+    dataset_options a = *opt, f = *opt;
+    a.storage = DATASET_STORAGE_AUTO;
+    f.storage = DATASET_STORAGE_FLOAT32;
+    dataset e;
+    CHECK(load(rels, n, &a, d) == NMF_STATUS_OK);
+    CHECK(load(rels, n, &f, &e) == NMF_STATUS_OK);
+    CHECK((d->V8 != NULL) == want_bytes && (d->V == NULL) == want_bytes);
+    CHECK(strcmp(d->storage ? d->storage : "", want_bytes ? "uint8" : "float32") == 0);
+    CHECK(e.V != NULL && e.V8 == NULL && strcmp(e.storage ? e.storage : "", "float32") == 0);
+    CHECK(d->m == e.m && d->n == e.n && has_v(d) && has_v(&e) && same_values(d, 0, &e, 0, d->m * d->n));
+    dataset_free(&e);
+}
+
+/* V at its source precision: bytes when every image is 8-bit, float32
+ * for 16-bit and HDR files and for a set that mixes them with 8-bit ones;
+ * what is derived from an 8-bit file (luma, resizing) rounded to whole
+ * levels whatever the storage, 16-bit and HDR values never rounded. */
+static void test_storage(const dataset_options *opt)
+{
+    const char *names[] = {"auto", "float32"};
+    for (int i = 0; i < 2; i++) {
+        dataset_storage st;
+        CHECK(strcmp(dataset_storage_name((dataset_storage)i), names[i]) == 0);
+        CHECK(dataset_storage_parse(names[i], &st) == 0 && (int)st == i);
+    }
+    dataset_storage keep = DATASET_STORAGE_FLOAT32;
+    CHECK(dataset_storage_parse("uint8", &keep) == -1 && keep == DATASET_STORAGE_FLOAT32);
+    CHECK(dataset_storage_name((dataset_storage)2) == NULL);
+    dataset d;
+    dataset_options bad = *opt;
+    bad.storage = (dataset_storage)7;
+    const char *one[] = {"order/s1/1.pgm"};
+    CHECK(load(one, 1, &bad, &d) == NMF_STATUS_BAD_ARGUMENT);
+
+    /* 8-bit grey files: bytes, the pixels as they are. */
+    make_dir("st");
+    write_pgm("st/a.pgm", 4, 3, 0);
+    write_pgm("st/b.pgm", 4, 3, 240);
+    const char *grey8[] = {"st/a.pgm", "st/b.pgm"};
+    load_both(grey8, 2, opt, 1, &d);
+    CHECK(d.m == 2 && d.n == 12);
+    for (int p = 0; p < 12 && d.V8; p++)
+        CHECK(d.V8[p] == p && d.V8[12 + p] == 240 + p);
+    dataset_free(&d);
+
+    /* 8-bit RGB: its luma rounded to nearest, halves up (the first six
+     * colours are exact ties: 299 R + 587 G + 114 B ends in 500), in
+     * bytes; its first channel, and R, G, B in a colour run, as they are. */
+    static const unsigned char tie[6][3] = {{67, 47, 227},  {31, 139, 67},  {127, 129, 86},
+                                            {58, 248, 163}, {247, 167, 137}, {224, 172, 40}};
+    unsigned char px[12 * 3];
+    for (int p = 0; p < 12; p++)
+        for (int c = 0; c < 3; c++)
+            px[3 * p + c] = p < 6 ? tie[p][c] : (unsigned char)(p * 37 + c * 71 + 5);
+    CHECK(stbi_write_png(at("st/rgb.png"), 4, 3, 3, px, 4 * 3));
+    const char *rgb8[] = {"st/rgb.png"};
+    load_both(rgb8, 1, opt, 1, &d);
+    CHECK(d.n == 12 && all_whole(&d));
+    for (int p = 0; p < 12 && d.n == 12; p++) {
+        double y = luma(px[3 * p], px[3 * p + 1], px[3 * p + 2]);
+        CHECK(v_at(&d, (size_t)p) == luma8(px[3 * p], px[3 * p + 1], px[3 * p + 2]));
+        CHECK(v_at(&d, (size_t)p) - y <= 0.5 + 1e-9 && y - v_at(&d, (size_t)p) < 0.5);
+        if (p < 6) /* a tie, up; y in doubles may be off it by an ulp */
+            CHECK(fabs(v_at(&d, (size_t)p) - (y + 0.5)) < 1e-9);
+    }
+    dataset_free(&d);
+    dataset_options first = *opt, colour = *opt;
+    first.grey = DATASET_GREY_FIRST;
+    colour.colour = 1;
+    load_both(rgb8, 1, &first, 1, &d);
+    for (int p = 0; p < 12 && d.n == 12; p++)
+        CHECK(v_at(&d, (size_t)p) == px[3 * p]);
+    dataset_free(&d);
+    load_both(rgb8, 1, &colour, 1, &d);
+    CHECK(d.n == 36 && d.channels == 3);
+    for (int i = 0; i < 36 && d.n == 36; i++)
+        CHECK(v_at(&d, (size_t)i) == px[i]);
+    dataset_free(&d);
+
+    /* Resized 8-bit: whole levels, the float resize of the (rounded) luma
+     * rounded halves up, whatever the storage. */
+    dataset_options r = *opt;
+    r.resize_w = 3;
+    r.resize_h = 2;
+    load_both(rgb8, 1, &r, 1, &d);
+    CHECK(d.n == 6 && all_whole(&d));
+    float grey[12], small[6];
+    for (int p = 0; p < 12; p++)
+        grey[p] = (float)luma8(px[3 * p], px[3 * p + 1], px[3 * p + 2]);
+    CHECK(stbir_resize_float_generic(grey, 4, 3, 0, small, 3, 2, 0, 1, STBIR_ALPHA_CHANNEL_NONE,
+                                     0, STBIR_EDGE_CLAMP, STBIR_FILTER_TRIANGLE,
+                                     STBIR_COLORSPACE_LINEAR, NULL));
+    int unrounded = 0;
+    for (int i = 0; i < 6 && d.n == 6; i++) {
+        CHECK(v_at(&d, (size_t)i) == floor(small[i] + 0.5));
+        unrounded += small[i] != floorf(small[i]);
+    }
+    CHECK(unrounded > 0); /* the rounding is tested, not a no-op */
+    dataset_free(&d);
+    r.colour = 1;
+    load_both(rgb8, 1, &r, 1, &d);
+    CHECK(d.n == 18 && all_whole(&d));
+    dataset_free(&d);
+    r.colour = 0;
+
+    /* 16-bit PNG: float32, value / 257 unrounded; the same in a grey
+     * run of a 16-bit RGB file's luma. */
+    static const unsigned short s16[12] = {0,    1000, 65535, 12345, 40000, 257,
+                                           5000, 999,  60000, 31,    7777,  65000};
+    bytes f = {.n = 0};
+    make_png16(&f, 4, 3, 1, s16);
+    write_bytes("st/deep.png", f.b, f.n);
+    const char *deep[] = {"st/deep.png"};
+    load_both(deep, 1, opt, 0, &d);
+    CHECK(d.n == 12 && !all_whole(&d));
+    for (int p = 0; p < 12 && d.n == 12; p++)
+        CHECK_CLOSE(v_at(&d, (size_t)p), s16[p] / 257.0, 0.0, 1e-6);
+    dataset_free(&d);
+    unsigned short c16[12 * 3];
+    for (int i = 0; i < 36; i++)
+        c16[i] = (unsigned short)(i * 1811 + 3);
+    f.n = 0;
+    make_png16(&f, 4, 3, 3, c16);
+    write_bytes("st/deeprgb.png", f.b, f.n);
+    const char *deeprgb[] = {"st/deeprgb.png"};
+    load_both(deeprgb, 1, opt, 0, &d);
+    for (int p = 0; p < 12 && d.n == 12; p++)
+        CHECK_CLOSE(v_at(&d, (size_t)p),
+                    luma(c16[3 * p] / 257.0, c16[3 * p + 1] / 257.0, c16[3 * p + 2] / 257.0), 0.0,
+                    1e-6);
+    dataset_free(&d);
+
+    /* HDR: float32, unrounded. */
+    float hdr[4 * 3 * 3];
+    for (int i = 0; i < 36; i++)
+        hdr[i] = 0.25f + (float)i * 0.5f;
+    CHECK(stbi_write_hdr(at("st/light.hdr"), 4, 3, 3, hdr));
+    const char *light[] = {"st/light.hdr"};
+    load_both(light, 1, opt, 0, &d);
+    CHECK(d.n == 12 && !all_whole(&d));
+    for (int p = 0; p < 12 && d.n == 12; p++)
+        CHECK_CLOSE(v_at(&d, (size_t)p), luma(hdr[3 * p], hdr[3 * p + 1], hdr[3 * p + 2]), 0.0,
+                    1e-2); /* RGBE: 8 mantissa bits */
+    dataset_free(&d);
+
+    /* 8-bit and 16-bit together: all float32, the 8-bit rows still whole
+     * levels (rounded luma; rounded after resizing), the 16-bit row not. */
+    const char *mix[] = {"st/rgb.png", "st/deep.png", "st/a.pgm"};
+    load_both(mix, 3, opt, 0, &d);
+    CHECK(d.m == 3 && d.n == 12);
+    for (int p = 0; p < 12 && d.m == 3 && d.n == 12; p++) {
+        CHECK(v_at(&d, (size_t)p) == luma8(px[3 * p], px[3 * p + 1], px[3 * p + 2]));
+        CHECK_CLOSE(v_at(&d, 12 + (size_t)p), s16[p] / 257.0, 0.0, 1e-6);
+        CHECK(v_at(&d, 24 + (size_t)p) == p);
+    }
+    dataset_free(&d);
+    load_both(mix, 3, &r, 0, &d);
+    CHECK(d.m == 3 && d.n == 6);
+    int whole8 = 1, whole16 = 1;
+    for (int i = 0; i < 6 && d.m == 3 && d.n == 6; i++) {
+        CHECK(v_at(&d, (size_t)i) == floor(small[i] + 0.5));
+        whole8 &= v_at(&d, 12 + (size_t)i) == floor(v_at(&d, 12 + (size_t)i));
+        whole16 &= v_at(&d, 6 + (size_t)i) == floor(v_at(&d, 6 + (size_t)i));
+    }
+    CHECK(whole8 && !whole16);
     dataset_free(&d);
 }
 
@@ -839,7 +1136,7 @@ int main(void)
     dataset_options opt;
     dataset_options_default(&opt);
     CHECK(opt.grey == DATASET_GREY_LUMA && opt.colour == 0 && opt.resize_w == 0 &&
-          opt.threads == 0);
+          opt.threads == 0 && opt.storage == DATASET_STORAGE_AUTO);
 
     test_natural_compare();
     test_order(&opt);
@@ -853,9 +1150,16 @@ int main(void)
     test_top_down_bmp(&opt);
     test_links(&opt);
     test_colour(&opt);
+    test_storage(&opt);
     /* Two decoding threads must give the same rows as the default. */
     opt.threads = 2;
     test_formats(&opt);
+    /* Float32 storage: the same values (the checks read either form). */
+    opt.threads = 0;
+    opt.storage = DATASET_STORAGE_FLOAT32;
+    test_formats(&opt);
+    test_deep_formats(&opt);
+    test_top_down_bmp(&opt);
 
     CHECK(nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
     return test_exit();

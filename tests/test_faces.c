@@ -51,7 +51,7 @@ int main(void)
     CHECK(ends_with(d.paths[10], "s2/1.pgm"));
     CHECK(ends_with(d.paths[399], "s40/10.pgm"));
 
-    nmf_problem problem = {d.m, d.n, d.V};
+    nmf_problem problem = dataset_problem(&d);
     nmf_params p;
     nmf_params_sklearn(&p);
     p.solver = NMF_SOLVER_MU; /* the reference is scikit-learn's solver='mu' */

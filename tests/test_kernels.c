@@ -109,6 +109,13 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
 
     check_times(kt, "W·H", m, k, n, Wk, ldk, B, lda);
 
+    /* outer_add over two blocks of rows sums what outer sums at once. */
+    const size_t top = m / 3;
+    kt->outer(top, k, n, Wk, ldk, A, lda, D2, n);
+    kt->outer_add(m - top, k, n, Wk + top * ldk, ldk, A + top * lda, lda, D2, n);
+    snprintf(name, sizeof name, "%s outer_add %zu+%zu x%zux%zu", kt->name, top, m - top, k, n);
+    check_matrix(name, D2, ref, k * n, 1e-3, bound(m));
+
     /* 8-bit data as bytes: the same bits as the same values as floats. */
     if (kt->dots_bytes) {
         unsigned char *Ab = malloc(m * lda);
@@ -121,6 +128,11 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
         CHECK(memcmp(C, C2, m * k * sizeof *C) == 0);
         kt->outer(m, k, n, Wk, ldk, A, lda, D, n);
         kt->outer_bytes(m, k, n, Wk, ldk, Ab, lda, D2, n);
+        CHECK(memcmp(D, D2, k * n * sizeof *D) == 0);
+        kt->outer(top, k, n, Wk, ldk, A, lda, D, n);
+        kt->outer_add(m - top, k, n, Wk + top * ldk, ldk, A + top * lda, lda, D, n);
+        kt->outer_bytes(top, k, n, Wk, ldk, Ab, lda, D2, n);
+        kt->outer_bytes_add(m - top, k, n, Wk + top * ldk, ldk, Ab + top * lda, lda, D2, n);
         CHECK(memcmp(D, D2, k * n * sizeof *D) == 0);
         free(Ab);
     }
@@ -160,7 +172,7 @@ static void check_fits_agree(const nmf_cpu_kernels *const *tables, size_t count)
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
     double *WH_first = calloc(m * n, sizeof *WH_first);
     fill(V, m * n, 7, 255.0f);
-    const nmf_problem problem = {m, n, V};
+    const nmf_problem problem = {m, n, V, NULL};
     CHECK(nmf_init_random(&problem, (int)k, 42, W0, H0) == NMF_STATUS_OK);
     for (int solver = 0; solver < 2; solver++) {
         double first_loss = 0.0;

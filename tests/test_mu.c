@@ -1,7 +1,9 @@
 /* test_mu.c - the CPU backend's multiplicative updates against a float64
  * oracle written with plain loops, and the properties every MU run must
  * have: non-negative factors, a loss that never increases (Lee & Seung),
- * exact low-rank data recovered, parameter and data checks. */
+ * exact low-rank data recovered, parameter and data checks; and the
+ * one-pass schedule against the two-pass one. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "nmf/nmf.h"
 #include "nmf_elementwise.h"
 #include "oracle.h"
@@ -110,7 +112,7 @@ static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_
     }
     double *Vd = to_double(V, m * n), *Wd = to_double(W, m * k), *Hd = to_double(H, k * n);
 
-    nmf_problem problem = {m, n, V};
+    nmf_problem problem = {m, n, V, NULL};
     nmf_params p = cpu_params((int)k);
     p.max_iter = 1;
     p.tol = 0;
@@ -185,7 +187,7 @@ static void test_monotone_random(void)
     nmf_rng_seed(&rng, 7);
     size_t m = 40, n = 70, k = 6;
     float *V = random_matrix(&rng, m * n, 255.0);
-    nmf_problem problem = {m, n, V};
+    nmf_problem problem = {m, n, V, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
     nmf_params p = cpu_params((int)k);
@@ -222,7 +224,7 @@ static void test_monotone_face_like(void)
                 double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
                 V[i * n + y * side + x] = (float)(200.0 * exp(-d2 / (8.0 + (double)i)));
             }
-    nmf_problem problem = {m, n, V};
+    nmf_problem problem = {m, n, V, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
@@ -244,7 +246,7 @@ static void test_low_rank_recovered(nmf_solver solver)
         for (size_t j = 0; j < n; j++)
             for (size_t t = 0; t < k; t++)
                 V[i * n + j] += Wt[i * k + t] * Ht[t * n + j];
-    nmf_problem problem = {m, n, V};
+    nmf_problem problem = {m, n, V, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     p.tol = 0;
@@ -269,7 +271,7 @@ static void test_tolerance_stops(void)
     nmf_rng_seed(&rng, 11);
     size_t m = 20, n = 30, k = 2;
     float *V = random_matrix(&rng, m * n, 255.0);
-    nmf_problem problem = {m, n, V};
+    nmf_problem problem = {m, n, V, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     p.max_iter = 1000;
@@ -287,7 +289,7 @@ static void test_tolerance_stops(void)
 static void test_checks_refuse_bad_arguments(void)
 {
     float V[6] = {1, 2, 3, 4, 5, 6}, zeros[6] = {0}, nan_v[6] = {1, 2, NAN, 4, 5, 6};
-    nmf_problem problem = {2, 3, V};
+    nmf_problem problem = {2, 3, V, NULL};
     nmf_params p = cpu_params(20);
     CHECK(nmf_problem_check(&problem) == NMF_STATUS_OK);
     CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT); /* k 20 > 2 */
@@ -303,7 +305,7 @@ static void test_checks_refuse_bad_arguments(void)
     p.max_iter = 10;
     p.tol = -1;
     CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
-    nmf_problem black = {2, 3, zeros}, bad = {2, 3, nan_v};
+    nmf_problem black = {2, 3, zeros, NULL}, bad = {2, 3, nan_v, NULL};
     CHECK(nmf_problem_check(&black) == NMF_STATUS_BAD_INPUT);
     CHECK(nmf_problem_check(&bad) == NMF_STATUS_BAD_INPUT);
     float W[4] = {1, 1, -1, 1}, H[6] = {1, 1, 1, 1, 1, 1};
@@ -325,7 +327,7 @@ static void test_checks_refuse_bad_arguments(void)
     p.alpha_W = 0;
     /* Itakura-Saito on data with a zero: refused, as scikit-learn does. */
     float V0[6] = {1, 0, 3, 4, 5, 6};
-    nmf_problem with_zero = {2, 3, V0};
+    nmf_problem with_zero = {2, 3, V0, NULL};
     p.beta = 0.0;
     CHECK(nmf_fit(&with_zero, &p, W, H, &r) == NMF_STATUS_BAD_INPUT);
     CHECK(strstr(nmf_last_error(), "beta <= 0") != NULL);
@@ -343,7 +345,7 @@ static void test_divergence_reported(void)
     nmf_rng_seed(&rng, 9);
     size_t m = 20, n = 30, k = 3;
     float *V = random_matrix(&rng, m * n, 3e37);
-    nmf_problem problem = {m, n, V};
+    nmf_problem problem = {m, n, V, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     for (int solver = NMF_SOLVER_MU; solver <= NMF_SOLVER_HALS; solver++) {
         nmf_params p = cpu_params((int)k);
@@ -371,7 +373,7 @@ static void test_threads_given_back(void)
     size_t m = 20, n = 30, k = 3;
     float *V = random_matrix(&rng, m * n, 255.0);
     float *W = random_matrix(&rng, m * k, 1.0), *H = random_matrix(&rng, k * n, 1.0);
-    nmf_problem problem = {m, n, V};
+    nmf_problem problem = {m, n, V, NULL};
     omp_set_num_threads(2);
     openblas_set_num_threads(2);
     nmf_params p = cpu_params((int)k);
@@ -383,6 +385,62 @@ static void test_threads_given_back(void)
     CHECK(omp_get_max_threads() == 2);
     CHECK(openblas_get_num_threads() == 2);
     free(V), free(W), free(H);
+}
+
+/* The one-pass schedule (the default) reads V in blocks of rows and sums
+ * Wᵀ V block after block; each output is still one chain over the rows in
+ * order, so the vector tables give the two-pass schedule's bits, and the
+ * BLAS its result to float32 rounding. 18 MB of bytes: at least two blocks
+ * on any cache. */
+static void test_one_pass_schedule(void)
+{
+    const size_t m = 1100, n = 16384, k = 4;
+    uint8_t *V8 = malloc(m * n);
+    nmf_rng rng;
+    nmf_rng_seed(&rng, 8);
+    for (size_t i = 0; i < m * n; i++)
+        V8[i] = (uint8_t)(255.0 * nmf_rng_double(&rng));
+    const nmf_problem problem = {m, n, NULL, V8};
+    const char *blas = getenv("NMF_CPU_KERNELS");
+    const int exact = !blas || strcmp(blas, "blas") != 0;
+    float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
+    float *W[2], *H[2];
+    const nmf_solver solvers[2] = {NMF_SOLVER_MU, NMF_SOLVER_HALS};
+    for (int s = 0; s < 2; s++) {
+        nmf_params p = cpu_params((int)k);
+        p.tol = 0;
+        p.max_iter = 3;
+        p.init = NMF_INIT_RANDOM;
+        p.solver = solvers[s];
+        CHECK(nmf_initialize(&problem, &p, W0, H0) == NMF_STATUS_OK);
+        for (int one = 0; one < 2; one++) {
+            setenv("NMF_CPU_SCHEDULE", one ? "one-pass" : "two-pass", 1);
+            W[one] = malloc(m * k * sizeof *W[one]);
+            H[one] = malloc(k * n * sizeof *H[one]);
+            memcpy(W[one], W0, m * k * sizeof *W0);
+            memcpy(H[one], H0, k * n * sizeof *H0);
+            nmf_result r;
+            CHECK(nmf_fit(&problem, &p, W[one], H[one], &r) == NMF_STATUS_OK);
+            nmf_result_free(&r);
+        }
+        unsetenv("NMF_CPU_SCHEDULE");
+        double worst = 0.0, largest = 0.0;
+        for (size_t i = 0; i < k * n; i++) {
+            worst = fmax(worst, fabs(H[0][i] - H[1][i]));
+            largest = fmax(largest, fabs(H[0][i]));
+        }
+        worst /= largest;
+        printf("one pass against two, %s: H %.2g of its largest entry apart\n",
+               nmf_solver_name(solvers[s]), worst);
+        if (exact)
+            CHECK(memcmp(W[0], W[1], m * k * sizeof *W0) == 0 &&
+                  memcmp(H[0], H[1], k * n * sizeof *H0) == 0);
+        else
+            CHECK(worst < 1e-4);
+        for (int one = 0; one < 2; one++)
+            free(W[one]), free(H[one]);
+    }
+    free(W0), free(H0), free(V8);
 }
 
 int main(void)
@@ -399,5 +457,6 @@ int main(void)
     test_checks_refuse_bad_arguments();
     test_divergence_reported();
     test_threads_given_back();
+    test_one_pass_schedule();
     return test_exit();
 }

@@ -352,12 +352,13 @@ static void test_reconstructions(void)
     const char *out = tmp_path("out");
     /* count 5 is clipped to m = 3: all of them */
     const size_t all[3] = {0, 1, 2};
-    CHECK(output_write_reconstructions(out, V, W, H, M, K, W_PX, H_PX, 1, 5) == NMF_STATUS_OK);
+    const nmf_problem three = {M, N_PX, V, NULL}, ten = {MR, N_PX, V, NULL};
+    CHECK(output_write_reconstructions(out, &three, W, H, K, W_PX, H_PX, 1, 5) == NMF_STATUS_OK);
     CHECK(recon_mismatches(V, W, H, K, all, 3) == 0);
 
     /* 3 of 10: spread over the set, not the first three */
     const size_t spread[3] = {0, 3, 7};
-    CHECK(output_write_reconstructions(out, V, W, H, MR, K, W_PX, H_PX, 1, 3) == NMF_STATUS_OK);
+    CHECK(output_write_reconstructions(out, &ten, W, H, K, W_PX, H_PX, 1, 3) == NMF_STATUS_OK);
     CHECK(recon_mismatches(V, W, H, K, spread, 3) == 0);
 
     /* One scale per pair: a dim input is shown bright, and a reconstruction
@@ -365,8 +366,8 @@ static void test_reconstructions(void)
     float dim[N_PX], half = 0.5f;
     for (int p = 0; p < N_PX; p++)
         dim[p] = 10.0f + (float)(p * 90 / (N_PX - 1)); /* 10..100 */
-    CHECK(output_write_reconstructions(out, dim, &half, dim, 1, 1, W_PX, H_PX, 1, 1) ==
-          NMF_STATUS_OK);
+    const nmf_problem one = {1, N_PX, dim, NULL};
+    CHECK(output_write_reconstructions(out, &one, &half, dim, 1, W_PX, H_PX, 1, 1) == NMF_STATUS_OK);
     int gw = 0, gh = 0;
     unsigned char *img = load(tmp_path("out/reconstructions.png"), &gw, &gh);
     int f = img ? gw / W_PX : 0;
@@ -383,7 +384,7 @@ static void test_reconstructions(void)
         CHECK(bad == 0);
     }
     stbi_image_free(img);
-    CHECK(output_write_reconstructions(out, V, W, H, M, K, W_PX, H_PX, 1, 0) ==
+    CHECK(output_write_reconstructions(out, &three, W, H, K, W_PX, H_PX, 1, 0) ==
           NMF_STATUS_BAD_ARGUMENT);
 }
 
@@ -426,7 +427,8 @@ static void test_colour(void)
               grid[C * (W_PX * f) + 2] == GAP_GREY);
     stbi_image_free(grid);
 
-    CHECK(output_write_reconstructions(tmp_path("rgb"), V, W, H, M, 2, W_PX, H_PX, C, M) ==
+    const nmf_problem rgb = {M, NC, V, NULL};
+    CHECK(output_write_reconstructions(tmp_path("rgb"), &rgb, W, H, 2, W_PX, H_PX, C, M) ==
           NMF_STATUS_OK);
     unsigned char *img = load_channels(tmp_path("rgb/reconstructions.png"), C, &gw, &gh);
     f = img ? gh / (2 * H_PX) : 0;

@@ -5,8 +5,9 @@
  *   m  number of samples (images), rows of V and of W
  *   n  number of features (pixels per image), columns of V and of H
  *   k  number of components (latent images), columns of W and rows of H
- * Every matrix is float32, dense and row-major: V is (m, n), W is (m, k),
- * H is (k, n); row j of H is one latent image.
+ * Every matrix is dense and row-major, and float32 but for V, which may
+ * also be bytes (nmf_problem): V is (m, n), W is (m, k), H is (k, n); row j
+ * of H is one latent image.
  *
  * The definitions follow scikit-learn 1.2.1 (sklearn.decomposition.NMF) so
  * that a run here can reproduce a run there from the same start. */
@@ -22,7 +23,7 @@ extern "C" {
 
 /* The version, written here alone (CMakeLists.txt reads these lines). */
 #define NMF_VERSION_MAJOR 0
-#define NMF_VERSION_MINOR 3
+#define NMF_VERSION_MINOR 4
 #define NMF_VERSION_PATCH 0
 #define NMF_VERSION_STR_(x) #x
 #define NMF_VERSION_STR(x) NMF_VERSION_STR_(x)
@@ -108,11 +109,31 @@ int nmf_solver_parse(const char *name, nmf_solver *out);
  * "itakura-saito" (0), "beta" otherwise. */
 const char *nmf_loss_name(double beta);
 
-/* The data to factorise. V is borrowed, never modified or freed. */
+/* The data to factorise, borrowed, never modified or freed, in one of two
+ * forms: exactly one of V and V8 is non-NULL. 8-bit data (0..255, the
+ * usual images) is exact as bytes, in a quarter of float32's memory; the
+ * same values give the same factorisation up to the order in which the
+ * products are summed. */
 typedef struct {
     size_t m, n;
-    const float *V; /* (m, n) row-major, every value finite and >= 0 */
+    const float *V;    /* (m, n) row-major, every value finite and >= 0; or NULL */
+    const uint8_t *V8; /* (m, n) row-major bytes, when V is NULL */
 } nmf_problem;
+
+/* Entry idx (row-major) of V as a float, whichever form holds it. */
+static inline float nmf_problem_value(const nmf_problem *p, size_t idx)
+{
+    return p->V ? p->V[idx] : (float)p->V8[idx];
+}
+
+/* Rows [i0, i0 + rows) of V as floats into out (rows, n). */
+void nmf_problem_rows(const nmf_problem *p, size_t i0, size_t rows, float *out);
+
+/* The bytes an element of V takes: 4, or 1 for V8. */
+static inline size_t nmf_problem_element_size(const nmf_problem *p)
+{
+    return p->V ? sizeof(float) : 1;
+}
 
 /* Reported to the progress callback at iteration 0 (the init), every 10
  * iterations, and after the last iteration. */

@@ -52,7 +52,7 @@ static int parse_loss(const char *s, double *beta)
 enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED, OPT_THREADS,
        OPT_STOPPING, OPT_SKLEARN, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
        OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME,
-       OPT_OVERWRITE, OPT_COLOUR, OPT_MODEL, OPT_CODES };
+       OPT_OVERWRITE, OPT_COLOUR, OPT_MODEL, OPT_CODES, OPT_STORAGE };
 
 static const struct option long_options[] = {
     {"components", required_argument, NULL, 'k'},
@@ -83,6 +83,7 @@ static const struct option long_options[] = {
     {"resize", required_argument, NULL, OPT_RESIZE},
     {"colour", no_argument, NULL, OPT_COLOUR},
     {"color", no_argument, NULL, OPT_COLOUR},
+    {"storage", required_argument, NULL, OPT_STORAGE},
     {"model", required_argument, NULL, OPT_MODEL},
     {"codes", required_argument, NULL, OPT_CODES},
     {"quiet", no_argument, NULL, 'q'},
@@ -213,6 +214,10 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
             return usage_error("--grey", arg, "must be luma or first");
         out->given |= SETTING_BIT(SETTING_GREY);
         break;
+    case OPT_STORAGE: /* not a recorded setting: either way the same values */
+        if (dataset_storage_parse(arg, &cfg->data.storage))
+            return usage_error("--storage", arg, "must be auto or float32");
+        break;
     case OPT_RESIZE:
         if (parse_pair(arg, 'x', 1, 65536, &cfg->data.resize_w, &cfg->data.resize_h))
             return usage_error("--resize", arg, "must be WIDTHxHEIGHT, e.g. 92x112, each 1..65536");
@@ -339,7 +344,7 @@ static int takes_option(cli_command command, int c)
 {
     static const int transform_takes[] = {OPT_MODEL, 'o', OPT_OVERWRITE, OPT_MAX_ITER, OPT_TOL,
                                           OPT_SOLVER, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION,
-                                          OPT_THREADS, OPT_RECON, 'q', 0};
+                                          OPT_THREADS, OPT_RECON, OPT_STORAGE, 'q', 0};
     static const int reconstruct_takes[] = {OPT_MODEL, OPT_CODES, 'o', OPT_OVERWRITE, 'q', 0};
     if (command == CLI_FIT)
         return c != OPT_MODEL && c != OPT_CODES;
@@ -480,10 +485,12 @@ nmf_status cli_options_resume(cli_options *o, const checkpoint_info *rec, int do
                          "--max-iter %d: the checkpointed run has already done %d iterations",
                          wanted, done);
     const int quiet = given->quiet;
+    const dataset_storage storage = given->config.data.storage; /* not recorded */
     o->job.config = rec->config;
     if (given_max_iter)
         o->job.config.params.max_iter = wanted;
     o->job.config.data.threads = o->job.config.params.threads;
+    o->job.config.data.storage = storage;
     o->job.inputs = rec->inputs;
     o->job.n_inputs = rec->n_inputs;
     o->job.quiet = quiet;

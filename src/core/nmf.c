@@ -124,19 +124,37 @@ nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
     return NMF_STATUS_OK;
 }
 
+void nmf_problem_rows(const nmf_problem *p, size_t i0, size_t rows, float *out)
+{
+    const size_t first = i0 * p->n, len = rows * p->n;
+    if (p->V) {
+        memcpy(out, p->V + first, len * sizeof *out);
+        return;
+    }
+    for (size_t i = 0; i < len; i++)
+        out[i] = p->V8[first + i];
+}
+
 nmf_status nmf_problem_check(const nmf_problem *problem)
 {
-    if (problem->m == 0 || problem->n == 0 || !problem->V)
+    if (problem->V && problem->V8)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "the problem gives V both as floats and as bytes");
+    if (problem->m == 0 || problem->n == 0 || (!problem->V && !problem->V8))
         return nmf_error(NMF_STATUS_BAD_INPUT, "the data matrix is empty");
     size_t len = problem->m * problem->n;
     int any_positive = 0;
-    for (size_t i = 0; i < len; i++) {
-        float v = problem->V[i];
-        if (!isfinite(v) || v < 0.0f)
-            return nmf_error(NMF_STATUS_BAD_INPUT,
-                             "image %zu, pixel %zu: value %g is not finite and non-negative",
-                             i / problem->n, i % problem->n, (double)v);
-        any_positive |= v > 0.0f;
+    if (problem->V8) { /* bytes are finite and >= 0 */
+        for (size_t i = 0; i < len && !any_positive; i++)
+            any_positive = problem->V8[i] != 0;
+    } else {
+        for (size_t i = 0; i < len; i++) {
+            float v = problem->V[i];
+            if (!isfinite(v) || v < 0.0f)
+                return nmf_error(NMF_STATUS_BAD_INPUT,
+                                 "image %zu, pixel %zu: value %g is not finite and non-negative",
+                                 i / problem->n, i % problem->n, (double)v);
+            any_positive |= v > 0.0f;
+        }
     }
     if (!any_positive)
         return nmf_error(NMF_STATUS_BAD_INPUT,
@@ -152,7 +170,7 @@ static nmf_status check_beta_data(const nmf_problem *problem, double beta)
         return NMF_STATUS_OK;
     size_t len = problem->m * problem->n;
     for (size_t i = 0; i < len; i++)
-        if (problem->V[i] == 0.0f)
+        if (nmf_problem_value(problem, i) == 0.0f)
             return nmf_error(NMF_STATUS_BAD_INPUT,
                              "image %zu, pixel %zu is 0: with beta <= 0 (beta %g) the data must "
                              "have no zeros, as scikit-learn requires; hint: add a small value to "
@@ -395,7 +413,7 @@ static nmf_status fit_finish(fit_state *s, float *W, float *H)
     r->frobenius_err = r->reconstruction_err;
     if (s->p->beta != 2.0 && (st = s->backend->frobenius(s->ctx, &r->frobenius_err)) != NMF_STATUS_OK)
         return st;
-    r->norm_V = sqrt(nmf_dot_double(s->problem->V, NULL, s->problem->m * s->problem->n));
+    r->norm_V = sqrt(nmf_problem_norm_sq(s->problem));
     r->stop_rule = r->converged && s->error == 0.0 ? "zero error"
                    : r->converged ? (s->hals_rule                                   ? "hals tolerance"
                                      : s->p->stopping == NMF_STOPPING_RELATIVE ? "relative tolerance"

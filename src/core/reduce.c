@@ -1,6 +1,8 @@
 /* reduce.c - deterministic double-precision sums (see reduce.h). */
 #include "reduce.h"
 
+#include <stdint.h>
+
 /* Parts summed in parallel at a time, their sums on the stack; each group's
  * sums are added to the total in part order, so the bits are those of one
  * pass over all the parts' sums. */
@@ -42,4 +44,16 @@ double nmf_dot_double(const float *a, const float *b, size_t len)
 {
     const dot_job d = {a, b, len};
     return nmf_sum_parts((len + DOT_BLOCK - 1) / DOT_BLOCK, dot_block, &d);
+}
+
+double nmf_problem_norm_sq(const nmf_problem *problem)
+{
+    const size_t len = problem->m * problem->n;
+    if (problem->V)
+        return nmf_dot_double(problem->V, NULL, len);
+    uint64_t sum = 0;
+    #pragma omp parallel for schedule(static) reduction(+ : sum)
+    for (size_t i = 0; i < len; i++)
+        sum += (uint64_t)problem->V8[i] * problem->V8[i];
+    return (double)sum;
 }

@@ -7,6 +7,8 @@
 #ifndef NMF_REDUCE_H
 #define NMF_REDUCE_H
 
+#include "nmf/nmf.h"
+
 #include <stddef.h>
 
 /* The sum of part `part` of a reduction described by ctx; called from
@@ -20,5 +22,9 @@ double nmf_sum_parts(size_t parts, nmf_part_sum part_sum, const void *ctx);
 /* sum_i a[i]*b[i] in double; b == NULL means sum_i a[i]², over blocks of
  * 4096 elements. A NaN result means a NaN (or inf - inf) in the data. */
 double nmf_dot_double(const float *a, const float *b, size_t len);
+
+/* ||V||², either form of V: bytes summed exactly in integers (the same
+ * value the float sum gives for whole numbers, below 2^53). */
+double nmf_problem_norm_sq(const nmf_problem *problem);
 
 #endif

@@ -15,7 +15,11 @@
  * H update, and HHt of the new H, which the next W update needs anyway:
  *   ||V - WH||² = ||V||² - 2<WtV, H> + <WtW, HHt>, summed in double.
  * HALS sweeps W with HHt and VHt, then H with WtW and WtV: the same products.
- * Other betas need WH (m, n) and cost 3-4 GEMMs of 2mnk per update.
+ * Other betas make WH block by block (beta_mu.c) and cost 3-4 GEMMs of 2mnk
+ * per update.
+ * MU and HALS read V once an iteration, in blocks of rows: V_b Hᵀ, W_b's
+ * update, then W_bᵀ V_b and W_bᵀ W_b with the new W_b while V_b is in
+ * cache (choose_schedule); H after the last block.
  * With a fixed H (nmf_transform) only W is updated, and H's products are
  * made once for the whole run. */
 #define _POSIX_C_SOURCE 200809L
@@ -36,13 +40,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const nmf_cpu_kernels *kernels;
     size_t m, n, k;
-    const float *V; /* (m, n), borrowed */
+    nmf_problem V;  /* the problem's V, floats or bytes, borrowed */
     /* V as the kernels read it (pack_V): bytes when every value is a
-     * whole number 0..255, else floats; its rows ldv elements apart. */
+     * whole number 0..255, else floats (always floats for the BLAS
+     * table); its rows ldv elements apart. */
     const void *Vk;
     int V_bytes;
     void *V_copy;
@@ -55,7 +61,7 @@ typedef struct {
     float *VHt;     /* (m, k) of the current H when VHt_valid, else scratch */
     float *den_W;   /* (m, k) scratch */
     float *den_H;   /* (k, n) scratch */
-    float *WH, *R;  /* (m, n) scratch, beta != 2 only */
+    nmf_beta_cpu beta_fit; /* beta != 2 only: its blocks of V and their scratch */
     nmf_solver solver;
     int sweeps_W, sweeps_H; /* HALS sweeps per iteration (nmf_params) */
     float beta;
@@ -67,6 +73,9 @@ typedef struct {
     double violations[NMF_HISTORY_EVERY];
     float *W_mark, *H_mark;
     int HHt_valid, VHt_valid, WtV_valid;
+    /* Rows of V a block in the one-pass schedule (choose_schedule); 0:
+     * the two-pass one. */
+    size_t pass_rows;
     int fixed_H; /* nmf_transform: only W is updated, H's products made once */
     /* The process's OpenMP and BLAS thread counts before a fit that set
      * its own (params->threads > 0), given back when it ends; 0: none. */
@@ -117,29 +126,46 @@ static int all_bytes(const float *V, size_t len)
 
 /* V as the kernels read it, made once. 8-bit data as bytes: a quarter of
  * the bytes per pass, the same values, so the same bits (64x64 images,
- * k = 20: see docs/BENCHMARKS.md). Rows a multiple of 4 KB apart all fall
- * in the same cache sets, so such rows are padded (by 64 bytes) in a copy;
- * for float data that copy is made up to 1 GB and skipped (it only speeds
- * things up) when it does not fit. */
-static void pack_V(cpu_ctx *c)
+ * k = 20: see docs/BENCHMARKS.md). Bytes given as bytes are read in place;
+ * float V holding whole numbers 0..255 is copied to bytes. Rows a multiple
+ * of 4 KB apart all fall in the same cache sets, so such rows are padded
+ * (by 64 bytes) in the copy; for float data that copy is made up to 1 GB
+ * and skipped (it only speeds things up) when it does not fit. The BLAS
+ * table has no byte kernels: it gets bytes widened to floats. */
+static nmf_status pack_V(cpu_ctx *c)
 {
     const size_t m = c->m, n = c->n;
-    c->Vk = c->V;
     c->ldv = n;
     c->V_bytes = 0;
-    if (c->kernels->dots_bytes && all_bytes(c->V, m * n)) {
+    if (c->V.V8 && c->kernels->dots_bytes) {
+        c->Vk = c->V.V8;
+        c->V_bytes = 1;
+        return NMF_STATUS_OK;
+    }
+    if (c->V.V8) {
+        float *Vf = malloc(m * n * sizeof *Vf);
+        if (!Vf)
+            return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for V as floats (%zu x %zu) "
+                             "for the blas kernels", m, n);
+        nmf_problem_rows(&c->V, 0, m, Vf);
+        c->V_copy = Vf;
+        c->Vk = Vf;
+        return NMF_STATUS_OK;
+    }
+    c->Vk = c->V.V;
+    if (c->kernels->dots_bytes && all_bytes(c->V.V, m * n)) {
         const size_t ld = n % 4096 == 0 ? n + 64 : n;
         unsigned char *Vb = malloc(m * ld);
         if (Vb) {
             #pragma omp parallel for schedule(static)
             for (size_t i = 0; i < m; i++)
                 for (size_t j = 0; j < n; j++)
-                    Vb[i * ld + j] = (unsigned char)c->V[i * n + j];
+                    Vb[i * ld + j] = (unsigned char)c->V.V[i * n + j];
             c->V_copy = Vb;
             c->Vk = Vb;
             c->ldv = ld;
             c->V_bytes = 1;
-            return;
+            return NMF_STATUS_OK;
         }
     }
     if (c->kernels != &nmf_cpu_kernels_blas && n % 1024 == 0 && m * n <= ((size_t)1 << 28)) {
@@ -147,12 +173,53 @@ static void pack_V(cpu_ctx *c)
         float *Vf = malloc(m * ld * sizeof *Vf);
         if (Vf) {
             for (size_t i = 0; i < m; i++)
-                memcpy(Vf + i * ld, c->V + i * n, n * sizeof *Vf);
+                memcpy(Vf + i * ld, c->V.V + i * n, n * sizeof *Vf);
             c->V_copy = Vf;
             c->Vk = Vf;
             c->ldv = ld;
         }
     }
+    return NMF_STATUS_OK;
+}
+
+/* The schedule of Frobenius MU and HALS: one pass over V an iteration
+ * (mu_iteration_one_pass), unless NMF_CPU_SCHEDULE=two-pass asks for the
+ * other, for comparison. A block is half the last-level cache, so that a
+ * block read by V_b Hᵀ is still there for W_bᵀ V_b: 4-13% faster at
+ * k = 20 once V is larger than the cache, the same within noise at k = 64
+ * and when V fits (docs/BENCHMARKS.md, "One pass over V"). With the vector
+ * tables each output of the products is one chain over the rows in order
+ * either way, so W and H get the same bits (test_mu checks; HALS's
+ * violation, summed block by block, differs in its last bits). The BLAS
+ * table would sum W_bᵀ V_b by blocks whose size depends on the machine's
+ * cache, so the reference keeps the two-pass order. */
+static nmf_status choose_schedule(cpu_ctx *c)
+{
+    const char *want = getenv("NMF_CPU_SCHEDULE");
+    want = want && *want ? want : "one-pass";
+    c->pass_rows = 0;
+    if (strcmp(want, "two-pass") == 0)
+        return NMF_STATUS_OK;
+    if (strcmp(want, "one-pass") != 0)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "NMF_CPU_SCHEDULE=%s: unknown (one-pass or two-pass)", want);
+    if (c->kernels == &nmf_cpu_kernels_blas)
+        return NMF_STATUS_OK;
+    /* A VM may report the host's L3 (320 MB here for 32 MB a CCD): a block
+     * is at most 16 MB, half a Zen 4 CCD's L3. */
+    long cache = 0;
+#ifdef _SC_LEVEL3_CACHE_SIZE /* glibc's */
+    cache = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (cache <= 0)
+        cache = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    size_t budget = cache > 0 ? (size_t)cache / 2 : (size_t)4 << 20;
+    budget = budget < ((size_t)16 << 20) ? budget : (size_t)16 << 20;
+    const size_t row_bytes = c->n * (c->V_bytes ? 1 : sizeof(float));
+    size_t rows = budget / row_bytes;
+    rows = rows < 16 ? 16 : rows;
+    c->pass_rows = rows < c->m ? rows : c->m;
+    return NMF_STATUS_OK;
 }
 
 static void ensure_HHt(cpu_ctx *c)
@@ -163,14 +230,39 @@ static void ensure_HHt(cpu_ctx *c)
     }
 }
 
+/* WtW and WtV's share of rows [i0, i0 + rows) of V, with W's rows as they
+ * are: W_bᵀ W_b and W_bᵀ V_b added (the first block sets them), in the
+ * one-pass schedule while V_b is still in cache. */
+static void add_block_products(cpu_ctx *c, size_t i0, size_t rows)
+{
+    const size_t k = c->k, n = c->n;
+    const float *Wb = c->W + i0 * k;
+    const int first = i0 == 0;
+    (first ? c->kernels->outer : c->kernels->outer_add)(rows, k, k, Wb, k, Wb, k, c->WtW, k);
+    if (c->V_bytes)
+        (first ? c->kernels->outer_bytes : c->kernels->outer_bytes_add)(
+            rows, k, n, Wb, k, (const unsigned char *)c->Vk + i0 * c->ldv, c->ldv, c->WtV, n);
+    else
+        (first ? c->kernels->outer : c->kernels->outer_add)(
+            rows, k, n, Wb, k, (const float *)c->Vk + i0 * c->ldv, c->ldv, c->WtV, n);
+}
+
+/* VHt's rows [i0, i0 + rows) = V_b Hᵀ. */
+static void block_VHt(cpu_ctx *c, size_t i0, size_t rows)
+{
+    const size_t k = c->k, n = c->n;
+    if (c->V_bytes)
+        c->kernels->dots_bytes(rows, k, n, (const unsigned char *)c->Vk + i0 * c->ldv, c->ldv,
+                               c->H, n, c->VHt + i0 * k, k);
+    else
+        c->kernels->dots(rows, k, n, (const float *)c->Vk + i0 * c->ldv, c->ldv, c->H, n,
+                         c->VHt + i0 * k, k);
+}
+
 static void ensure_WtV(cpu_ctx *c)
 {
     if (!c->WtV_valid) {
-        c->kernels->outer(c->m, c->k, c->k, c->W, c->k, c->W, c->k, c->WtW, c->k);
-        if (c->V_bytes)
-            c->kernels->outer_bytes(c->m, c->k, c->n, c->W, c->k, c->Vk, c->ldv, c->WtV, c->n);
-        else
-            c->kernels->outer(c->m, c->k, c->n, c->W, c->k, c->Vk, c->ldv, c->WtV, c->n);
+        add_block_products(c, 0, c->m);
         c->WtV_valid = 1;
     }
 }
@@ -178,13 +270,10 @@ static void ensure_WtV(cpu_ctx *c)
 /* VHt (m, k) = V Hᵀ for the current H. */
 static void ensure_VHt(cpu_ctx *c)
 {
-    if (c->VHt_valid)
-        return;
-    if (c->V_bytes)
-        c->kernels->dots_bytes(c->m, c->k, c->n, c->Vk, c->ldv, c->H, c->n, c->VHt, c->k);
-    else
-        c->kernels->dots(c->m, c->k, c->n, c->Vk, c->ldv, c->H, c->n, c->VHt, c->k);
-    c->VHt_valid = 1;
+    if (!c->VHt_valid) {
+        block_VHt(c, 0, c->m);
+        c->VHt_valid = 1;
+    }
 }
 
 /* After H changed (or VHt served as scratch): its products are stale. */
@@ -193,34 +282,81 @@ static void H_changed(cpu_ctx *c)
     c->HHt_valid = c->VHt_valid = 0;
 }
 
-/* One Frobenius MU iteration: W, then H with the new W. */
-static void mu_iteration(cpu_ctx *c)
+/* Frobenius MU's W update of rows [i0, i0 + rows), VHt's rows made:
+ * W *= VHt / (W HHt). */
+static void mu_update_W_rows(cpu_ctx *c, size_t i0, size_t rows)
 {
-    const size_t m = c->m, n = c->n, k = c->k;
-    ensure_HHt(c);
-    ensure_VHt(c);
-    /* W HHt, and WtW H as outer (WtW is symmetric). */
-    c->kernels->times(m, k, k, c->W, k, c->HHt, k, c->den_W, k);
-    nmf_mu_apply_cpu(c->W, c->VHt, c->den_W, c->m * c->k, c->l1_W, c->l2_W, 1.0f, 0.0f);
-    c->WtV_valid = 0;
-    if (c->fixed_H)
-        return;
-    ensure_WtV(c);
+    const size_t k = c->k;
+    c->kernels->times(rows, k, k, c->W + i0 * k, k, c->HHt, k, c->den_W + i0 * k, k);
+    nmf_mu_apply_cpu(c->W + i0 * k, c->VHt + i0 * k, c->den_W + i0 * k, rows * k, c->l1_W,
+                     c->l2_W, 1.0f, 0.0f);
+}
+
+/* H *= WtV / (WtW H), WtV and WtW of the current W; WtW H as outer (WtW
+ * is symmetric). */
+static void mu_update_H(cpu_ctx *c)
+{
+    const size_t n = c->n, k = c->k;
     c->kernels->outer(k, k, n, c->WtW, k, c->H, n, c->den_H, n);
     nmf_mu_apply_cpu(c->H, c->WtV, c->den_H, c->k * c->n, c->l1_H, c->l2_H, 1.0f, 0.0f);
     H_changed(c);
 }
 
+/* One Frobenius MU iteration reading V once (issue 15's schedule): block
+ * by block, V_b Hᵀ, W_b's update, then W_bᵀ V_b with the new W_b while
+ * V_b is in cache; H after the last block. The same mathematics as
+ * mu_iteration; WtV summed block after block. */
+static void mu_iteration_one_pass(cpu_ctx *c)
+{
+    ensure_HHt(c);
+    for (size_t i0 = 0; i0 < c->m; i0 += c->pass_rows) {
+        const size_t rows = nmf_block_len(c->m, i0, c->pass_rows);
+        block_VHt(c, i0, rows);
+        mu_update_W_rows(c, i0, rows);
+        add_block_products(c, i0, rows);
+    }
+    c->WtV_valid = 1;
+    mu_update_H(c);
+}
+
+/* One Frobenius MU iteration: W, then H with the new W. */
+static void mu_iteration(cpu_ctx *c)
+{
+    if (c->pass_rows && !c->fixed_H) {
+        mu_iteration_one_pass(c);
+        return;
+    }
+    ensure_HHt(c);
+    ensure_VHt(c);
+    mu_update_W_rows(c, 0, c->m);
+    c->WtV_valid = 0;
+    if (c->fixed_H)
+        return;
+    ensure_WtV(c);
+    mu_update_H(c);
+}
+
 /* One beta-divergence MU iteration (beta_mu.c): W, then H. */
 static void beta_mu_iteration(cpu_ctx *c)
 {
-    nmf_beta_update_W_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_W,
-                          c->l2_W, c->WH, c->R, c->VHt, c->den_W);
+    nmf_beta_update_W_cpu(&c->beta_fit, c->beta, c->W, c->H, c->l1_W, c->l2_W, c->VHt, c->den_W);
     if (!c->fixed_H)
-        nmf_beta_update_H_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta, c->l1_H,
-                              c->l2_H, c->WH, c->R, c->WtV, c->den_H);
+        nmf_beta_update_H_cpu(&c->beta_fit, c->beta, c->W, c->H, c->l1_H, c->l2_H, c->WtV,
+                              c->den_H);
     H_changed(c);
     c->WtV_valid = 0;
+}
+
+/* sweeps_W HALS sweeps of W's rows [i0, i0 + rows), VHt's rows made; the
+ * last sweep's violation. */
+static double hals_sweeps_W(cpu_ctx *c, size_t i0, size_t rows)
+{
+    const size_t k = c->k;
+    double violation = 0.0;
+    for (int s = 0; s < c->sweeps_W; s++)
+        violation = nmf_hals_sweep_cpu(c->W + i0 * k, rows, k, k, 1, c->HHt, c->VHt + i0 * k, k,
+                                       1, c->l1_W, c->l2_W);
+    return violation;
 }
 
 /* One HALS iteration (hals.c): sweep W's columns sweeps_W times with one
@@ -229,15 +365,25 @@ static void beta_mu_iteration(cpu_ctx *c)
 static double hals_iteration(cpu_ctx *c)
 {
     ensure_HHt(c);
-    ensure_VHt(c);
     double violation_W = 0.0, violation_H = 0.0;
-    for (int s = 0; s < c->sweeps_W; s++)
-        violation_W = nmf_hals_sweep_cpu(c->W, c->m, c->k, c->k, 1, c->HHt, c->VHt, c->k, 1,
-                                         c->l1_W, c->l2_W);
-    c->WtV_valid = 0;
-    if (c->fixed_H)
-        return violation_W;
-    ensure_WtV(c);
+    if (c->pass_rows && !c->fixed_H) {
+        /* One pass over V, as mu_iteration_one_pass: W's rows are
+         * independent given HHt, so each block is swept on its own. */
+        for (size_t i0 = 0; i0 < c->m; i0 += c->pass_rows) {
+            const size_t rows = nmf_block_len(c->m, i0, c->pass_rows);
+            block_VHt(c, i0, rows);
+            violation_W += hals_sweeps_W(c, i0, rows);
+            add_block_products(c, i0, rows);
+        }
+        c->WtV_valid = 1;
+    } else {
+        ensure_VHt(c);
+        violation_W = hals_sweeps_W(c, 0, c->m);
+        c->WtV_valid = 0;
+        if (c->fixed_H)
+            return violation_W;
+        ensure_WtV(c);
+    }
     for (int s = 0; s < c->sweeps_H; s++)
         violation_H = nmf_hals_sweep_cpu(c->H, c->n, c->k, 1, c->n, c->WtW, c->WtV, 1, c->n,
                                          c->l1_H, c->l2_H);
@@ -259,8 +405,8 @@ static void cpu_free(void *ctx)
     free(c->VHt);
     free(c->den_W);
     free(c->den_H);
-    free(c->WH);
-    free(c->R);
+    free(c->beta_fit.WH);
+    free(c->beta_fit.R);
     free(c->W_mark);
     free(c->H_mark);
     free(c->V_copy);
@@ -286,7 +432,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->m = m;
     c->n = n;
     c->k = k;
-    c->V = problem->V;
+    c->V = *problem;
     c->W = malloc(m * k * sizeof(float));
     c->H = malloc(k * n * sizeof(float));
     c->HHt = malloc(k * k * sizeof(float));
@@ -306,8 +452,9 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->l1_H = (float)reg.l1_H;
     c->l2_H = (float)reg.l2_H;
     if (params->beta != 2.0) {
-        c->WH = malloc(m * n * sizeof(float));
-        c->R = malloc(m * n * sizeof(float));
+        const size_t block = nmf_beta_block_rows(m, n);
+        c->beta_fit = (nmf_beta_cpu){kernels, &c->V, k, block, malloc(block * n * sizeof(float)),
+                                     malloc(block * n * sizeof(float))};
     }
     c->track_violation = nmf_hals_rule_on(params);
     if (c->track_violation) {
@@ -315,17 +462,20 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
         c->H_mark = malloc(k * n * sizeof(float));
     }
     if (!c->W || !c->H || !c->HHt || !c->WtW || !c->WtV || !c->VHt || !c->den_W || !c->den_H ||
-        (params->beta != 2.0 && (!c->WH || !c->R)) ||
+        (params->beta != 2.0 && (!c->beta_fit.WH || !c->beta_fit.R)) ||
         (c->track_violation && (!c->W_mark || !c->H_mark))) {
         cpu_free(c);
         return nmf_error(NMF_STATUS_NO_MEMORY,
                          "out of memory for the factors (%zu x %zu, k = %zu)", m, n, k);
     }
-    pack_V(c);
+    if ((st = pack_V(c)) != NMF_STATUS_OK || (st = choose_schedule(c)) != NMF_STATUS_OK) {
+        cpu_free(c);
+        return st;
+    }
     memcpy(c->W, W0, m * k * sizeof(float));
     memcpy(c->H, H0, k * n * sizeof(float));
     take_threads(c, params->threads);
-    c->norm_V_sq = nmf_dot_double(c->V, NULL, m * n);
+    c->norm_V_sq = nmf_problem_norm_sq(problem);
     *ctx = c;
     return NMF_STATUS_OK;
 }
@@ -376,8 +526,7 @@ static nmf_status cpu_loss(void *ctx, double *error)
 {
     cpu_ctx *c = ctx;
     if (c->beta != 2.0f) {
-        *error = nmf_beta_error_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, c->beta,
-                                    c->WH);
+        *error = nmf_beta_error_cpu(&c->beta_fit, c->beta, c->W, c->H);
         return NMF_STATUS_OK;
     }
     ensure_HHt(c);
@@ -405,8 +554,8 @@ static nmf_status cpu_frobenius(void *ctx, double *error)
     cpu_ctx *c = ctx;
     if (c->beta == 2.0f)
         return cpu_loss(ctx, error);
-    /* A beta != 2 fit has the m x n WH buffer its loss uses. */
-    *error = nmf_beta_error_cpu(c->kernels, c->V, c->W, c->H, c->m, c->n, c->k, 2.0f, c->WH);
+    /* A beta != 2 fit has the scratch its loss uses. */
+    *error = nmf_beta_error_cpu(&c->beta_fit, 2.0f, c->W, c->H);
     return NMF_STATUS_OK;
 }
 

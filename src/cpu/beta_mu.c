@@ -13,39 +13,73 @@
  *   W   = W ∘ (num / (den + l1 + l2 W))^γ
  * 6mnk flops; for beta = 1 the denominator is the row sums of H (kn adds)
  * and the update costs 4mnk. The H update mirrors it: 6mnk (4mnk at
- * beta = 1). */
+ * beta = 1). Both run over V in blocks of rows (nmf_beta_cpu), WH and R
+ * made block by block, the H update's products with Wᵀ added block after
+ * block. */
 #include "beta_mu.h"
 #include "nmf_elementwise.h"
 #include "reduce.h"
 
 #include <math.h>
 
-/* The loss is summed over this many fixed slices of V (the last ones empty
- * for tiny inputs) by nmf_sum_parts: the same bits for any thread count. */
+/* Each block's loss is summed over this many fixed slices of it (the last
+ * ones empty for tiny blocks) by nmf_sum_parts, and the blocks' sums in
+ * order: the same bits for any thread count. */
 #define ERROR_SLICES 256
 
-/* WH = W H, (m, n). */
-static void product(const nmf_cpu_kernels *kt, float *WH, const float *W, const float *H,
-                    size_t m, size_t n, size_t k)
+/* 4 MiB of floats a scratch block. */
+#define BLOCK_FLOATS ((size_t)1 << 20)
+#define MIN_BLOCK_ROWS 8
+
+size_t nmf_beta_block_rows(size_t m, size_t n)
 {
-    kt->times(m, k, n, W, k, H, n, WH, n);
+    size_t rows = BLOCK_FLOATS / n;
+    rows = rows < MIN_BLOCK_ROWS ? MIN_BLOCK_ROWS : rows;
+    return rows < m ? rows : m;
 }
 
-/* R = V ∘ WH^(β-2) with scikit-learn's clamps, and, for β != 1, WH ←
- * WH^(β-1) in place (its denominator), len = m·n entries. */
-static void beta_terms(const float *V, float *WH, float *R, size_t len, float beta)
+/* V's entry `at` (row-major), a float or a byte as `bytes` says: the loops
+ * below are compiled once per form, the test hoisted out of them. */
+static inline float v_at(const nmf_problem *V, size_t at, const int bytes)
 {
+    return bytes ? (float)V->V8[at] : V->V[at];
+}
+
+/* WH = W H for rows [i0, i0 + rows): (rows, n). */
+static void product(const nmf_beta_cpu *b, const float *W, const float *H, size_t i0,
+                    size_t rows)
+{
+    const size_t n = b->V->n, k = b->k;
+    b->kt->times(rows, k, n, W + i0 * k, k, H, n, b->WH, n);
+}
+
+/* R = V ∘ WH^(β-2) with scikit-learn's clamps over the block of rows from
+ * i0 whose WH is in b->WH, and, for β != 1, WH ← WH^(β-1) in place (its
+ * denominator). */
+static inline void beta_terms_of(const nmf_beta_cpu *b, size_t i0, size_t rows, float beta,
+                                 const int bytes)
+{
+    const size_t len = rows * b->V->n, first = i0 * b->V->n;
+    float *WH = b->WH, *R = b->R;
     if (beta == 1.0f) {
         #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < len; i++)
-            R[i] = nmf_beta_numerator_term(V[i], WH[i], beta);
+            R[i] = nmf_beta_numerator_term(v_at(b->V, first + i, bytes), WH[i], beta);
     } else {
         #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < len; i++) {
-            R[i] = nmf_beta_numerator_term(V[i], WH[i], beta);
+            R[i] = nmf_beta_numerator_term(v_at(b->V, first + i, bytes), WH[i], beta);
             WH[i] = nmf_beta_denominator_term(WH[i], beta);
         }
     }
+}
+
+static void beta_terms(const nmf_beta_cpu *b, size_t i0, size_t rows, float beta)
+{
+    if (b->V->V8)
+        beta_terms_of(b, i0, rows, beta, 1);
+    else
+        beta_terms_of(b, i0, rows, beta, 0);
 }
 
 void nmf_mu_apply_cpu(float *X, const float *num, const float *den, size_t len, float l1,
@@ -58,14 +92,21 @@ void nmf_mu_apply_cpu(float *X, const float *num, const float *den, size_t len, 
     }
 }
 
-void nmf_beta_update_W_cpu(const nmf_cpu_kernels *kt, const float *V, float *W, const float *H,
-                           size_t m, size_t n, size_t k, float beta, float l1, float l2,
-                           float *WH, float *R, float *num, float *den)
+void nmf_beta_update_W_cpu(const nmf_beta_cpu *b, float beta, float *W, const float *H,
+                           float l1, float l2, float *num, float *den)
 {
-    product(kt, WH, W, H, m, n, k);
-    beta_terms(V, WH, R, m * n, beta);
-    /* num = R Hᵀ, (m, k) */
-    kt->dots(m, k, n, R, n, H, n, num, k);
+    const nmf_cpu_kernels *kt = b->kt;
+    const size_t m = b->V->m, n = b->V->n, k = b->k;
+    for (size_t i0 = 0; i0 < m; i0 += b->block) {
+        const size_t rows = nmf_block_len(m, i0, b->block);
+        product(b, W, H, i0, rows);
+        beta_terms(b, i0, rows, beta);
+        /* num = R Hᵀ, (rows, k) */
+        kt->dots(rows, k, n, b->R, n, H, n, num + i0 * k, k);
+        /* den = WH^(β-1) Hᵀ, (rows, k) */
+        if (beta != 1.0f)
+            kt->dots(rows, k, n, b->WH, n, H, n, den + i0 * k, k);
+    }
     if (beta == 1.0f) {
         /* den[i][t] = Σ_j H[t][j] for every row i, summed in double (numpy
          * sums float64; a float sum over n pixels would lose digits). No
@@ -80,21 +121,26 @@ void nmf_beta_update_W_cpu(const nmf_cpu_kernels *kt, const float *V, float *W, 
         for (size_t i = 1; i < m; i++)
             for (size_t t = 0; t < k; t++)
                 den[i * k + t] = den[t];
-    } else {
-        /* den = WH^(β-1) Hᵀ, (m, k) */
-        kt->dots(m, k, n, WH, n, H, n, den, k);
     }
     nmf_mu_apply_cpu(W, num, den, m * k, l1, l2, nmf_mu_gamma(beta), beta < 1.0f ? NMF_EPSILON64 : 0.0f);
 }
 
-void nmf_beta_update_H_cpu(const nmf_cpu_kernels *kt, const float *V, const float *W, float *H,
-                           size_t m, size_t n, size_t k, float beta, float l1, float l2,
-                           float *WH, float *R, float *num, float *den)
+void nmf_beta_update_H_cpu(const nmf_beta_cpu *b, float beta, const float *W, float *H,
+                           float l1, float l2, float *num, float *den)
 {
-    product(kt, WH, W, H, m, n, k);
-    beta_terms(V, WH, R, m * n, beta);
-    /* num = Wᵀ R, (k, n) */
-    kt->outer(m, k, n, W, k, R, n, num, n);
+    const nmf_cpu_kernels *kt = b->kt;
+    const size_t m = b->V->m, n = b->V->n, k = b->k;
+    for (size_t i0 = 0; i0 < m; i0 += b->block) {
+        const size_t rows = nmf_block_len(m, i0, b->block);
+        const nmf_outer_fn into = i0 == 0 ? kt->outer : kt->outer_add;
+        product(b, W, H, i0, rows);
+        beta_terms(b, i0, rows, beta);
+        /* num (+)= W_bᵀ R, (k, n) */
+        into(rows, k, n, W + i0 * k, k, b->R, n, num, n);
+        /* den (+)= W_bᵀ WH^(β-1), (k, n) */
+        if (beta != 1.0f)
+            into(rows, k, n, W + i0 * k, k, b->WH, n, den, n);
+    }
     if (beta == 1.0f) {
         /* den[t][j] = Σ_i W[i][t] for every column j, zero sums -> 1
          * (scikit-learn's W_sum[W_sum == 0] = 1.0). */
@@ -107,30 +153,33 @@ void nmf_beta_update_H_cpu(const nmf_cpu_kernels *kt, const float *V, const floa
             for (size_t j = 0; j < n; j++)
                 den[t * n + j] = sum;
         }
-    } else {
-        /* den = Wᵀ WH^(β-1), (k, n) */
-        kt->outer(m, k, n, W, k, WH, n, den, n);
     }
     nmf_mu_apply_cpu(H, num, den, k * n, l1, l2, nmf_mu_gamma(beta), beta <= 1.0f ? NMF_EPSILON64 : 0.0f);
 }
 
 typedef struct {
-    const float *V, *WH;
-    size_t len;
+    const nmf_problem *V;
+    const float *WH; /* the block's */
+    size_t first, len; /* the block's first entry of V and its entries */
     double beta;
 } loss_job;
 
-/* Slice s of ERROR_SLICES near-equal slices of the m·n entries, in order. */
-static double loss_slice(const void *ctx, size_t s)
+static inline double loss_slice_of(const loss_job *j, size_t s, const int bytes)
 {
-    const loss_job *j = ctx;
     const size_t len = j->len;
     size_t lo = len / ERROR_SLICES * s + (len % ERROR_SLICES) * s / ERROR_SLICES;
     size_t hi = len / ERROR_SLICES * (s + 1) + (len % ERROR_SLICES) * (s + 1) / ERROR_SLICES;
     double sum = 0.0;
     for (size_t i = lo; i < hi; i++)
-        sum += nmf_beta_loss_term(j->V[i], j->WH[i], j->beta);
+        sum += nmf_beta_loss_term(v_at(j->V, j->first + i, bytes), j->WH[i], j->beta);
     return sum;
+}
+
+/* Slice s of ERROR_SLICES near-equal slices of the block, in order. */
+static double loss_slice(const void *ctx, size_t s)
+{
+    const loss_job *j = ctx;
+    return j->V->V8 ? loss_slice_of(j, s, 1) : loss_slice_of(j, s, 0);
 }
 
 /* D = Σ beta_loss_term over all m·n entries, divided by β(β-1) unless β is
@@ -139,15 +188,19 @@ static double loss_slice(const void *ctx, size_t s)
  * scikit-learn's Σ_t colsum(W)_t·rowsum(H)_t: equal up to rounding, and
  * entry by entry the first-order rounding of WH cancels between WH and
  * V log(V/WH) near a fit. */
-double nmf_beta_error_cpu(const nmf_cpu_kernels *kt, const float *V, const float *W,
-                          const float *H, size_t m, size_t n, size_t k, float beta, float *WH)
+double nmf_beta_error_cpu(const nmf_beta_cpu *b, float beta, const float *W, const float *H)
 {
-    product(kt, WH, W, H, m, n, k);
-    const double b = beta;
-    const loss_job job = {V, WH, m * n, b};
-    double res = nmf_sum_parts(ERROR_SLICES, loss_slice, &job);
-    if (b != 0.0 && b != 1.0)
-        res /= b * (b - 1.0);
+    const size_t m = b->V->m, n = b->V->n;
+    const double bd = beta;
+    double res = 0.0;
+    for (size_t i0 = 0; i0 < m; i0 += b->block) {
+        const size_t rows = nmf_block_len(m, i0, b->block);
+        product(b, W, H, i0, rows);
+        const loss_job job = {b->V, b->WH, i0 * n, rows * n, bd};
+        res += nmf_sum_parts(ERROR_SLICES, loss_slice, &job);
+    }
+    if (bd != 0.0 && bd != 1.0)
+        res /= bd * (bd - 1.0);
     if (res < 0.0) /* rounding errors, as scikit-learn's max(res, 0) */
         res = 0.0;
     return sqrt(2.0 * res);

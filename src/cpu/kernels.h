@@ -5,7 +5,8 @@
  *   dots:  C (m, k) = A (m, n) · B (k, n)ᵀ   C[i][t] = Σ_j A[i][j] B[t][j]
  *          V Hᵀ and H Hᵀ
  *   outer: D (k, n) = A (m, k)ᵀ · B (m, n)   D[t][j] = Σ_i A[i][t] B[i][j]
- *          Wᵀ V, Wᵀ W, and G·H for a symmetric G (WᵀW)
+ *          Wᵀ V, Wᵀ W, and G·H for a symmetric G (WᵀW); outer_add adds
+ *          the product to D (V's row blocks summed one after another)
  *   times: C (m, n) = A (m, k) · B (k, n)    C[i][j] = Σ_t A[i][t] B[t][j]
  *          W·HHᵀ, and W·H for the other β
  *
@@ -41,17 +42,26 @@ typedef struct {
     const char *needs;    /* the CPU features it needs, for messages */
     nmf_dots_fn dots;
     nmf_outer_fn outer;
+    nmf_outer_fn outer_add; /* D += Aᵀ B */
     nmf_times_fn times;
     nmf_dots_bytes_fn dots_bytes;   /* NULL for blas */
     /* G (k, k) = A Aᵀ for A (k, n), rows lda apart: dots of A with itself,
      * half of it computed, both halves filled (the same bits as dots). */
     void (*gram)(size_t k, size_t n, const float *A, size_t lda, float *G);
     nmf_outer_bytes_fn outer_bytes; /* NULL for blas */
+    nmf_outer_bytes_fn outer_bytes_add; /* D += Aᵀ B; NULL for blas */
     /* For the benchmark's ceiling: runs `iters` steps of the table's own
      * vector multiply-adds from registers alone and returns the flops done
      * (NULL for blas). */
     double (*fma_loop)(long iters);
 } nmf_cpu_kernels;
+
+/* The rows of the block of V's m rows that starts at row i0, blocks of
+ * `block` rows (the last one short). */
+static inline size_t nmf_block_len(size_t m, size_t i0, size_t block)
+{
+    return m - i0 < block ? m - i0 : block;
+}
 
 extern const nmf_cpu_kernels nmf_cpu_kernels_blas;
 #if defined(__x86_64__)

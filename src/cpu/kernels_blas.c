@@ -19,6 +19,13 @@ static void blas_outer(size_t m, size_t k, size_t n, const float *A, size_t lda,
                 (int)lda, B, (int)ldb, 0.0f, D, (int)ldd);
 }
 
+static void blas_outer_add(size_t m, size_t k, size_t n, const float *A, size_t lda,
+                           const float *B, size_t ldb, float *D, size_t ldd)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)n, (int)m, 1.0f, A,
+                (int)lda, B, (int)ldb, 1.0f, D, (int)ldd);
+}
+
 static void blas_times(size_t m, size_t k, size_t n, const float *A, size_t lda, const float *B,
                        size_t ldb, float *C, size_t ldc)
 {
@@ -41,6 +48,7 @@ const nmf_cpu_kernels nmf_cpu_kernels_blas = {
     .fma_loop = NULL,
     .dots = blas_dots,
     .outer = blas_outer,
+    .outer_add = blas_outer_add,
     .times = blas_times,
     .gram = blas_gram,
 };

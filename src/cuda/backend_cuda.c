@@ -13,7 +13,12 @@
  *
  * The products are the CPU backend's (backend_cpu.c), as row-major
  * matrices; cuBLAS is column-major, so each row-major C = op(A)·op(B) is
- * computed as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ (gemm_rm below). */
+ * computed as the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ (gemm_rm below).
+ *
+ * V given as bytes (nmf_problem's V8) stays bytes on the GPU, a quarter of
+ * float V's memory: the element-wise kernels read the bytes themselves,
+ * and the two GEMMs that read V (V Hᵀ, Wᵀ V) take it a block of rows at a
+ * time, widened into a bounded float scratch (for_V_blocks). */
 #include "backend.h"
 #include "beta_mu.cuh"
 #include "cuda_check.h"
@@ -21,6 +26,7 @@
 #include "hals_sweep.cuh"
 #include "loss.cuh"
 #include "reduce.cuh"
+#include "widen.cuh"
 #include "nmf_elementwise.h"
 
 #include <math.h>
@@ -34,6 +40,13 @@
 /* cuBLAS needs a workspace of its own during graph capture; 32 MiB is what
  * NVIDIA recommends for Hopper. */
 #define CUBLAS_WORKSPACE_BYTES (32u << 20)
+/* A byte V's GEMMs read it as floats from a scratch of whole rows at most
+ * this big (all of V when that is smaller; one row when a row is bigger):
+ * 16M floats, 1628 rows of the faces' 10304 pixels (all 400 fit in one
+ * block), so each block's GEMM is large enough to run at the speed of one
+ * over all of V, while the scratch stays small beside the bytes of a data
+ * set too large for float V. */
+#define V_BLOCK_BYTES ((size_t)64 << 20)
 
 /* Slots of d_sums: the loss's terms, then (HALS with tol > 0) the W and H
  * sweeps' violations of each iteration of a block, W's at
@@ -52,7 +65,11 @@ typedef struct {
     cudaStream_t stream;
     cublasHandle_t blas;
     void *d_workspace;
-    float *d_V;     /* (m, n) */
+    float *d_V;     /* (m, n) float V, or NULL when the problem gives bytes */
+    uint8_t *d_V8;  /* (m, n) byte V, or NULL */
+    size_t v_size;  /* bytes per element of V: sizeof(float) or 1 */
+    size_t block_rows; /* rows of V per block of its GEMMs: m for float V */
+    float *d_V_block;  /* (block_rows, n): a block of byte V widened; beta == 2 only */
     float *d_W;     /* (m, k) */
     float *d_H;     /* (k, n) */
     float *d_HHt;   /* (k, k) */
@@ -99,15 +116,75 @@ nmf_status nmf_cublas_report(cublasStatus_t err, const char *call, const char *f
                      cublasGetStatusString(err));
 }
 
-/* Row-major C (M, N) = op(A) (M, K) · op(B) (K, N), leading dimensions as
- * in row-major storage. */
+/* Row-major C (M, N) = op(A) (M, K) · op(B) (K, N) + beta·C, leading
+ * dimensions as in row-major storage. */
+static cublasStatus_t gemm_rm_beta(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                                   size_t M, size_t N, size_t K, const float *A, size_t lda,
+                                   const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    const float one = 1.0f;
+    return cublasSgemm(h, tb, ta, (int)N, (int)M, (int)K, &one, B, (int)ldb, A, (int)lda,
+                       &beta, C, (int)ldc);
+}
+
+/* Row-major C (M, N) = op(A) (M, K) · op(B) (K, N). */
 static cublasStatus_t gemm_rm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
                               size_t M, size_t N, size_t K, const float *A, size_t lda,
                               const float *B, size_t ldb, float *C, size_t ldc)
 {
-    const float one = 1.0f, zero = 0.0f;
-    return cublasSgemm(h, tb, ta, (int)N, (int)M, (int)K, &one, B, (int)ldb, A, (int)lda,
-                       &zero, C, (int)ldc);
+    return gemm_rm_beta(h, ta, tb, M, N, K, A, lda, B, ldb, 0.0f, C, ldc);
+}
+
+/* V on the device in the problem's form (v_size bytes an element), for
+ * the kernels that read it element-wise. */
+static const void *device_V(const cuda_ctx *c)
+{
+    return c->d_V ? (const void *)c->d_V : (const void *)c->d_V8;
+}
+
+/* A product's share from rows [i0, i0 + rows) of V, given as floats
+ * (rows, n) in V_rows. */
+typedef nmf_status (*V_block_product)(cuda_ctx *c, size_t i0, size_t rows, const float *V_rows);
+
+/* Enqueues product for each block of block_rows rows of V, in order. Float
+ * V is one block, its own memory; a byte V's blocks are widened in turn
+ * into d_V_block, which the stream's order keeps from being overwritten
+ * before the block's GEMM has read it. */
+static nmf_status for_V_blocks(cuda_ctx *c, V_block_product product)
+{
+    nmf_status st = NMF_STATUS_OK;
+    for (size_t i0 = 0; i0 < c->m; i0 += c->block_rows) {
+        const size_t rows = c->m - i0 < c->block_rows ? c->m - i0 : c->block_rows;
+        const float *V_rows = c->d_V ? c->d_V + i0 * c->n : c->d_V_block;
+        if (!c->d_V)
+            CUDA_CHECK(nmf_cuda_widen_bytes(c->d_V8 + i0 * c->n, c->d_V_block, rows * c->n,
+                                            c->stream));
+        if ((st = product(c, i0, rows, V_rows)) != NMF_STATUS_OK)
+            goto cleanup;
+    }
+cleanup:
+    return st;
+}
+
+/* WtV (k, n) += W[i0 : i0 + rows]ᵀ V_rows; the first block sets it. */
+static nmf_status WtV_block(cuda_ctx *c, size_t i0, size_t rows, const float *V_rows)
+{
+    nmf_status st = NMF_STATUS_OK;
+    CUBLAS_CHECK(gemm_rm_beta(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, c->k, c->n, rows,
+                              c->d_W + i0 * c->k, c->k, V_rows, c->n, i0 == 0 ? 0.0f : 1.0f,
+                              c->d_WtV, c->n));
+cleanup:
+    return st;
+}
+
+/* VHt[i0 : i0 + rows] (rows, k) = V_rows Hᵀ. */
+static nmf_status VHt_block(cuda_ctx *c, size_t i0, size_t rows, const float *V_rows)
+{
+    nmf_status st = NMF_STATUS_OK;
+    CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, rows, c->k, c->n, V_rows, c->n,
+                         c->d_H, c->n, c->d_VHt + i0 * c->k, c->k));
+cleanup:
+    return st;
 }
 
 /* WtW = Wᵀ W and WtV = Wᵀ V for the current W. */
@@ -116,7 +193,7 @@ static nmf_status enqueue_W_products(cuda_ctx *c)
     nmf_status st = NMF_STATUS_OK;
     const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
     CUBLAS_CHECK(gemm_rm(c->blas, T, N, c->k, c->k, c->m, c->d_W, c->k, c->d_W, c->k, c->d_WtW, c->k));
-    CUBLAS_CHECK(gemm_rm(c->blas, T, N, c->k, c->n, c->m, c->d_W, c->k, c->d_V, c->n, c->d_WtV, c->n));
+    st = for_V_blocks(c, WtV_block);
 cleanup:
     return st;
 }
@@ -131,7 +208,7 @@ static nmf_status enqueue_H_products(cuda_ctx *c)
         return NMF_STATUS_OK;
     c->H_products_made = c->fixed_H;
     CUBLAS_CHECK(gemm_rm(c->blas, N, T, c->k, c->k, c->n, c->d_H, c->n, c->d_H, c->n, c->d_HHt, c->k));
-    CUBLAS_CHECK(gemm_rm(c->blas, N, T, c->m, c->k, c->n, c->d_V, c->n, c->d_H, c->n, c->d_VHt, c->k));
+    st = for_V_blocks(c, VHt_block);
 cleanup:
     return st;
 }
@@ -168,7 +245,8 @@ static nmf_status enqueue_beta_mu(cuda_ctx *c)
     const int kl = c->beta == 1.0f;
     /* W: num = (V ∘ WH^(β-2)) Hᵀ, den = rowsums(H) or WH^(β-1) Hᵀ. */
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, n, k, c->d_W, k, c->d_H, n, c->d_WH, n));
-    CUDA_CHECK(nmf_cuda_beta_terms(c->d_V, c->d_WH, c->d_R, m * n, c->beta, c->stream));
+    CUDA_CHECK(nmf_cuda_beta_terms(device_V(c), c->v_size, c->d_WH, c->d_R, m * n, c->beta,
+                                   c->stream));
     CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_R, n, c->d_H, n, c->d_VHt, k));
     if (kl) {
         CUDA_CHECK(nmf_cuda_component_sums(c->d_H, k, n, 1, c->d_sum, c->stream));
@@ -183,7 +261,8 @@ static nmf_status enqueue_beta_mu(cuda_ctx *c)
     /* H with the new W: num = Wᵀ (V ∘ WH^(β-2)), den = colsums(W) (0 -> 1)
      * or Wᵀ WH^(β-1). */
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, n, k, c->d_W, k, c->d_H, n, c->d_WH, n));
-    CUDA_CHECK(nmf_cuda_beta_terms(c->d_V, c->d_WH, c->d_R, m * n, c->beta, c->stream));
+    CUDA_CHECK(nmf_cuda_beta_terms(device_V(c), c->v_size, c->d_WH, c->d_R, m * n, c->beta,
+                                   c->stream));
     CUBLAS_CHECK(gemm_rm(c->blas, T, N, k, n, m, c->d_W, k, c->d_R, n, c->d_WtV, n));
     if (kl) {
         CUDA_CHECK(nmf_cuda_component_sums(c->d_W, m, k, 0, c->d_sum, c->stream));
@@ -284,6 +363,8 @@ static void cuda_free(void *ctx)
         cudaStreamDestroy(c->stream);
     CUDA_FREE(c->d_workspace);
     CUDA_FREE(c->d_V);
+    CUDA_FREE(c->d_V8);
+    CUDA_FREE(c->d_V_block);
     CUDA_FREE(c->d_W);
     CUDA_FREE(c->d_H);
     CUDA_FREE(c->d_HHt);
@@ -344,16 +425,40 @@ static void cuda_describe(char *buf, size_t size)
 /* cuBLAS's handle, its kernels and the graph take memory of their own. */
 #define DEVICE_MEMORY_MARGIN ((size_t)256 << 20)
 
-/* Bytes of device memory the fit needs, or 0 if that overflows size_t. */
-static size_t bytes_needed(size_t m, size_t n, size_t k, const nmf_params *p)
+/* Rows of V per block of the GEMMs that read it: all of float V (read in
+ * place), V_BLOCK_BYTES of floats of a byte V's rows, at least one row. */
+static size_t V_block_rows(const nmf_problem *problem)
 {
+    if (problem->V)
+        return problem->m;
+    const size_t fit = V_BLOCK_BYTES / sizeof(float) / problem->n;
+    return fit == 0 ? 1 : fit < problem->m ? fit : problem->m;
+}
+
+/* The floats of d_V_block: only the beta = 2 fits read V in a GEMM (beta
+ * != 2 multiplies R, V ∘ WH^(β-2), element-wise from the bytes). */
+static size_t V_block_floats(const nmf_problem *problem, const nmf_params *p)
+{
+    return problem->V || p->beta != 2.0 ? 0 : V_block_rows(problem) * problem->n;
+}
+
+/* Bytes of device memory the fit needs, or 0 if that overflows size_t. */
+static size_t bytes_needed(const nmf_problem *problem, size_t k, const nmf_params *p)
+{
+    const size_t m = problem->m, n = problem->n;
     size_t mn = m > n ? m : n;
     size_t marks = (size_t)nmf_hals_rule_on(p); /* W_mark, H_mark */
-    size_t floats[] = {m * n * (p->beta != 2.0 ? 3 : 1), (3 + marks) * m * k, (3 + marks) * k * n,
-                       2 * k * k + k};
+    /* WH and R for beta != 2, the factors and their products, a byte V's
+     * block; V itself at its element size. */
+    size_t floats[] = {m * n * (p->beta != 2.0 ? 2 : 0), (3 + marks) * m * k, (3 + marks) * k * n,
+                       2 * k * k + k, V_block_floats(problem, p)};
     size_t total = DEVICE_MEMORY_MARGIN + CUBLAS_WORKSPACE_BYTES +
                    (NMF_REDUCE_PARTIALS + SUM_COUNT + mn) * sizeof(double);
-    for (size_t i = 0; i < 4; i++) {
+    const size_t V_bytes = m * n * nmf_problem_element_size(problem);
+    if (V_bytes > SIZE_MAX - total)
+        return 0;
+    total += V_bytes;
+    for (size_t i = 0; i < sizeof floats / sizeof *floats; i++) {
         if (floats[i] > (SIZE_MAX - total) / sizeof(float))
             return 0;
         total += floats[i] * sizeof(float);
@@ -374,14 +479,14 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "%zu x %zu is beyond cuBLAS's 32-bit matrix dimensions", m, n);
     /* The m*n bound above keeps these products far from overflowing on 64-bit. */
-    size_t need = bytes_needed(m, n, k, params), free_bytes = 0, total_bytes = 0;
+    size_t need = bytes_needed(problem, k, params), free_bytes = 0, total_bytes = 0;
     CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     if (need == 0 || need > free_bytes)
         return nmf_error(NMF_STATUS_TOO_LARGE,
-                         "the GPU fit needs %.2f GB for V (%zu x %zu), W, H and scratch, but the "
-                         "GPU has %.2f GB free of %.2f GB; hint: the CPU device",
-                         (double)need / 1e9, m, n, (double)free_bytes / 1e9,
-                         (double)total_bytes / 1e9);
+                         "the GPU fit needs %.2f GB for V (%zu x %zu, as %s), W, H and scratch, but "
+                         "the GPU has %.2f GB free of %.2f GB; hint: the CPU device",
+                         (double)need / 1e9, m, n, problem->V ? "floats" : "bytes",
+                         (double)free_bytes / 1e9, (double)total_bytes / 1e9);
 
     if (params->solver == NMF_SOLVER_HALS) {
         /* The sweep keeps the k x k Gram matrix in one block's shared
@@ -402,6 +507,8 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     c->m = m;
     c->n = n;
     c->k = k;
+    c->v_size = nmf_problem_element_size(problem);
+    c->block_rows = V_block_rows(problem);
     c->solver = params->solver;
     c->fixed_H = params->fixed_H;
     c->sweeps_W = params->sweeps_W;
@@ -424,7 +531,17 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
                                                 : CUBLAS_DEFAULT_MATH));
     CUDA_CHECK(cudaMalloc(&c->d_workspace, CUBLAS_WORKSPACE_BYTES));
     CUBLAS_CHECK(cublasSetWorkspace(c->blas, c->d_workspace, CUBLAS_WORKSPACE_BYTES));
-    CUDA_CHECK(cudaMalloc((void **)&c->d_V, m * n * sizeof(float)));
+    /* V as the problem gives it: floats, or bytes (a quarter of the memory). */
+    const void *V_host = problem->V ? (const void *)problem->V : (const void *)problem->V8;
+    void *d_V_elems = NULL;
+    CUDA_CHECK(cudaMalloc(&d_V_elems, m * n * c->v_size));
+    if (problem->V)
+        c->d_V = d_V_elems;
+    else
+        c->d_V8 = d_V_elems;
+    const size_t block_floats = V_block_floats(problem, params);
+    if (block_floats > 0)
+        CUDA_CHECK(cudaMalloc((void **)&c->d_V_block, block_floats * sizeof(float)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_W, m * k * sizeof(float)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_H, k * n * sizeof(float)));
     CUDA_CHECK(cudaMalloc((void **)&c->d_HHt, k * k * sizeof(float)));
@@ -451,14 +568,14 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     CUDA_CHECK(cudaEventCreate(&c->timer[0]));
     CUDA_CHECK(cudaEventCreate(&c->timer[1]));
 
-    CUDA_CHECK(cudaMemcpyAsync(c->d_V, problem->V, m * n * sizeof(float),
-                               cudaMemcpyHostToDevice, c->stream));
+    CUDA_CHECK(cudaMemcpyAsync(d_V_elems, V_host, m * n * c->v_size, cudaMemcpyHostToDevice,
+                               c->stream));
     CUDA_CHECK(cudaMemcpyAsync(c->d_W, W0, m * k * sizeof(float), cudaMemcpyHostToDevice,
                                c->stream));
     CUDA_CHECK(cudaMemcpyAsync(c->d_H, H0, k * n * sizeof(float), cudaMemcpyHostToDevice,
                                c->stream));
-    CUDA_CHECK(nmf_cuda_dot(c->d_V, NULL, m * n, c->d_partial, c->d_sums + SUM_NORM_V,
-                            c->stream));
+    CUDA_CHECK(nmf_cuda_norm_sq(device_V(c), c->v_size, m * n, c->d_partial,
+                                c->d_sums + SUM_NORM_V, c->stream));
     CUDA_CHECK(cudaStreamSynchronize(c->stream));
     *ctx = c;
     return NMF_STATUS_OK;
@@ -528,8 +645,8 @@ static nmf_status beta_loss(cuda_ctx *c, float beta, double *error)
     nmf_status st = NMF_STATUS_OK;
     CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, c->m, c->n, c->k, c->d_W, c->k,
                          c->d_H, c->n, c->d_WH, c->n));
-    CUDA_CHECK(nmf_cuda_beta_divergence(c->d_V, c->d_WH, c->m * c->n, beta, c->d_partial,
-                                        c->d_sums + SUM_LOSS, c->stream));
+    CUDA_CHECK(nmf_cuda_beta_divergence(device_V(c), c->v_size, c->d_WH, c->m * c->n, beta,
+                                        c->d_partial, c->d_sums + SUM_LOSS, c->stream));
     if ((st = read_sums(c, SUM_LOSS, 1)) != NMF_STATUS_OK)
         goto cleanup;
     double divergence = c->h_sums[SUM_LOSS];

@@ -44,7 +44,7 @@ NMF_NAMES(nmf_init_method, nmf_init_name, nmf_init_parse, init_names)
 static nmf_status check_args(const nmf_problem *problem, int k, const float *W,
                              const float *H)
 {
-    if (!problem || !problem->V || !W || !H)
+    if (!problem || (!problem->V && !problem->V8) || !W || !H)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init: NULL problem, V, W or H");
     if (problem->m == 0 || problem->n == 0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "the data matrix is empty (%zu x %zu)",
@@ -62,10 +62,18 @@ static double mean_of(const nmf_problem *problem)
     const size_t m = problem->m, n = problem->n;
     double total = 0.0;
     for (size_t i = 0; i < m; i++) {
-        const float *row = problem->V + i * n;
         double s = 0.0;
-        for (size_t j = 0; j < n; j++)
-            s += row[j];
+        if (problem->V) {
+            const float *row = problem->V + i * n;
+            for (size_t j = 0; j < n; j++)
+                s += row[j];
+        } else { /* a row of bytes sums exactly in integers */
+            const uint8_t *row = problem->V8 + i * n;
+            uint64_t bytes = 0;
+            for (size_t j = 0; j < n; j++)
+                bytes += row[j];
+            s = (double)bytes;
+        }
         total += s;
     }
     return total / ((double)m * (double)n);
@@ -127,11 +135,10 @@ static void load_block(const nmf_problem *problem, int wide, size_t b0, size_t b
     if (wide) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < bw; j++)
-                B[i * bw + j] = problem->V[i * n + b0 + j];
+                B[i * bw + j] = nmf_problem_value(problem, i * n + b0 + j);
     } else {
-        const float *src = problem->V + b0 * n;
         for (size_t i = 0; i < bw * n; i++)
-            B[i] = src[i];
+            B[i] = nmf_problem_value(problem, b0 * n + i);
     }
 }
 

@@ -1,7 +1,8 @@
 /* dataset.c - walks the inputs, recognises images by content, checks their
  * sizes, colour and the memory V needs before decoding anything, then
- * decodes the images in parallel into the rows of V as float32 on the
- * 0..255 scale: grey, or R, G, B in a colour run.
+ * decodes the images in parallel into the rows of V on the 0..255 scale:
+ * grey, or R, G, B in a colour run; as bytes when every image is 8-bit,
+ * else as float32 (dataset.h).
  *
  * Two passes: the first decodes only headers (stbi_info), so that a size
  * mismatch or a V too large for this machine is reported before any pixel
@@ -23,6 +24,7 @@
 #include "error.h"
 #include "names.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -74,9 +76,13 @@ static const char *const grey_names[] = {[DATASET_GREY_LUMA] = "luma",
                                          [DATASET_GREY_FIRST] = "first"};
 NMF_NAMES(dataset_grey, dataset_grey_name, dataset_grey_parse, grey_names)
 
+static const char *const storage_names[] = {[DATASET_STORAGE_AUTO] = "auto",
+                                            [DATASET_STORAGE_FLOAT32] = "float32"};
+NMF_NAMES(dataset_storage, dataset_storage_name, dataset_storage_parse, storage_names)
+
 void dataset_options_default(dataset_options *opt)
 {
-    *opt = (dataset_options){.grey = DATASET_GREY_LUMA};
+    *opt = (dataset_options){.grey = DATASET_GREY_LUMA, .storage = DATASET_STORAGE_AUTO};
 }
 
 static int is_digit(char c)
@@ -435,35 +441,32 @@ static double sample(const void *pix, pixel_format format, size_t i)
     return 0.0;
 }
 
-/* Interleaved pixels (count of them, channels each) to one grey float per
- * pixel. Alpha, the 2nd or 4th channel, is ignored. */
-static void to_grey(const void *pix, pixel_format format, int channels, size_t count,
-                    dataset_grey grey, float *out)
-{
-    int luma = channels >= 3 && grey == DATASET_GREY_LUMA;
-    for (size_t p = 0; p < count; p++) {
-        size_t i = p * (size_t)channels;
-        if (luma)
-            out[p] = (float)(0.299 * sample(pix, format, i) + 0.587 * sample(pix, format, i + 1) +
-                             0.114 * sample(pix, format, i + 2));
-        else
-            out[p] = (float)sample(pix, format, i);
-    }
-}
-
-/* Interleaved pixels (count of them, channels >= 3 each) to R, G, B floats,
- * interleaved. Alpha, the 4th channel, is ignored. */
-static void to_rgb(const void *pix, pixel_format format, int channels, size_t count, float *out)
-{
-    for (size_t p = 0; p < count; p++)
-        for (size_t c = 0; c < 3; c++)
-            out[3 * p + c] = (float)sample(pix, format, p * (size_t)channels + c);
-}
-
 /* The values a pixel has in V: 3 in a colour run, else 1. */
 static int row_channels(const dataset_options *opt)
 {
     return opt->colour ? 3 : 1;
+}
+
+/* Value c (of row_channels(opt)) of pixel p of the decoded pixels
+ * (channels each, interleaved), before any resizing: R, G or B in a colour
+ * run; else the grey as opt->grey asks. Alpha, the 2nd or 4th channel, is
+ * ignored. An 8-bit file's luma is rounded to the nearest whole number,
+ * halves up, in integers, so that it is exact (ties are exact there too:
+ * 299 R + 587 G + 114 B ends in 500 for 16782 of the 2^24 colours). */
+static float pixel_value(const void *pix, pixel_format format, int channels, size_t p, int c,
+                         const dataset_options *opt)
+{
+    size_t i = p * (size_t)channels;
+    if (opt->colour)
+        return (float)sample(pix, format, i + (size_t)c);
+    if (channels < 3 || opt->grey != DATASET_GREY_LUMA)
+        return (float)sample(pix, format, i);
+    if (format == PIXELS_8) {
+        const stbi_uc *q = (const stbi_uc *)pix + i;
+        return (float)((299u * q[0] + 587u * q[1] + 114u * q[2] + 500u) / 1000u);
+    }
+    return (float)(0.299 * sample(pix, format, i) + 0.587 * sample(pix, format, i + 1) +
+                   0.114 * sample(pix, format, i + 2));
 }
 
 /* Decoded pixels (count of them, channels each) to row_channels(opt)
@@ -471,24 +474,49 @@ static int row_channels(const dataset_options *opt)
 static void to_row(const void *pix, pixel_format format, int channels, size_t count,
                    const dataset_options *opt, float *out)
 {
-    if (opt->colour)
-        to_rgb(pix, format, channels, count, out);
-    else
-        to_grey(pix, format, channels, count, opt->grey, out);
+    int ch = row_channels(opt);
+    for (size_t p = 0; p < count; p++)
+        for (int c = 0; c < ch; c++)
+            out[p * (size_t)ch + (size_t)c] = pixel_value(pix, format, channels, p, c, opt);
 }
 
-/* Decodes one image into row (n floats: the probed size, or the resize
- * target, times row_channels(opt)). Runs inside the parallel region:
+/* As to_row, for an 8-bit file, into bytes: every value is a whole number
+ * 0..255 (pixel_value rounds the luma). */
+static void to_row8(const stbi_uc *pix, int channels, size_t count, const dataset_options *opt,
+                    unsigned char *out)
+{
+    int ch = row_channels(opt);
+    for (size_t p = 0; p < count; p++)
+        for (int c = 0; c < ch; c++)
+            out[p * (size_t)ch + (size_t)c] =
+                (unsigned char)pixel_value(pix, PIXELS_8, channels, p, c, opt);
+}
+
+/* A resized value of an 8-bit file back to a whole level 0..255: rounded
+ * to nearest, halves up (roundf: halves away from zero, and the values are
+ * >= 0). The clamp only catches float error at the ends: the triangle
+ * filter keeps values within the source's range. */
+static float round_level(float x)
+{
+    return x <= 0.0f ? 0.0f : x >= 255.0f ? 255.0f : roundf(x);
+}
+
+/* Decodes one image into its row of V, n values: the probed size, or the
+ * resize target, times row_channels(opt); into row (floats) or, when V is
+ * bytes, row8 (then the file is 8-bit). Runs inside the parallel region:
  * reports through its result, never through nmf_error(). */
 static decode_result decode_image(const image_entry *e, const dataset_options *opt, float *row,
-                                  size_t n)
+                                  unsigned char *row8, size_t n)
 {
     decode_result r = {DECODE_OK, 0, NULL};
     void *pix = NULL;
     float *unsized = NULL; /* the image at its own size, before resizing */
+    float *sized = NULL;   /* resized, before rounding into row8 */
     unsigned char *data = NULL;
     size_t len;
     int w, h, channels;
+    assert((row == NULL) != (row8 == NULL));
+    assert(!row8 || e->format == PIXELS_8);
     if ((r.err = read_whole_file(e->path, &data, &len)) != 0) {
         r.outcome = r.err == ENOMEM ? DECODE_NO_MEMORY : DECODE_OPEN;
         goto cleanup;
@@ -512,7 +540,9 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
         r.reason = stb_reason();
         goto cleanup;
     }
-    /* As the first pass saw it: this size and, in a colour run, colour. */
+    /* As the first pass saw it: this size and, in a colour run, colour.
+     * Not its bit depth: stb converts to the depth the first pass chose,
+     * so the row (bytes or floats) is filled either way. */
     if (w != e->w || h != e->h || (opt->colour && channels < 3)) {
         r.outcome = DECODE_CHANGED;
         goto cleanup;
@@ -520,26 +550,39 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
     size_t count = (size_t)w * (size_t)h;
     int ch = row_channels(opt);
     if (opt->resize_w == 0) {
-        to_row(pix, e->format, channels, count, opt, row);
+        if (row8)
+            to_row8(pix, channels, count, opt, row8);
+        else
+            to_row(pix, e->format, channels, count, opt, row);
     } else {
         unsized = malloc(count * (size_t)ch * sizeof *unsized);
-        if (!unsized) {
+        if (row8)
+            sized = malloc(n * sizeof *sized);
+        if (!unsized || (row8 && !sized)) {
             r.outcome = DECODE_NO_MEMORY;
             goto cleanup;
         }
         to_row(pix, e->format, channels, count, opt, unsized);
+        float *out = row8 ? sized : row;
         /* Resizing the float image keeps HDR and 16-bit values unrounded.
          * The triangle filter has no negative lobes, unlike stb's default
          * cubics, so the result stays within the source's range: V stays
          * non-negative and on the 0..255 scale. */
-        if (!stbir_resize_float_generic(unsized, w, h, 0, row, opt->resize_w, opt->resize_h, 0,
+        if (!stbir_resize_float_generic(unsized, w, h, 0, out, opt->resize_w, opt->resize_h, 0,
                                         ch, STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
                                         STBIR_FILTER_TRIANGLE, STBIR_COLORSPACE_LINEAR, NULL)) {
             r.outcome = DECODE_NO_MEMORY;
             goto cleanup;
         }
+        /* An 8-bit file stays 8-bit, whether V is bytes or floats. */
+        if (row8)
+            for (size_t i = 0; i < n; i++)
+                row8[i] = (unsigned char)round_level(sized[i]);
+        else if (e->format == PIXELS_8)
+            for (size_t i = 0; i < n; i++)
+                row[i] = round_level(row[i]);
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; row && i < n; i++) {
         if (!isfinite(row[i])) {
             r.outcome = DECODE_NONFINITE;
             break;
@@ -549,6 +592,7 @@ cleanup:
     free(data);
     stbi_image_free(pix);
     free(unsized);
+    free(sized);
     return r;
 }
 
@@ -597,11 +641,24 @@ static nmf_status check_colour(const image_list *images, const dataset_options *
                      first->channels == 1 ? "1 channel" : "2 channels: grey and alpha", more);
 }
 
+/* Whether V can be bytes: the storage allows it and every image is 8-bit
+ * (by its header). */
+static int use_bytes(const image_list *images, const dataset_options *opt)
+{
+    if (opt->storage != DATASET_STORAGE_AUTO)
+        return 0;
+    for (size_t i = 0; i < images->len; i++)
+        if (images->v[i].format != PIXELS_8)
+            return 0;
+    return 1;
+}
+
 /* The size checks of the first pass: agreeing sizes (unless resizing), and
- * an m x n float matrix (n counting the channels) that fits in size_t and
- * in the available memory. */
+ * an m x n matrix (n counting the channels) of elem-byte values, named
+ * storage, that fits in size_t and in the available memory. */
 static nmf_status check_sizes(const image_list *images, const char *const *inputs,
-                              size_t n_inputs, const dataset_options *opt, int *w, int *h)
+                              size_t n_inputs, const dataset_options *opt, size_t elem,
+                              const char *storage, int *w, int *h)
 {
     const image_entry *first = &images->v[0];
     *w = opt->resize_w ? opt->resize_w : first->w;
@@ -615,14 +672,14 @@ static nmf_status check_sizes(const image_list *images, const char *const *input
                              e->path, e->w, e->h, first->path, first->w, first->h, first->w,
                              first->h);
     }
-    size_t m = images->len, ch = (size_t)row_channels(opt), max = SIZE_MAX / sizeof(float);
+    size_t m = images->len, ch = (size_t)row_channels(opt), max = SIZE_MAX / elem;
     const char *rgb = ch == 3 ? " RGB" : "";
     if ((size_t)*w > max / (size_t)*h || (size_t)*w * (size_t)*h > max / ch ||
         (size_t)*w * (size_t)*h * ch > max / m)
         return nmf_error(NMF_STATUS_TOO_LARGE,
-                         "V would need more than SIZE_MAX bytes (%zu images of %dx%d%s)", m, *w,
-                         *h, rgb);
-    double need = (double)m * (double)*w * (double)*h * (double)ch * sizeof(float);
+                         "V would need more than SIZE_MAX bytes (%zu images of %dx%d%s, %s)", m,
+                         *w, *h, rgb, storage);
+    double need = (double)m * (double)*w * (double)*h * (double)ch * (double)elem;
     double avail = available_bytes();
     if (avail > 0 && need > avail) {
         char need_s[32], avail_s[32], more[48] = "";
@@ -631,9 +688,9 @@ static nmf_status check_sizes(const image_list *images, const char *const *input
         if (n_inputs > 1)
             snprintf(more, sizeof more, " (and %zu more inputs)", n_inputs - 1);
         return nmf_error(NMF_STATUS_TOO_LARGE,
-                         "%s%s: the image matrix needs %s (%zu images of %dx%d%s) but only %s of "
-                         "memory is available",
-                         inputs[0], more, need_s, m, *w, *h, rgb, avail_s);
+                         "%s%s: the image matrix needs %s (%zu images of %dx%d%s, %s) but only %s "
+                         "of memory is available",
+                         inputs[0], more, need_s, m, *w, *h, rgb, storage, avail_s);
     }
     return NMF_STATUS_OK;
 }
@@ -645,6 +702,7 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     image_list images = {0};
     decode_result *results = NULL;
     float *V = NULL;
+    unsigned char *V8 = NULL;
     char **paths = NULL;
     size_t skipped = 0;
     int w = 0, h = 0;
@@ -655,26 +713,37 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "resize %dx%d: both sizes must be positive, or both 0 for no resizing",
                          opt->resize_w, opt->resize_h);
+    if (!dataset_storage_name(opt->storage))
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "storage %d: not a dataset_storage",
+                         (int)opt->storage);
 
     for (size_t i = 0; i < n_inputs && st == NMF_STATUS_OK; i++)
         st = probe_input(inputs[i], &images, &skipped);
     if (st != NMF_STATUS_OK)
         goto cleanup;
+    /* From the headers, so that V is allocated once, at its final size. */
+    const int bytes = use_bytes(&images, opt);
+    const size_t elem = bytes ? 1 : sizeof(float);
+    const char *storage = bytes ? "uint8" : "float32";
     st = check_colour(&images, opt);
     if (st == NMF_STATUS_OK)
-        st = check_sizes(&images, inputs, n_inputs, opt, &w, &h);
+        st = check_sizes(&images, inputs, n_inputs, opt, elem, storage, &w, &h);
     if (st != NMF_STATUS_OK)
         goto cleanup;
 
     const int channels = row_channels(opt);
     size_t m = images.len, n = (size_t)w * (size_t)h * (size_t)channels;
-    V = malloc(m * n * sizeof *V);
+    if (bytes)
+        V8 = malloc(m * n);
+    else
+        V = malloc(m * n * sizeof *V);
     results = malloc(m * sizeof *results);
     paths = malloc(m * sizeof *paths);
-    if (!V || !results || !paths) {
+    if ((!V && !V8) || !results || !paths) {
         char need_s[32];
-        format_bytes((double)m * (double)n * sizeof *V, need_s, sizeof need_s);
-        st = nmf_error(NMF_STATUS_NO_MEMORY, "cannot allocate %s for the image matrix", need_s);
+        format_bytes((double)m * (double)n * (double)elem, need_s, sizeof need_s);
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "cannot allocate %s for the image matrix (%s)",
+                       need_s, storage);
         goto cleanup;
     }
     int threads = opt->threads > 0 ? opt->threads : omp_get_max_threads();
@@ -682,7 +751,8 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     size_t decoded = 0;
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
     for (size_t i = 0; i < m; i++) {
-        results[i] = decode_image(&images.v[i], opt, V + i * n, n);
+        results[i] = decode_image(&images.v[i], opt, V ? V + i * n : NULL, V8 ? V8 + i * n : NULL,
+                                  n);
         size_t done;
 #pragma omp atomic capture
         done = ++decoded;
@@ -706,9 +776,12 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     out->channels = channels;
     out->n = n;
     out->V = V;
+    out->V8 = V8;
+    out->storage = storage;
     out->paths = paths;
     out->skipped = skipped;
     V = NULL;
+    V8 = NULL;
     paths = NULL;
 cleanup:
     for (size_t i = 0; i < images.len; i++)
@@ -717,6 +790,7 @@ cleanup:
     free(results);
     free(paths);
     free(V);
+    free(V8);
     return st;
 }
 
@@ -729,5 +803,6 @@ void dataset_free(dataset *d)
             free(d->paths[i]);
     free(d->paths);
     free(d->V);
+    free(d->V8);
     memset(d, 0, sizeof *d);
 }

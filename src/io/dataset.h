@@ -7,7 +7,19 @@
  * recognised by content, not by name. Row i of V is the i-th image.
  *
  * Pixel values are on the 0..255 scale: 8-bit samples as they are, 16-bit
- * ones divided by 257, HDR ones as decoded (they may pass 255). A grey run
+ * ones divided by 257, HDR ones as decoded (they may pass 255). What is
+ * derived from an 8-bit file stays 8-bit, rounded to the nearest whole
+ * number, halves up: its luma grey (as Pillow's convert("L") gives an
+ * 8-bit image) and its values after resizing (the luma rounded first, then
+ * the resized value). 16-bit and HDR values are never rounded. The
+ * rounding follows each file's bit depth, not the storage below, so an
+ * 8-bit file gives the same values held as bytes or as floats.
+ *
+ * Storage: V is held at its source precision. When every image is 8-bit
+ * (by its header: GIF, PSD, BMP, JPEG and paletted PNGs are), every value
+ * is a whole number 0..255 and V is bytes (V8), a quarter of float32's
+ * memory; one 16-bit or HDR file makes all of V float32 (V).
+ * DATASET_STORAGE_FLOAT32 asks for float32 always. A grey run
  * (the default) turns each pixel into one grey value (dataset_grey). A
  * colour run keeps R, G and B: a row is then 3 * width * height values,
  * pixel-interleaved (R, G, B of pixel 0, then of pixel 1, ...), and alpha
@@ -32,11 +44,22 @@ typedef enum {
 const char *dataset_grey_name(dataset_grey grey);
 int dataset_grey_parse(const char *name, dataset_grey *out);
 
+typedef enum {
+    DATASET_STORAGE_AUTO,   /* bytes when every image is 8-bit, else float32 */
+    DATASET_STORAGE_FLOAT32 /* float32 always (comparisons, or by choice) */
+} dataset_storage;
+
+/* "auto" or "float32"; dataset_storage_parse returns 0, or -1 for another
+ * name. */
+const char *dataset_storage_name(dataset_storage storage);
+int dataset_storage_parse(const char *name, dataset_storage *out);
+
 typedef struct {
     dataset_grey grey;      /* unused in a colour run */
     int colour;             /* 0: grey; 1: keep R, G, B (see above) */
     int resize_w, resize_h; /* both 0: no resizing, sizes must then agree */
     int threads;            /* decoding threads; 0 = OpenMP default */
+    dataset_storage storage; /* how V is held; AUTO (0) by default */
     /* Optional: called now and then while decoding, from one thread, with
      * the images decoded so far, and once at the end with done == total. */
     void (*progress)(size_t done, size_t total, void *user);
@@ -48,13 +71,17 @@ typedef struct {
     int width, height; /* of every image (after resizing) */
     int channels;      /* values a pixel: 1, or 3 (R, G, B) in a colour run */
     size_t n;          /* width * height * channels */
-    float *V;          /* (m, n) row-major, raw pixel values 0..255 */
+    /* V (m, n) row-major, raw pixel values on the 0..255 scale, in one of
+     * two forms: exactly one of V and V8 is non-NULL. */
+    float *V;          /* float32, or NULL */
+    unsigned char *V8; /* bytes (every value a whole number), or NULL */
+    const char *storage; /* "uint8" (V8) or "float32" (V); static, not freed */
     char **paths;      /* m display paths, in row order */
     size_t skipped;    /* files that were not images */
 } dataset;
 
 /* Fills opt with the defaults: luma grey (not colour), no resize, default
- * threads. */
+ * threads, automatic storage. */
 void dataset_options_default(dataset_options *opt);
 
 /* Loads every image of the n_inputs inputs into out.
@@ -71,11 +98,22 @@ void dataset_options_default(dataset_options *opt);
  * the headers, before any pixel is decoded), sizes that differ
  * (the first file that differs and both sizes, with a hint about --resize),
  * or a V that would overflow size_t or not fit in the available memory
- * (checked before allocating, with the bytes needed). */
+ * (checked before allocating, at the storage's element size, with the
+ * bytes needed). The storage is decided from the headers, so V is
+ * allocated once, at its final element size; with bytes no m x n float
+ * buffer is ever allocated. NMF_STATUS_BAD_ARGUMENT for no inputs, a
+ * resize with one size 0 or negative, or a storage outside the enum. */
 nmf_status dataset_load(const char *const *inputs, size_t n_inputs,
                         const dataset_options *opt, dataset *out);
 
+/* Frees V or V8 and the paths, and zeroes *d; NULL or a zeroed d is fine. */
 void dataset_free(dataset *d);
+
+/* The loaded V as the library takes it (borrowed from d). */
+static inline nmf_problem dataset_problem(const dataset *d)
+{
+    return (nmf_problem){d->m, d->n, d->V, d->V8};
+}
 
 /* strcmp-like natural order: runs of digits compare by numeric value. */
 int dataset_natural_compare(const char *a, const char *b);

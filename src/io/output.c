@@ -301,13 +301,14 @@ cleanup:
 
 /* ---- the reconstructions ---- */
 
-nmf_status output_write_reconstructions(const char *dir, const float *V, const float *W,
-                                        const float *H, size_t m, int k, int width,
-                                        int height, int channels, int count)
+nmf_status output_write_reconstructions(const char *dir, const nmf_problem *V, const float *W,
+                                        const float *H, int k, int width, int height,
+                                        int channels, int count)
 {
     nmf_status st = output__check_image("reconstructions", k, width, height, channels);
     if (st != NMF_STATUS_OK)
         return st;
+    const size_t m = V->m;
     if (count < 1 || m < 1)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "reconstructions: nothing to show (count %d, %zu images)", count, m);
@@ -348,7 +349,7 @@ nmf_status output_write_reconstructions(const char *dir, const float *V, const f
 
     for (size_t t = 0; t < (size_t)count; t++) {
         size_t x0 = t * (tw + OUTPUT_GAP), i = picks[t];
-        memcpy(pair, V + i * n, n * sizeof *pair);
+        nmf_problem_rows(V, i, 1, pair);
 
         /* row i of W·H: sum over components of W[i][j] * H[j] */
         memset(acc, 0, n * sizeof *acc);

@@ -23,11 +23,11 @@ nmf_status output_write_components(const char *dir, const float *H, int k,
  * (output_pick_spread) in the top row above their reconstructions W·H in
  * the bottom row. Each input and its reconstruction share one scale, the
  * output_tile_scale of the two together, so the pair compares pixel for
- * pixel. count is clipped to m. W is (m, k), H is (k, n), n = width * height * channels. */
-nmf_status output_write_reconstructions(const char *dir, const float *V,
-                                        const float *W, const float *H,
-                                        size_t m, int k, int width, int height,
-                                        int channels, int count);
+ * pixel. count is clipped to m. V is (m, n), floats or bytes, W is (m, k),
+ * H is (k, n), n = width * height * channels. */
+nmf_status output_write_reconstructions(const char *dir, const nmf_problem *V,
+                                        const float *W, const float *H, int k, int width,
+                                        int height, int channels, int count);
 
 /* Writes the m rows of `rows` (each width * height * channels values in
  * pixel units, as V holds them: a reconstruction W·H, say) as one PNG each,

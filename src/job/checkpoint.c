@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* 2: the stopping rule recorded (version 1, without it, ran scikit-learn's). */
-#define MAGIC "nmf-faces checkpoint 3"
+/* 2: the stopping rule recorded (version 1, without it, ran scikit-learn's);
+ * 3: colour recorded; 4: 8-bit values rounded after luma and resize (0.3's
+ * rows were not, so its checkpoints would resume on other values). */
+#define MAGIC "nmf-faces checkpoint 4"
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
@@ -122,9 +124,10 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point 
     nmf_params *p = &info->config.params;
     run_config_default(&info->config);
     if (!fgets(r->line, sizeof r->line, r->fp) || strncmp(r->line, MAGIC, strlen(MAGIC))) {
-        /* Format 1 was nmf-faces 0.1's, 2 was 0.2's (before --colour). */
+        /* Format N < 4 was nmf-faces 0.N's. */
         const int older = strncmp(r->line, "nmf-faces checkpoint 1", 22) == 0   ? 1
                           : strncmp(r->line, "nmf-faces checkpoint 2", 22) == 0 ? 2
+                          : strncmp(r->line, "nmf-faces checkpoint 3", 22) == 0 ? 3
                                                                                 : 0;
         st = older ? nmf_error(NMF_STATUS_BAD_INPUT,
                                "%s: a checkpoint of nmf-faces 0.%d (format %d), which this "

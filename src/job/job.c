@@ -72,12 +72,20 @@ nmf_status job_write_inputs_list(const char *dir, const dataset *d)
     return st;
 }
 
+void job_print_loaded(const dataset *d, double load_s)
+{
+    fprintf(stderr, "loaded %zu image%s of %dx%d in %.2f s (%zu skipped file%s); V held as %s, "
+            "%.1f MB\n", d->m, d->m == 1 ? "" : "s", d->width, d->height, load_s, d->skipped,
+            d->skipped == 1 ? "" : "s", d->storage, (double)job_V_bytes(d) / 1e6);
+}
+
 nmf_status job_check_zeros_for_beta(const dataset *d, double beta)
 {
     if (beta > 0.0)
         return NMF_STATUS_OK;
+    const nmf_problem V = dataset_problem(d);
     for (size_t i = 0; i < d->m * d->n; i++)
-        if (d->V[i] == 0.0f)
+        if (nmf_problem_value(&V, i) == 0.0f)
             return nmf_error(NMF_STATUS_BAD_INPUT,
                              "%s: pixel (%zu, %zu) is 0, and a loss with beta <= 0 (here %g) "
                              "needs data without zeros; hint: --loss kl or a --beta above 0 "
@@ -173,6 +181,7 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
                                 const float *H, run_metrics *rm, int keep_checkpoint)
 {
     const int k = opt->config.params.k;
+    const nmf_problem problem = dataset_problem(d);
     char path[4096];
     fs_stage stage;
     nmf_status st;
@@ -188,7 +197,7 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
         (st = npy_write_f32(path, H, (size_t)k, d->n)) != NMF_STATUS_OK ||
         (st = output_write_components(dir, H, k, d->width, d->height, d->channels)) !=
             NMF_STATUS_OK ||
-        (st = output_write_reconstructions(dir, d->V, W, H, d->m, k, d->width, d->height,
+        (st = output_write_reconstructions(dir, &problem, W, H, k, d->width, d->height,
                                            d->channels, opt->config.recon_count)) !=
             NMF_STATUS_OK ||
         (st = job_write_inputs_list(dir, d)) != NMF_STATUS_OK ||
@@ -255,11 +264,9 @@ nmf_status job_run(const job_options *opt)
         goto cleanup;
     double load_s = nmf_clock_s() - t0;
     if (!opt->quiet)
-        fprintf(stderr, "loaded %zu image%s of %dx%d in %.2f s (%zu skipped file%s)\n", d.m,
-                d.m == 1 ? "" : "s", d.width, d.height, load_s, d.skipped,
-                d.skipped == 1 ? "" : "s");
+        job_print_loaded(&d, load_s);
 
-    nmf_problem problem = {d.m, d.n, d.V};
+    nmf_problem problem = dataset_problem(&d);
     const uint64_t fingerprint = dataset_fingerprint(&d);
     if (opt->resume && (fingerprint != opt->resume->fingerprint || d.m != opt->resume->m ||
                         d.n != opt->resume->n)) {
@@ -314,8 +321,8 @@ nmf_status job_run(const job_options *opt)
 #else
     int threads = 1;
 #endif
-    run_metrics rm = {&opt->config, threads, d.m, d.skipped, d.height, d.width, &result,
-                      load_s, init_s, 0.0};
+    run_metrics rm = {&opt->config, threads, d.m, d.skipped, d.height, d.width, d.storage,
+                      job_V_bytes(&d), &result, load_s, init_s, 0.0};
     if ((st = write_outputs(opt, &d, W, H, &rm, cc.written || opt->resume)) != NMF_STATUS_OK)
         goto cleanup;
     if (fit_st == NMF_STATUS_INTERRUPTED) {

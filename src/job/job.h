@@ -62,6 +62,17 @@ nmf_status job_check_output_dir(const char *dir, const char *const *files, size_
  * data is refused (as scikit-learn refuses it), naming the first image
  * with a zero and what the tool offers instead. */
 nmf_status job_check_zeros_for_beta(const dataset *d, double beta);
+
+/* The bytes V takes as loaded (bytes or float32). */
+static inline size_t job_V_bytes(const dataset *d)
+{
+    const nmf_problem V = dataset_problem(d);
+    return d->m * d->n * nmf_problem_element_size(&V);
+}
+
+/* The load summary line on stderr: images, size, time, skipped files, and
+ * how V is held. */
+void job_print_loaded(const dataset *d, double load_s);
 /* dir/inputs.txt: one display path per line, in row order of V and W. */
 nmf_status job_write_inputs_list(const char *dir, const dataset *d);
 

@@ -40,6 +40,7 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     sb_printf(&sb, "  \"images\": %zu,\n  \"skipped_files\": %zu,\n", rm->images, rm->skipped);
     sb_printf(&sb, "  \"height\": %d,\n  \"width\": %d,\n  \"threads\": %d,\n", rm->height,
               rm->width, rm->threads);
+    sb_printf(&sb, "  \"storage\": \"%s\",\n  \"V_bytes\": %zu,\n", rm->storage, rm->V_bytes);
     metrics_outcome(&sb, r);
     sb_printf(&sb, ",\n  \"beta_divergence\": ");
     sb_number(&sb, 0.5 * r->reconstruction_err * r->reconstruction_err);

@@ -12,6 +12,8 @@ typedef struct {
     int threads;           /* threads actually used */
     size_t images, skipped;
     int height, width;
+    const char *storage;   /* how V was held: "uint8" or "float32" */
+    size_t V_bytes;
     const nmf_result *result;
     double load_s, init_s, write_s;
 } run_metrics;

@@ -36,6 +36,7 @@ static nmf_status load_like_model(const transform_options *opt, const model_info
     data.resize_w = mi->resize_w;
     data.resize_h = mi->resize_h;
     data.threads = opt->job.config.params.threads;
+    data.storage = opt->job.config.data.storage;
     data.progress = progress_loading;
     data.progress_user = ps;
     nmf_status st = dataset_load(opt->job.inputs, opt->job.n_inputs, &data, d);
@@ -88,12 +89,13 @@ static void per_image_errors(const dataset *d, const float *W, const float *H, s
                              double *err)
 {
     const size_t n = d->n;
+    const nmf_problem V = dataset_problem(d);
     #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i = 0; i < d->m; i++) {
         double diff = 0.0, norm = 0.0;
         for (size_t j = 0; j < n; j++) {
             const double wh = wh_at(W, H, k, n, i, j);
-            const double v = d->V[i * n + j];
+            const double v = nmf_problem_value(&V, i * n + j);
             diff += (v - wh) * (v - wh);
             norm += v * v;
         }
@@ -119,6 +121,7 @@ static nmf_status transform_metrics(const transform_options *opt, const dataset 
     sb_printf(&sb, ",\n  \"max_iter\": %d,\n  \"k\": %d,\n", p->max_iter, p->k);
     sb_printf(&sb, "  \"images\": %zu,\n  \"height\": %d,\n  \"width\": %d,\n  \"channels\": %d,\n",
               d->m, d->height, d->width, d->channels);
+    sb_printf(&sb, "  \"storage\": \"%s\",\n  \"V_bytes\": %zu,\n", d->storage, job_V_bytes(d));
     metrics_outcome(&sb, r);
     sb_printf(&sb, ",\n  \"image_relative_err\": [");
     for (size_t i = 0; i < d->m; i++) {
@@ -137,6 +140,7 @@ static nmf_status write_transform(const transform_options *opt, const dataset *d
                                   const float *W, const float *H, const nmf_params *p,
                                   const char *json, size_t len)
 {
+    const nmf_problem V = dataset_problem(d);
     char path[4096];
     fs_stage stage;
     nmf_status st = fs_stage_open(&stage, opt->job.output_dir);
@@ -148,7 +152,7 @@ static nmf_status write_transform(const transform_options *opt, const dataset *d
     if (st == NMF_STATUS_OK)
         st = job_write_inputs_list(dir, d);
     if (st == NMF_STATUS_OK)
-        st = output_write_reconstructions(dir, d->V, W, H, d->m, p->k, d->width, d->height,
+        st = output_write_reconstructions(dir, &V, W, H, p->k, d->width, d->height,
                                           d->channels, opt->job.config.recon_count);
     if (st == NMF_STATUS_OK)
         st = fs_join(path, sizeof path, dir, "metrics.json");
@@ -192,10 +196,8 @@ nmf_status job_transform(const transform_options *opt)
         goto cleanup;
     const double load_s = nmf_clock_s() - t0;
     if (!job->quiet)
-        fprintf(stderr, "loaded %zu image%s of %dx%d in %.2f s (%zu skipped file%s)\n", d.m,
-                d.m == 1 ? "" : "s", d.width, d.height, load_s, d.skipped,
-                d.skipped == 1 ? "" : "s");
-    nmf_problem problem = {d.m, d.n, d.V};
+        job_print_loaded(&d, load_s);
+    nmf_problem problem = dataset_problem(&d);
     if ((st = job_check_zeros_for_beta(&d, p.beta)) != NMF_STATUS_OK)
         goto cleanup;
     W = malloc(d.m * (size_t)p.k * sizeof *W);

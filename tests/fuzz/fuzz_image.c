@@ -1,9 +1,10 @@
 /* fuzz_image.c - fuzz target for image decoding as the tool runs it: the
  * bytes become one file in a folder and go through dataset_load (content
  * sniffing, stb_image, grey conversion, and, by the first byte's low bits,
- * --grey first, --resize and --colour). Any bytes must give a clean failure or a
- * finite V of the right size, never a crash, a leak or undefined
- * behaviour. Built like fuzz_npy.c. */
+ * --grey first, --resize, --colour and --storage float32). Any bytes must
+ * give a clean failure or a finite V of the right size in one of its two
+ * forms, never a crash, a leak or undefined behaviour. Built like
+ * fuzz_npy.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "dataset.h"
 #include "fuzz_util.h"
@@ -52,13 +53,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         opt.resize_w = 7, opt.resize_h = 5;
     if (size > 0 && (data[0] & 4))
         opt.colour = 1;
+    if (size > 0 && (data[0] & 8))
+        opt.storage = DATASET_STORAGE_FLOAT32;
     const char *inputs[1] = {path};
     dataset d;
     if (dataset_load(inputs, 1, &opt, &d) == NMF_STATUS_OK) {
         if (d.m != 1 || d.channels != (opt.colour ? 3 : 1) ||
             d.n != (size_t)d.width * (size_t)d.height * (size_t)d.channels)
             abort();
-        for (size_t i = 0; i < d.n; i++)
+        if (!d.V == !d.V8)
+            abort(); /* exactly one form */
+        for (size_t i = 0; d.V && i < d.n; i++)
             if (!isfinite(d.V[i]))
                 abort();
         dataset_free(&d);

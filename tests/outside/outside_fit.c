@@ -17,7 +17,7 @@ int main(void)
                 v += (double)((i * 7 + t * 3) % 11) * (double)((j * 5 + t * 13) % 7);
             V[i * N + j] = (float)v;
         }
-    nmf_problem problem = {M, N, V};
+    nmf_problem problem = {M, N, V, NULL};
     nmf_params p;
     nmf_params_default(&p);
     p.k = K;
