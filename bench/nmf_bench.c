@@ -20,24 +20,30 @@
  * Timing: each repeat starts again from the same W0, H0 (backend reset, V
  * and any CUDA Graph kept), runs `iters` iterations in the driver's chunks
  * of 10 with a loss read after each chunk, and is timed with CUDA events on
- * the GPU and CLOCK_MONOTONIC on the CPU, after one warm-up run. */
+ * the GPU and CLOCK_MONOTONIC on the CPU, after one warm-up run. With
+ * --stream the CPU also runs on a copy of V in a file mapped from disk and
+ * read in blocks (nmf_problem's stream_block; row cpu-disk), its repeats
+ * taken in turns with the in-memory run's. */
 #define _POSIX_C_SOURCE 200809L
 #include "backend.h"
 #include "clock.h"
 #include "dataset.h"
 #include "error.h"
 #include "init.h"
+#include "mapped_file.h"
 #include "npy.h"
 #include "fsutil.h"
 #include "strbuf.h"
 
 #include <cblas.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -72,6 +78,7 @@ typedef struct {
     nmf_solver solver;
     int mu_case;         /* a HALS case: the index of its MU twin, or -1 */
     result res[DEV_COUNT];
+    result disk;         /* --stream: the CPU on V streamed from a file */
 } bench_case;
 
 typedef struct {
@@ -80,6 +87,8 @@ typedef struct {
     nmf_precision precision;
     const char *json_path, *export_dir;
     const char *case_list, *k_list, *solver_list;
+    const char *stream_dir; /* --stream: where the mapped copy of V goes, or NULL */
+    size_t stream_block;
 } options;
 
 static double case_flops(const bench_case *c)
@@ -163,46 +172,70 @@ static double now_ms(void)
     return 1e3 * nmf_clock_s();
 }
 
-/* Measures one case on one backend into r; a failure becomes a skip with
- * the reason (a GPU without room for V is a result, not an error). */
-static void measure(const nmf_backend *b, const nmf_problem *problem, const nmf_params *p,
-                    const float *W0, const float *H0, int iters, int repeats, result *r)
+/* One timed repeat from W0, H0: ms per iteration into *ms. */
+static nmf_status timed_run(const nmf_backend *b, void *ctx, const float *W0, const float *H0,
+                            int iters, double *ms, double *loss)
 {
-    void *ctx = NULL;
-    double ms[MAX_REPEAT], loss = NAN;
     nmf_status st;
-    double t0 = now_ms();
-    if ((st = b->init(&ctx, problem, p, W0, H0)) != NMF_STATUS_OK)
-        goto done;
-    r->transfer_ms = now_ms() - t0;
-    if ((st = run_chunks(b, ctx, iters, &loss)) != NMF_STATUS_OK) /* warm-up */
-        goto done;
-    for (int rep = 0; rep < repeats; rep++) {
-        if ((st = b->bench->reset(ctx, W0, H0)) != NMF_STATUS_OK)
-            goto done;
-        double start = now_ms();
-        if (b->bench->timer_start && (st = b->bench->timer_start(ctx)) != NMF_STATUS_OK)
-            goto done;
-        if ((st = run_chunks(b, ctx, iters, &loss)) != NMF_STATUS_OK)
-            goto done;
-        if (b->bench->timer_stop) {
-            if ((st = b->bench->timer_stop(ctx, &ms[rep])) != NMF_STATUS_OK)
-                goto done;
-        } else {
-            ms[rep] = now_ms() - start;
-        }
-        ms[rep] /= iters;
+    if ((st = b->bench->reset(ctx, W0, H0)) != NMF_STATUS_OK)
+        return st;
+    double start = now_ms();
+    if (b->bench->timer_start && (st = b->bench->timer_start(ctx)) != NMF_STATUS_OK)
+        return st;
+    if ((st = run_chunks(b, ctx, iters, loss)) != NMF_STATUS_OK)
+        return st;
+    if (b->bench->timer_stop) {
+        if ((st = b->bench->timer_stop(ctx, ms)) != NMF_STATUS_OK)
+            return st;
+    } else {
+        *ms = now_ms() - start;
     }
-    qsort(ms, (size_t)repeats, sizeof *ms, compare_double);
-    r->run = 1;
-    r->min_ms = ms[0];
-    r->median_ms = repeats % 2 ? ms[repeats / 2] : 0.5 * (ms[repeats / 2 - 1] + ms[repeats / 2]);
-    r->loss = loss;
-done:
+    *ms /= iters;
+    return NMF_STATUS_OK;
+}
+
+/* Keeps a failure's reason in r as a skip, before a later failure
+ * replaces nmf_last_error(); returns whether st is a failure. */
+static int kept_failure(nmf_status st, result *r)
+{
     if (st != NMF_STATUS_OK)
         snprintf(r->skipped, sizeof r->skipped, "%s", nmf_last_error());
-    if (ctx)
-        b->free(ctx);
+    return st != NMF_STATUS_OK;
+}
+
+/* Measures one case on one backend from each of n (1 or 2) problems, the
+ * same V held in different ways, into r[0..n): each staged and warmed up,
+ * then their repeats taken in turns, so that the machine's noise falls on
+ * all alike. A failure skips that problem alone, with the reason (a GPU
+ * without room for V is a result, not an error). */
+static void measure(const nmf_backend *b, const nmf_problem *problems, int n, const nmf_params *p,
+                    const float *W0, const float *H0, int iters, int repeats, result *const *r)
+{
+    void *ctx[2] = {NULL, NULL};
+    double ms[2][MAX_REPEAT];
+    int ok[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        double t0 = now_ms();
+        if (kept_failure(b->init(&ctx[i], &problems[i], p, W0, H0), r[i]))
+            continue;
+        r[i]->transfer_ms = now_ms() - t0;
+        ok[i] = !kept_failure(run_chunks(b, ctx[i], iters, &r[i]->loss), r[i]); /* warm-up */
+    }
+    for (int rep = 0; rep < repeats; rep++)
+        for (int i = 0; i < n; i++)
+            ok[i] = ok[i] && !kept_failure(timed_run(b, ctx[i], W0, H0, iters, &ms[i][rep],
+                                                     &r[i]->loss), r[i]);
+    for (int i = 0; i < n; i++) {
+        if (ok[i]) {
+            qsort(ms[i], (size_t)repeats, sizeof *ms[i], compare_double);
+            r[i]->run = 1;
+            r[i]->min_ms = ms[i][0];
+            r[i]->median_ms = repeats % 2 ? ms[i][repeats / 2]
+                                          : 0.5 * (ms[i][repeats / 2 - 1] + ms[i][repeats / 2]);
+        }
+        if (ctx[i])
+            b->free(ctx[i]);
+    }
 }
 
 /* The relative tolerance GPU and CPU losses must meet: fp32 both ways
@@ -216,6 +249,33 @@ static int losses_agree(const bench_case *c, nmf_precision precision)
 {
     const result *cpu = &c->res[DEV_CPU], *gpu = &c->res[DEV_GPU];
     return fabs(gpu->loss - cpu->loss) <= agreement_tolerance(precision) * cpu->loss;
+}
+
+/* Streaming changes where V is read from, not a sum's order: the same bits. */
+static int stream_agrees(const bench_case *c)
+{
+    return c->disk.loss == c->res[DEV_CPU].loss;
+}
+
+/* Copies V into a new file mapped from dir, as *streamed: read back in
+ * blocks of `block` bytes. The file, just written, is in the page cache;
+ * written back to disk first, so that no writeback runs under the timing,
+ * and handed back, so that the fits read it as a stream from the start. */
+static nmf_status stream_copy(const nmf_problem *problem, const char *dir, size_t block,
+                              nmf_problem *streamed, void **map)
+{
+    const size_t bytes = problem->m * problem->n * nmf_problem_element_size(problem);
+    nmf_status st = mapped_file_create(dir, bytes, map);
+    if (st != NMF_STATUS_OK)
+        return st;
+    memcpy(*map, problem->V ? (const void *)problem->V : (const void *)problem->V8, bytes);
+    if (msync(*map, bytes, MS_SYNC))
+        return nmf_error(NMF_STATUS_IO, "%s: cannot write V's copy to disk: %s", dir,
+                         strerror(errno));
+    *streamed = (nmf_problem){problem->m, problem->n, problem->V ? *map : NULL,
+                              problem->V ? NULL : *map, block};
+    nmf_problem_release(streamed, 0, problem->m * problem->n);
+    return NMF_STATUS_OK;
 }
 
 static nmf_status export_case(const char *dir, const bench_case *c, const nmf_problem *problem,
@@ -247,7 +307,8 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
     dataset d = {0};
     uint8_t *V8 = NULL;
     float *W0 = NULL, *H0 = NULL;
-    nmf_problem problem;
+    void *map = NULL;
+    nmf_problem problem, problems[2];
     nmf_status st = NMF_STATUS_OK;
     if (c->faces) {
         const char *inputs[1] = {NMF_BUNDLED_DATA};
@@ -259,7 +320,7 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
         c->n = d.n;
         problem = dataset_problem(&d);
     } else if ((V8 = synthetic_V(c->m, c->n, 1234))) {
-        problem = (nmf_problem){c->m, c->n, NULL, V8};
+        problem = (nmf_problem){c->m, c->n, NULL, V8, 0};
     } else {
         return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory for V", c->name);
     }
@@ -281,6 +342,8 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
     p.threads = o->threads;
     for (int dev = 0; dev < DEV_COUNT; dev++) {
         result *r = &c->res[dev];
+        if (dev == DEV_CPU && r->skipped[0]) /* over the CPU budget: not streamed either */
+            snprintf(c->disk.skipped, sizeof c->disk.skipped, "%s", r->skipped);
         if (!o->devices[dev] || r->skipped[0])
             continue;
         if (!backends[dev]) {
@@ -288,10 +351,21 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
             continue;
         }
         p.precision = dev == DEV_GPU ? o->precision : NMF_PRECISION_FP32;
-        fprintf(stderr, "  %s on the %s...\n", c->name, device_names[dev]);
-        measure(backends[dev], &problem, &p, W0, H0, o->iters, o->repeats, r);
+        result *rs[2] = {r, &c->disk};
+        problems[0] = problem;
+        int n = 1;
+        if (dev == DEV_CPU && o->stream_dir) {
+            if ((st = stream_copy(&problem, o->stream_dir, o->stream_block, &problems[1], &map)) !=
+                NMF_STATUS_OK)
+                goto cleanup;
+            n = 2;
+        }
+        fprintf(stderr, "  %s on the %s%s...\n", c->name, device_names[dev],
+                n == 2 ? ", from memory and streamed from disk in turns" : "");
+        measure(backends[dev], problems, n, &p, W0, H0, o->iters, o->repeats, rs);
     }
 cleanup:
+    mapped_file_free(map, problem.m * problem.n * nmf_problem_element_size(&problem));
     dataset_free(&d);
     free(V8);
     free(W0);
@@ -324,6 +398,25 @@ static int parse_size_t(const char *s, size_t *out)
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s || *end || errno || v == 0 || v > (1ull << 31) - 1 || *s == '-')
         return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+/* A number of bytes, > 0, with an optional K, M or G (powers of 1024, as
+ * nmf-faces --max-memory takes them). */
+static int parse_bytes(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    const char *u = *end ? strchr("KMG", toupper((unsigned char)*end)) : NULL;
+    if (end == s || errno || v == 0 || *s == '-' || (*end && (!u || end[1])))
+        return -1;
+    for (const char *q = "KMG"; u && q <= u; q++) {
+        if (v > SIZE_MAX / 1024)
+            return -1;
+        v *= 1024;
+    }
     *out = (size_t)v;
     return 0;
 }
@@ -431,35 +524,69 @@ static double pct_of_ceiling(const machine *mc, int dev, nmf_precision precision
     return by_bytes ? pb : pf;
 }
 
+/* One row of the table: r, case c on a device whose ceilings are dev's;
+ * ref, the run its loss is checked against (NULL: none), agree whether it
+ * passed, and then the speedup is ref's time over r's. Returns whether r
+ * ran and failed the check. */
+static int print_row(const bench_case *c, const char *device, int dev, const result *r,
+                     const result *ref, int agree, const machine *mc, const options *o)
+{
+    const int width = o->stream_dir ? 8 : 6; /* "cpu-disk" */
+    if (!r->run) {
+        printf("%-22s %*s skipped: %s\n", c->name, width, device, r->skipped);
+        return 0;
+    }
+    double gflops = case_flops(c) / r->median_ms / 1e6, gbps = case_bytes(c) / r->median_ms / 1e6;
+    const char *which;
+    double pct = pct_of_ceiling(mc, dev, o->precision, gflops, gbps, &which);
+    char speedup[16] = "-";
+    if (ref && agree)
+        snprintf(speedup, sizeof speedup, dev == DEV_GPU ? "%.1fx" : "%.2fx",
+                 ref->median_ms / r->median_ms);
+    printf("%-22s %*s %10.3f %10.3f %9.1f %8.1f %10.1f%% %11.1f %14.6g %7s %8s\n", c->name,
+           width, device, r->median_ms, r->min_ms, gflops, gbps, pct, r->transfer_ms, r->loss,
+           ref ? (agree ? "yes" : "NO") : "-", speedup);
+    return ref && !agree;
+}
+
 static void print_table(const bench_case *cases, int count, const machine *mc, const options *o)
 {
-    printf("\n%-22s %6s %10s %10s %9s %8s %11s %11s %14s %7s %8s\n", "case", "device", "ms/iter",
-           "min ms", "GFLOP/s", "GB/s", "% ceiling", "transfer ms", "loss", "agrees", "speedup");
+    printf("\n%-22s %*s %10s %10s %9s %8s %11s %11s %14s %7s %8s\n", "case",
+           o->stream_dir ? 8 : 6, "device", "ms/iter", "min ms", "GFLOP/s", "GB/s", "% ceiling",
+           "transfer ms", "loss", "agrees", "speedup");
     for (int i = 0; i < count; i++) {
         const bench_case *c = &cases[i];
+        const result *cpu = c->res[DEV_CPU].run ? &c->res[DEV_CPU] : NULL;
         for (int dev = 0; dev < DEV_COUNT; dev++) {
-            const result *r = &c->res[dev];
-            if (!o->devices[dev])
-                continue;
-            if (!r->run) {
-                printf("%-22s %6s skipped: %s\n", c->name, device_names[dev], r->skipped);
-                continue;
-            }
-            double gflops = case_flops(c) / r->median_ms / 1e6, gbps = case_bytes(c) / r->median_ms / 1e6;
-            const char *which;
-            double pct = pct_of_ceiling(mc, dev, o->precision, gflops, gbps, &which);
-            int pair = dev == DEV_GPU && c->res[DEV_CPU].run;
-            const char *agree = pair ? (losses_agree(c, o->precision) ? "yes" : "NO") : "-";
-            char speedup[16] = "-";
-            if (pair && losses_agree(c, o->precision))
-                snprintf(speedup, sizeof speedup, "%.1fx", c->res[DEV_CPU].median_ms / r->median_ms);
-            printf("%-22s %6s %10.3f %10.3f %9.1f %8.1f %10.1f%% %11.1f %14.6g %7s %8s\n", c->name,
-                   device_names[dev], r->median_ms, r->min_ms, gflops, gbps, pct, r->transfer_ms,
-                   r->loss, agree, speedup);
-            if (pair && !losses_agree(c, o->precision))
+            const result *ref = dev == DEV_GPU ? cpu : NULL;
+            if (o->devices[dev] && print_row(c, device_names[dev], dev, &c->res[dev], ref,
+                                             ref && losses_agree(c, o->precision), mc, o))
                 printf("FAIL: %s: GPU loss %.9g vs CPU %.9g differ by more than %g relative\n",
-                       c->name, r->loss, c->res[DEV_CPU].loss, agreement_tolerance(o->precision));
+                       c->name, c->res[dev].loss, cpu->loss, agreement_tolerance(o->precision));
         }
+        if (o->stream_dir && o->devices[DEV_CPU] &&
+            print_row(c, "cpu-disk", DEV_CPU, &c->disk, cpu, cpu && stream_agrees(c), mc, o))
+            printf("FAIL: %s: streamed loss %.17g vs in memory %.17g, not the same bits\n",
+                   c->name, c->disk.loss, cpu->loss);
+    }
+}
+
+/* Issue 15's target: an iteration on V streamed from the page cache at
+ * most 1.2x one on V in memory. */
+#define STREAM_TARGET_RATIO 1.2
+
+static void print_stream_ratios(const bench_case *cases, int count)
+{
+    for (int i = 0; i < count; i++) {
+        const bench_case *c = &cases[i];
+        const result *mem = &c->res[DEV_CPU], *disk = &c->disk;
+        if (!mem->run || !disk->run)
+            continue;
+        double ratio = disk->median_ms / mem->median_ms;
+        printf("target: streamed <= %.1fx in memory: %s %.2fx (%.3f vs %.3f ms): %s\n",
+               STREAM_TARGET_RATIO, c->name, ratio, disk->median_ms, mem->median_ms,
+               !stream_agrees(c) ? "not counted, the streamed loss differs from the in-memory one"
+               : ratio > STREAM_TARGET_RATIO ? "missed" : "met");
     }
 }
 
@@ -527,6 +654,50 @@ static void json_ceiling(strbuf *sb, const machine *mc, int dev)
     sb_printf(sb, "}");
 }
 
+/* One result object, as print_row's row; stream_block > 0 for a streamed
+ * run, which also gives its time against ref's (the in-memory run's). */
+static void json_result(strbuf *sb, int first, const bench_case *c, const char *device, int dev,
+                        const result *r, const result *ref, int agree, size_t stream_block,
+                        const machine *mc, const options *o)
+{
+    nmf_precision prec = dev == DEV_GPU ? o->precision : NMF_PRECISION_FP32;
+    sb_printf(sb, "%s\n      {\"impl\": \"nmf-faces\", \"device\": \"%s\", \"precision\": \"%s\", ",
+              first ? "" : ",", device, nmf_precision_name(prec));
+    if (stream_block)
+        sb_printf(sb, "\"stream_block_bytes\": %zu, ", stream_block);
+    if (!r->run) {
+        sb_printf(sb, "\"skipped\": ");
+        sb_string(sb, r->skipped);
+        sb_printf(sb, "}");
+        return;
+    }
+    double gflops = case_flops(c) / r->median_ms / 1e6, gbps = case_bytes(c) / r->median_ms / 1e6;
+    const char *which;
+    double pct = pct_of_ceiling(mc, dev, o->precision, gflops, gbps, &which);
+    sb_printf(sb, "\"ms_per_iter_median\": ");
+    sb_number(sb, r->median_ms);
+    sb_printf(sb, ", \"ms_per_iter_min\": ");
+    sb_number(sb, r->min_ms);
+    sb_printf(sb, ", \"transfer_ms\": ");
+    sb_number(sb, r->transfer_ms);
+    sb_printf(sb, ",\n       \"gflops\": ");
+    sb_number(sb, gflops);
+    sb_printf(sb, ", \"gbps\": ");
+    sb_number(sb, gbps);
+    sb_printf(sb, ", \"pct_of_ceiling\": ");
+    sb_number(sb, pct);
+    sb_printf(sb, ", \"ceiling\": \"%s\", \"loss\": ", which);
+    sb_number(sb, r->loss);
+    sb_printf(sb, ", \"loss_agrees\": %s, \"speedup_vs_cpu\": ",
+              ref ? (agree ? "true" : "false") : "null");
+    sb_number(sb, agree ? ref->median_ms / r->median_ms : NAN);
+    if (stream_block) {
+        sb_printf(sb, ", \"vs_memory\": ");
+        sb_number(sb, agree ? r->median_ms / ref->median_ms : NAN);
+    }
+    sb_printf(sb, ", \"skipped\": null}");
+}
+
 static nmf_status write_json(const char *path, const bench_case *cases, int count,
                              const machine *mc, const options *o, const char *command)
 {
@@ -578,44 +749,18 @@ static nmf_status write_json(const char *path, const bench_case *cases, int coun
         }
         sb_printf(&sb, ",\n     \"results\": [");
         int first = 1;
+        const result *cpu = c->res[DEV_CPU].run ? &c->res[DEV_CPU] : NULL;
         for (int dev = 0; dev < DEV_COUNT; dev++) {
-            const result *r = &c->res[dev];
+            const result *ref = dev == DEV_GPU ? cpu : NULL;
             if (!o->devices[dev])
                 continue;
-            nmf_precision prec = dev == DEV_GPU ? o->precision : NMF_PRECISION_FP32;
-            sb_printf(&sb, "%s\n      {\"impl\": \"nmf-faces\", \"device\": \"%s\", \"precision\": \"%s\", ",
-                      first ? "" : ",", device_names[dev], nmf_precision_name(prec));
+            json_result(&sb, first, c, device_names[dev], dev, &c->res[dev], ref,
+                        ref && losses_agree(c, o->precision), 0, mc, o);
             first = 0;
-            if (!r->run) {
-                sb_printf(&sb, "\"skipped\": ");
-                sb_string(&sb, r->skipped);
-                sb_printf(&sb, "}");
-                continue;
-            }
-            double gflops = case_flops(c) / r->median_ms / 1e6, gbps = case_bytes(c) / r->median_ms / 1e6;
-            const char *which;
-            double pct = pct_of_ceiling(mc, dev, o->precision, gflops, gbps, &which);
-            int pair = dev == DEV_GPU && c->res[DEV_CPU].run;
-            int agree = pair && losses_agree(c, o->precision);
-            sb_printf(&sb, "\"ms_per_iter_median\": ");
-            sb_number(&sb, r->median_ms);
-            sb_printf(&sb, ", \"ms_per_iter_min\": ");
-            sb_number(&sb, r->min_ms);
-            sb_printf(&sb, ", \"transfer_ms\": ");
-            sb_number(&sb, r->transfer_ms);
-            sb_printf(&sb, ",\n       \"gflops\": ");
-            sb_number(&sb, gflops);
-            sb_printf(&sb, ", \"gbps\": ");
-            sb_number(&sb, gbps);
-            sb_printf(&sb, ", \"pct_of_ceiling\": ");
-            sb_number(&sb, pct);
-            sb_printf(&sb, ", \"ceiling\": \"%s\", \"loss\": ", which);
-            sb_number(&sb, r->loss);
-            sb_printf(&sb, ", \"loss_agrees\": %s, \"speedup_vs_cpu\": ",
-                      pair ? (agree ? "true" : "false") : "null");
-            sb_number(&sb, agree ? c->res[DEV_CPU].median_ms / r->median_ms : NAN);
-            sb_printf(&sb, ", \"skipped\": null}");
         }
+        if (o->stream_dir && o->devices[DEV_CPU])
+            json_result(&sb, first, c, "cpu-disk", DEV_CPU, &c->disk, cpu,
+                        cpu && stream_agrees(c), o->stream_block, mc, o);
         sb_printf(&sb, "]}");
     }
     sb_printf(&sb, "\n  ]\n}\n");
@@ -657,6 +802,13 @@ static void usage(FILE *out)
 "                    bench/peers/run_peers.py)\n"
 "  --no-ceilings     skip measuring the ceilings (%% of ceiling: null), for\n"
 "                    many short runs (bench/peers/alternate.py)\n"
+"  --stream DIR      also time the CPU on V streamed from a file in DIR (row\n"
+"                    cpu-disk), in turns with V in memory: the same loss, and\n"
+"                    its time against the in-memory one's (from the page cache)\n"
+"  --stream-block SIZE\n"
+"                    bytes of V a streamed pass holds at once, with K, M, G\n"
+"                    as powers of 1024 (default 8M, about what nmf-faces\n"
+"                    --max-memory 48M gives 4096 images of 128x128)\n"
 "  -h, --help        this help\n");
 }
 
@@ -669,7 +821,8 @@ static int usage_error(const char *what)
 int main(int argc, char **argv)
 {
     enum { OPT_QUICK = 256, OPT_CASES, OPT_K, OPT_DEVICES, OPT_ITERS, OPT_REPEAT, OPT_THREADS,
-           OPT_PRECISION, OPT_JSON, OPT_EXPORT, OPT_SOLVERS, OPT_NO_CEILINGS };
+           OPT_PRECISION, OPT_JSON, OPT_EXPORT, OPT_SOLVERS, OPT_NO_CEILINGS, OPT_STREAM,
+           OPT_STREAM_BLOCK };
     static const struct option long_options[] = {
         {"quick", no_argument, NULL, OPT_QUICK},       {"cases", required_argument, NULL, OPT_CASES},
         {"k", required_argument, NULL, OPT_K},         {"devices", required_argument, NULL, OPT_DEVICES},
@@ -679,8 +832,10 @@ int main(int argc, char **argv)
         {"precision", required_argument, NULL, OPT_PRECISION},
         {"json", required_argument, NULL, OPT_JSON},   {"export", required_argument, NULL, OPT_EXPORT},
         {"no-ceilings", no_argument, NULL, OPT_NO_CEILINGS},
+        {"stream", required_argument, NULL, OPT_STREAM},
+        {"stream-block", required_argument, NULL, OPT_STREAM_BLOCK},
         {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
-    options o = {.devices = {1, 1}, .iters = 0, .repeats = 0};
+    options o = {.devices = {1, 1}, .iters = 0, .repeats = 0, .stream_block = 8u << 20};
     const char *device_list = NULL;
     int c;
     size_t v;
@@ -713,6 +868,12 @@ int main(int argc, char **argv)
         case OPT_JSON: o.json_path = optarg; break;
         case OPT_EXPORT: o.export_dir = optarg; break;
         case OPT_NO_CEILINGS: o.no_ceilings = 1; break;
+        case OPT_STREAM: o.stream_dir = optarg; break;
+        case OPT_STREAM_BLOCK:
+            if (parse_bytes(optarg, &o.stream_block))
+                return usage_error("--stream-block: must be a number of bytes, > 0, with an "
+                                   "optional K, M or G (powers of 1024)");
+            break;
         case 'h': usage(stdout); return 0;
         default: return usage_error("unknown option or missing value");
         }
@@ -791,6 +952,9 @@ int main(int argc, char **argv)
         printf("ceiling gpu: SGEMM %d^2 %.0f GFLOP/s, TF32 %.0f GFLOP/s, device copy %.0f GB/s\n",
                mc.ceil[DEV_GPU].sgemm_size, mc.ceil[DEV_GPU].sgemm_gflops,
                mc.ceil[DEV_GPU].tf32_gflops, mc.ceil[DEV_GPU].copy_gbps);
+    if (o.stream_dir && o.devices[DEV_CPU])
+        printf("cpu-disk: the CPU on V streamed from a file in %s in blocks of %zu bytes, "
+               "from the page cache (the file just written)\n", o.stream_dir, o.stream_block);
 
     for (int i = 0; i < count; i++) {
         bench_case *bc = &cases[i];
@@ -805,12 +969,14 @@ int main(int argc, char **argv)
         }
     }
     print_table(cases, count, &mc, &o);
+    print_stream_ratios(cases, count);
     print_solver_ratios(cases, count, &o);
 
     int failed = 0;
     for (int i = 0; i < count; i++)
-        failed |= cases[i].res[DEV_CPU].run && cases[i].res[DEV_GPU].run &&
-                  !losses_agree(&cases[i], o.precision);
+        failed |= (cases[i].res[DEV_CPU].run && cases[i].res[DEV_GPU].run &&
+                   !losses_agree(&cases[i], o.precision)) ||
+                  (cases[i].res[DEV_CPU].run && cases[i].disk.run && !stream_agrees(&cases[i]));
     if (o.json_path) {
         char command[2048] = "";
         for (int i = 0; i < argc; i++) {

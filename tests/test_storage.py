@@ -6,7 +6,13 @@
   and a k = 20 fit peaks below 130 MB resident (the child's ru_maxrss);
 - the same fit with --storage float32 holds 268435456 bytes and ends at the
   same relative error to 1e-5, with the bytes run's W and H bit for bit;
-- a 16-bit PGM among 8-bit ones makes V float32 (its values: test_dataset).
+- a 16-bit PGM among 8-bit ones makes V float32 (its values: test_dataset);
+- with --max-memory 48M, V (67 MB) is streamed from its cache file: HALS,
+  MU and KL fits peak below 80 MB resident and end where the in-memory
+  fits end (the same bits, as the block schedule promises; within 1e-5
+  through the BLAS table, which refuses to stream), a checkpointed
+  streamed run resumes to the uninterrupted one's bits, no cache file is
+  left behind, and a budget too small to stream in is one error line.
 The fits use --init random: NNDSVD's Gram matrix is min(m, n)^2 doubles
 (134 MB here) whatever V's storage (README, "Memory").
 Exits 77 (CTest's skip) without numpy.
@@ -81,6 +87,72 @@ def load_npy(path):
     return np.load(path).astype(np.float64)
 
 
+BLAS = os.environ.get("NMF_CPU_KERNELS") == "blas"
+
+
+def same_factors(dir_a, dir_b, what):
+    """W and H of two runs: bit for bit (within 1e-5 through the BLAS table)."""
+    for name in ("W.npy", "H.npy"):
+        x = load_npy(os.path.join(dir_a, name))
+        y = load_npy(os.path.join(dir_b, name))
+        diff = np.abs(x - y).max() / np.abs(y).max()
+        check(diff <= 1e-5 if BLAS else diff == 0.0,
+              f"{what}: {name} {diff:.2g} of its largest entry apart "
+              f"({'<= 1e-5' if BLAS else 'bit for bit'})")
+
+
+def streamed_fits(tmp, images, in_memory_hals):
+    """--max-memory 48M: V on disk, read a block at a time."""
+    budget = ["--max-memory", "48M"]
+    if BLAS:
+        run = subprocess.run([tool, images, "-o", os.path.join(tmp, "s-blas"), "-k", str(K),
+                              "--init", "random", *budget], capture_output=True, text=True)
+        check(run.returncode == 2 and "cannot stream" in run.stderr,
+              f"the BLAS table refuses to stream: exit {run.returncode} {run.stderr.strip()}")
+        return
+    cases = [("hals", [], in_memory_hals), ("mu", ["--solver", "mu"], None),
+             ("kl", ["--solver", "mu", "--loss", "kl", "--max-iter", "10"], None)]
+    for name, extra, memory_dir in cases:
+        if memory_dir is None:
+            memory_dir = os.path.join(tmp, f"m-{name}")
+            fit(images, memory_dir, *extra)
+        out = os.path.join(tmp, f"s-{name}")
+        s, peak = fit(images, out, *extra, *budget)
+        print(f"streamed {name}: peak {peak} MB resident, block {s.get('stream_block_bytes')} "
+              f"bytes, relative error {s.get('relative_err')}")
+        check(s.get("streamed") is True and 0 < s.get("stream_block_bytes", 0) < 48 << 20,
+              f"{name}: metrics.json streamed {s.get('streamed')}, block "
+              f"{s.get('stream_block_bytes')}")
+        if build == "sanitized":
+            print(f"SKIPPED: {name}'s peak resident memory check, in a sanitizer build")
+        else:
+            check(peak is not None and peak < 80.0, f"{name}: peak resident {peak} MB < 80 MB")
+        same_factors(out, memory_dir, f"{name} streamed vs in memory")
+        left = [f for f in os.listdir(out) if f.startswith(".nmf-faces-V")]
+        check(not left, f"{name}: no cache file left in the output folder ({left})")
+
+    # Checkpointed every 10 iterations of 20, resumed to 30: the uninterrupted
+    # run's bits.
+    part = os.path.join(tmp, "s-part")
+    fit(images, part, "--solver", "mu", "--max-iter", "20", "--checkpoint-every", "10", *budget)
+    run = subprocess.run([tool, "--resume", part, "--max-iter", "30", "-q", *budget],
+                         capture_output=True, text=True)
+    check(run.returncode == 0, f"--resume a streamed run: exit {run.returncode} "
+                               f"{run.stderr.strip()}")
+    if run.returncode == 0:
+        same_factors(part, os.path.join(tmp, "s-mu"), "streamed, checkpointed and resumed")
+
+    # Too small to stream in: one line naming the option and what it needs.
+    run = subprocess.run([tool, images, "-o", os.path.join(tmp, "s-small"), "-k", str(K),
+                          "--init", "random", "--max-memory", "20M"],
+                         capture_output=True, text=True)
+    errors = [line for line in run.stderr.splitlines() if "error" in line]
+    check(run.returncode == 1 and len(errors) == 1 and "--max-memory" in errors[0] and
+          "too little" in errors[0], f"--max-memory 20M: exit {run.returncode}, {errors}")
+    check(not os.path.exists(os.path.join(tmp, "s-small", "metrics.json")),
+          "--max-memory 20M: no outputs")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     images = os.path.join(tmp, "images")
     os.mkdir(images)
@@ -104,14 +176,10 @@ with tempfile.TemporaryDirectory() as tmp:
                            f"{f['relative_err']}: {rel:.2g} apart (<= 1e-5)")
         # The byte kernels sum the same values in the same order: the same
         # bits, but through the BLAS table (float copies either way).
-        exact = os.environ.get("NMF_CPU_KERNELS") != "blas"
-        for name in ("W.npy", "H.npy"):
-            x = load_npy(os.path.join(tmp, "bytes", name))
-            y = load_npy(os.path.join(tmp, "floats", name))
-            diff = np.abs(x - y).max() / np.abs(y).max()
-            check(diff == 0.0 if exact else diff <= 1e-5,
-                  f"{name}: {diff:.2g} of its largest entry apart "
-                  f"({'bit for bit' if exact else '<= 1e-5'})")
+        same_factors(os.path.join(tmp, "bytes"), os.path.join(tmp, "floats"),
+                     "bytes vs float32")
+
+    streamed_fits(tmp, images, os.path.join(tmp, "bytes"))
 
     # One 16-bit file makes the whole V float32, its value not rounded.
     mixed = os.path.join(tmp, "mixed")

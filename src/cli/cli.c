@@ -70,7 +70,8 @@ static void usage(FILE *out)
 "      --checkpoint-every N  save a checkpoint to DIR every N iterations\n"
 "                       (default 0: only when interrupted)\n"
 "      --resume DIR     continue the run checkpointed in DIR, with its inputs\n"
-"                       and options; only --max-iter may change\n"
+"                       and options; only --max-iter may change\n");
+    fprintf(out,
 "      --recon N        images shown in reconstructions.png, spread over the\n"
 "                       set (default 8)\n"
 "      --grey MODE      colour to grey: luma (Rec. 601) or first (the first\n"
@@ -83,6 +84,13 @@ static void usage(FILE *out)
 "      --storage MODE   how V is held: auto (bytes when every image is 8-bit,\n"
 "                       a quarter of float32's memory; else float32) or\n"
 "                       float32 (default auto)\n"
+"      --max-memory SIZE  memory the run may take, e.g. 48M or 2G (K, M, G,\n"
+"                       T: powers of 1024); when V does not fit, it is\n"
+"                       written once to a cache file and read from it in\n"
+"                       blocks every iteration (default auto: what the\n"
+"                       system has available, less a tenth)\n"
+"      --cache DIR      where that file goes (default: the output DIR); it\n"
+"                       is removed as soon as it is made, and takes no name\n"
 "  -q, --quiet          no progress or summary on stderr\n"
 "  -h, --help           this help\n"
 "  -V, --version        version and build\n");

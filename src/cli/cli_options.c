@@ -5,6 +5,7 @@
 #include "error.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -36,6 +37,29 @@ static int parse_pair(const char *s, char sep, long lo, long hi, int *a, int *b)
     return 0;
 }
 
+/* "auto" (DATASET_MEMORY_AVAILABLE) or a number of bytes with an optional
+ * K, M, G or T (powers of 1024, as sort -S and docker -m take them):
+ * "48M", "1.5G". */
+static int parse_size(const char *s, size_t *out)
+{
+    if (!strcmp(s, "auto")) {
+        *out = DATASET_MEMORY_AVAILABLE;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    const char *units = "KMGT", *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+    if (end == s || errno == ERANGE || !(v > 0) || (*end && (!u || end[1] != '\0')))
+        return -1;
+    for (const char *p = units; u && p <= u; p++)
+        v *= 1024.0;
+    if (!(v >= 1.0 && v < 9e18))
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
 static int parse_loss(const char *s, double *beta)
 {
     if (!strcmp(s, "frobenius"))
@@ -52,7 +76,7 @@ static int parse_loss(const char *s, double *beta)
 enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED, OPT_THREADS,
        OPT_STOPPING, OPT_SKLEARN, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
        OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME,
-       OPT_OVERWRITE, OPT_COLOUR, OPT_MODEL, OPT_CODES, OPT_STORAGE };
+       OPT_OVERWRITE, OPT_COLOUR, OPT_MODEL, OPT_CODES, OPT_STORAGE, OPT_MAX_MEMORY, OPT_CACHE };
 
 static const struct option long_options[] = {
     {"components", required_argument, NULL, 'k'},
@@ -84,6 +108,8 @@ static const struct option long_options[] = {
     {"colour", no_argument, NULL, OPT_COLOUR},
     {"color", no_argument, NULL, OPT_COLOUR},
     {"storage", required_argument, NULL, OPT_STORAGE},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"cache", required_argument, NULL, OPT_CACHE},
     {"model", required_argument, NULL, OPT_MODEL},
     {"codes", required_argument, NULL, OPT_CODES},
     {"quiet", no_argument, NULL, 'q'},
@@ -217,6 +243,16 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
     case OPT_STORAGE: /* not a recorded setting: either way the same values */
         if (dataset_storage_parse(arg, &cfg->data.storage))
             return usage_error("--storage", arg, "must be auto or float32");
+        break;
+    case OPT_MAX_MEMORY: /* not recorded either: where V is held, not what it is */
+        if (parse_size(arg, &o->max_memory))
+            return usage_error("--max-memory", arg,
+                               "must be auto or a size such as 48M, 2G (K, M, G, T: powers of 1024)");
+        break;
+    case OPT_CACHE:
+        if (!*arg)
+            return usage_error("--cache", "''", "must not be empty");
+        o->cache_dir = arg;
         break;
     case OPT_RESIZE:
         if (parse_pair(arg, 'x', 1, 65536, &cfg->data.resize_w, &cfg->data.resize_h))
@@ -381,6 +417,7 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
     memset(out, 0, sizeof *out);
     job_options *o = &out->job;
     run_config_default(&o->config);
+    o->max_memory = DATASET_MEMORY_AVAILABLE;
     int words;
     nmf_status st = parse_command(argc, argv, out, &words);
     if (st != NMF_STATUS_OK || out->action == CLI_HELP)

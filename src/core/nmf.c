@@ -127,12 +127,28 @@ nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
 void nmf_problem_rows(const nmf_problem *p, size_t i0, size_t rows, float *out)
 {
     const size_t first = i0 * p->n, len = rows * p->n;
-    if (p->V) {
+    if (p->V)
         memcpy(out, p->V + first, len * sizeof *out);
-        return;
+    else
+        for (size_t i = 0; i < len; i++)
+            out[i] = p->V8[first + i];
+    nmf_problem_release(p, first, len);
+}
+
+int nmf_problem_find_zero(const nmf_problem *problem, size_t *at)
+{
+    const size_t block = nmf_problem_block_rows(problem, problem->m) * problem->n,
+                 len = problem->m * problem->n;
+    for (size_t b0 = 0; b0 < len; b0 += block) {
+        const size_t b1 = len - b0 < block ? len : b0 + block;
+        for (size_t i = b0; i < b1; i++)
+            if (nmf_problem_value(problem, i) == 0.0f) {
+                *at = i;
+                return 1;
+            }
+        nmf_problem_release(problem, b0, b1 - b0);
     }
-    for (size_t i = 0; i < len; i++)
-        out[i] = p->V8[first + i];
+    return 0;
 }
 
 nmf_status nmf_problem_check(const nmf_problem *problem)
@@ -141,20 +157,23 @@ nmf_status nmf_problem_check(const nmf_problem *problem)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "the problem gives V both as floats and as bytes");
     if (problem->m == 0 || problem->n == 0 || (!problem->V && !problem->V8))
         return nmf_error(NMF_STATUS_BAD_INPUT, "the data matrix is empty");
-    size_t len = problem->m * problem->n;
+    const size_t n = problem->n, block = nmf_problem_block_rows(problem, problem->m) * n,
+                 len = problem->m * n;
     int any_positive = 0;
-    if (problem->V8) { /* bytes are finite and >= 0 */
-        for (size_t i = 0; i < len && !any_positive; i++)
+    /* Bytes are finite and >= 0: they are read up to the first that is not 0. */
+    for (size_t b0 = 0; b0 < len && !(problem->V8 && any_positive); b0 += block) {
+        const size_t b1 = len - b0 < block ? len : b0 + block;
+        for (size_t i = b0; i < b1 && problem->V8 && !any_positive; i++)
             any_positive = problem->V8[i] != 0;
-    } else {
-        for (size_t i = 0; i < len; i++) {
+        for (size_t i = b0; i < b1 && problem->V; i++) {
             float v = problem->V[i];
             if (!isfinite(v) || v < 0.0f)
                 return nmf_error(NMF_STATUS_BAD_INPUT,
                                  "image %zu, pixel %zu: value %g is not finite and non-negative",
-                                 i / problem->n, i % problem->n, (double)v);
+                                 i / n, i % n, (double)v);
             any_positive |= v > 0.0f;
         }
+        nmf_problem_release(problem, b0, b1 - b0);
     }
     if (!any_positive)
         return nmf_error(NMF_STATUS_BAD_INPUT,
@@ -168,14 +187,13 @@ static nmf_status check_beta_data(const nmf_problem *problem, double beta)
 {
     if (beta > 0.0)
         return NMF_STATUS_OK;
-    size_t len = problem->m * problem->n;
-    for (size_t i = 0; i < len; i++)
-        if (nmf_problem_value(problem, i) == 0.0f)
-            return nmf_error(NMF_STATUS_BAD_INPUT,
-                             "image %zu, pixel %zu is 0: with beta <= 0 (beta %g) the data must "
-                             "have no zeros, as scikit-learn requires; hint: add a small value to "
-                             "the data or use a positive beta",
-                             i / problem->n, i % problem->n, beta);
+    size_t zero;
+    if (nmf_problem_find_zero(problem, &zero))
+        return nmf_error(NMF_STATUS_BAD_INPUT,
+                         "image %zu, pixel %zu is 0: with beta <= 0 (beta %g) the data must "
+                         "have no zeros, as scikit-learn requires; hint: add a small value to "
+                         "the data or use a positive beta",
+                         zero / problem->n, zero % problem->n, beta);
     return NMF_STATUS_OK;
 }
 

@@ -73,9 +73,10 @@ typedef struct {
     double violations[NMF_HISTORY_EVERY];
     float *W_mark, *H_mark;
     int HHt_valid, VHt_valid, WtV_valid;
-    /* Rows of V a block in the one-pass schedule (choose_schedule); 0:
-     * the two-pass one. */
-    size_t pass_rows;
+    /* Rows of V a block of every pass over it, and whether an iteration
+     * makes one pass or two (choose_schedule). */
+    size_t block_rows;
+    int one_pass;
     int fixed_H; /* nmf_transform: only W is updated, H's products made once */
     /* The process's OpenMP and BLAS thread counts before a fit that set
      * its own (params->threads > 0), given back when it ends; 0: none. */
@@ -137,6 +138,11 @@ static nmf_status pack_V(cpu_ctx *c)
     const size_t m = c->m, n = c->n;
     c->ldv = n;
     c->V_bytes = 0;
+    if (c->V.stream_block) { /* a copy would hold V in memory: read in place */
+        c->Vk = c->V.V8 ? (const void *)c->V.V8 : (const void *)c->V.V;
+        c->V_bytes = c->V.V8 != NULL;
+        return NMF_STATUS_OK;
+    }
     if (c->V.V8 && c->kernels->dots_bytes) {
         c->Vk = c->V.V8;
         c->V_bytes = 1;
@@ -197,13 +203,15 @@ static nmf_status choose_schedule(cpu_ctx *c)
 {
     const char *want = getenv("NMF_CPU_SCHEDULE");
     want = want && *want ? want : "one-pass";
-    c->pass_rows = 0;
-    if (strcmp(want, "two-pass") == 0)
-        return NMF_STATUS_OK;
-    if (strcmp(want, "one-pass") != 0)
+    c->block_rows = c->m;
+    c->one_pass = 0;
+    if (strcmp(want, "two-pass") != 0 && strcmp(want, "one-pass") != 0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "NMF_CPU_SCHEDULE=%s: unknown (one-pass or two-pass)", want);
-    if (c->kernels == &nmf_cpu_kernels_blas)
+    if (c->kernels == &nmf_cpu_kernels_blas) /* never streamed (cpu_init) */
+        return NMF_STATUS_OK;
+    c->one_pass = strcmp(want, "one-pass") == 0;
+    if (!c->one_pass && !c->V.stream_block)
         return NMF_STATUS_OK;
     /* A VM may report the host's L3 (320 MB here for 32 MB a CCD): a block
      * is at most 16 MB, half a Zen 4 CCD's L3. */
@@ -218,7 +226,9 @@ static nmf_status choose_schedule(cpu_ctx *c)
     const size_t row_bytes = c->n * (c->V_bytes ? 1 : sizeof(float));
     size_t rows = budget / row_bytes;
     rows = rows < 16 ? 16 : rows;
-    c->pass_rows = rows < c->m ? rows : c->m;
+    /* A streamed V's blocks are no larger than its budget allows, in
+     * either schedule (two passes then read the file twice). */
+    c->block_rows = nmf_problem_block_rows(&c->V, rows);
     return NMF_STATUS_OK;
 }
 
@@ -259,10 +269,38 @@ static void block_VHt(cpu_ctx *c, size_t i0, size_t rows)
                          c->VHt + i0 * k, k);
 }
 
+/* Around each block of a pass over V: a streamed V's block is mapped and
+ * the next one asked for before it is read, and it is handed back after
+ * (no-ops for V in memory). */
+static void block_begin(const cpu_ctx *c, size_t i0, size_t rows)
+{
+    nmf_problem_map(&c->V, i0 * c->n, rows * c->n);
+    const size_t next = i0 + rows;
+    if (next < c->m)
+        nmf_problem_prefetch(&c->V, next * c->n, nmf_block_len(c->m, next, c->block_rows) * c->n);
+}
+
+static void block_end(const cpu_ctx *c, size_t i0, size_t rows)
+{
+    nmf_problem_release(&c->V, i0 * c->n, rows * c->n);
+}
+
+/* One pass over V: product(c, i0, rows) for each block of rows. */
+static void pass_over_V(cpu_ctx *c, void (*product)(cpu_ctx *c, size_t i0, size_t rows))
+{
+    for (size_t i0 = 0; i0 < c->m; i0 += c->block_rows) {
+        const size_t rows = nmf_block_len(c->m, i0, c->block_rows);
+        block_begin(c, i0, rows);
+        product(c, i0, rows);
+        block_end(c, i0, rows);
+    }
+}
+
+/* WtW and WtV for the current W, block after block. */
 static void ensure_WtV(cpu_ctx *c)
 {
     if (!c->WtV_valid) {
-        add_block_products(c, 0, c->m);
+        pass_over_V(c, add_block_products);
         c->WtV_valid = 1;
     }
 }
@@ -271,7 +309,7 @@ static void ensure_WtV(cpu_ctx *c)
 static void ensure_VHt(cpu_ctx *c)
 {
     if (!c->VHt_valid) {
-        block_VHt(c, 0, c->m);
+        pass_over_V(c, block_VHt);
         c->VHt_valid = 1;
     }
 }
@@ -309,11 +347,13 @@ static void mu_update_H(cpu_ctx *c)
 static void mu_iteration_one_pass(cpu_ctx *c)
 {
     ensure_HHt(c);
-    for (size_t i0 = 0; i0 < c->m; i0 += c->pass_rows) {
-        const size_t rows = nmf_block_len(c->m, i0, c->pass_rows);
+    for (size_t i0 = 0; i0 < c->m; i0 += c->block_rows) {
+        const size_t rows = nmf_block_len(c->m, i0, c->block_rows);
+        block_begin(c, i0, rows);
         block_VHt(c, i0, rows);
         mu_update_W_rows(c, i0, rows);
         add_block_products(c, i0, rows);
+        block_end(c, i0, rows);
     }
     c->WtV_valid = 1;
     mu_update_H(c);
@@ -322,7 +362,7 @@ static void mu_iteration_one_pass(cpu_ctx *c)
 /* One Frobenius MU iteration: W, then H with the new W. */
 static void mu_iteration(cpu_ctx *c)
 {
-    if (c->pass_rows && !c->fixed_H) {
+    if (c->one_pass && !c->fixed_H) {
         mu_iteration_one_pass(c);
         return;
     }
@@ -366,14 +406,16 @@ static double hals_iteration(cpu_ctx *c)
 {
     ensure_HHt(c);
     double violation_W = 0.0, violation_H = 0.0;
-    if (c->pass_rows && !c->fixed_H) {
+    if (c->one_pass && !c->fixed_H) {
         /* One pass over V, as mu_iteration_one_pass: W's rows are
          * independent given HHt, so each block is swept on its own. */
-        for (size_t i0 = 0; i0 < c->m; i0 += c->pass_rows) {
-            const size_t rows = nmf_block_len(c->m, i0, c->pass_rows);
+        for (size_t i0 = 0; i0 < c->m; i0 += c->block_rows) {
+            const size_t rows = nmf_block_len(c->m, i0, c->block_rows);
+            block_begin(c, i0, rows);
             block_VHt(c, i0, rows);
             violation_W += hals_sweeps_W(c, i0, rows);
             add_block_products(c, i0, rows);
+            block_end(c, i0, rows);
         }
         c->WtV_valid = 1;
     } else {
@@ -425,6 +467,11 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     nmf_status st = nmf_cpu_kernels_select(&kernels);
     if (st != NMF_STATUS_OK)
         return st;
+    if (problem->stream_block && kernels == &nmf_cpu_kernels_blas)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "NMF_CPU_KERNELS=blas (the reference table) holds V as float32 in "
+                         "memory and cannot stream it from disk; unset NMF_CPU_KERNELS, or give "
+                         "--max-memory enough for V");
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the CPU backend");
@@ -452,7 +499,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->l1_H = (float)reg.l1_H;
     c->l2_H = (float)reg.l2_H;
     if (params->beta != 2.0) {
-        const size_t block = nmf_beta_block_rows(m, n);
+        const size_t block = nmf_problem_block_rows(problem, nmf_beta_block_rows(m, n));
         c->beta_fit = (nmf_beta_cpu){kernels, &c->V, k, block, malloc(block * n * sizeof(float)),
                                      malloc(block * n * sizeof(float))};
     }

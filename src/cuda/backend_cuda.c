@@ -466,6 +466,26 @@ static size_t bytes_needed(const nmf_problem *problem, size_t k, const nmf_param
     return total;
 }
 
+/* V onto the device, a block of rows at a time for a streamed V (mapped
+ * from its cache file), each block handed back once copied, so that the
+ * host holds one block of it, not all. */
+static cudaError_t upload_V(const nmf_problem *problem, const void *V_host, void *d_V,
+                            size_t v_size, cudaStream_t stream)
+{
+    const size_t m = problem->m, n = problem->n, block = nmf_problem_block_rows(problem, m);
+    for (size_t i0 = 0; i0 < m; i0 += block) {
+        const size_t rows = m - i0 < block ? m - i0 : block, at = i0 * n * v_size;
+        cudaError_t e = cudaMemcpyAsync((char *)d_V + at, (const char *)V_host + at,
+                                        rows * n * v_size, cudaMemcpyHostToDevice, stream);
+        if (e == cudaSuccess)
+            e = cudaStreamSynchronize(stream);
+        if (e != cudaSuccess)
+            return e;
+        nmf_problem_release(problem, i0 * n, rows * n);
+    }
+    return cudaSuccess;
+}
+
 static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_params *params,
                             const float *W0, const float *H0)
 {
@@ -568,8 +588,7 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     CUDA_CHECK(cudaEventCreate(&c->timer[0]));
     CUDA_CHECK(cudaEventCreate(&c->timer[1]));
 
-    CUDA_CHECK(cudaMemcpyAsync(d_V_elems, V_host, m * n * c->v_size, cudaMemcpyHostToDevice,
-                               c->stream));
+    CUDA_CHECK(upload_V(problem, V_host, d_V_elems, c->v_size, c->stream));
     CUDA_CHECK(cudaMemcpyAsync(c->d_W, W0, m * k * sizeof(float), cudaMemcpyHostToDevice,
                                c->stream));
     CUDA_CHECK(cudaMemcpyAsync(c->d_H, H0, k * n * sizeof(float), cudaMemcpyHostToDevice,

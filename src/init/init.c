@@ -59,7 +59,7 @@ static nmf_status check_args(const nmf_problem *problem, int k, const float *W,
  * which keeps the rounding error small for large V). */
 static double mean_of(const nmf_problem *problem)
 {
-    const size_t m = problem->m, n = problem->n;
+    const size_t m = problem->m, n = problem->n, block = nmf_problem_block_rows(problem, m);
     double total = 0.0;
     for (size_t i = 0; i < m; i++) {
         double s = 0.0;
@@ -75,6 +75,8 @@ static double mean_of(const nmf_problem *problem)
             s = (double)bytes;
         }
         total += s;
+        if ((i + 1) % block == 0 || i + 1 == m) /* a streamed V's block, handed back */
+            nmf_problem_release(problem, (i / block) * block * n, (i % block + 1) * n);
     }
     return total / ((double)m * (double)n);
 }
@@ -140,6 +142,12 @@ static void load_block(const nmf_problem *problem, int wide, size_t b0, size_t b
         for (size_t i = 0; i < bw * n; i++)
             B[i] = nmf_problem_value(problem, b0 * n + i);
     }
+    /* A streamed V hands back what the block touched: a strip of every
+     * row, or whole rows. */
+    if (wide)
+        nmf_problem_release(problem, 0, m * n);
+    else
+        nmf_problem_release(problem, b0 * n, bw * n);
 }
 
 /* The eigenpairs il..dim (ascending) of the symmetric G (dim, dim; its

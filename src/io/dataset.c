@@ -20,6 +20,8 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "dataset.h"
+#include "fsutil.h"
+#include "mapped_file.h"
 #include "stb_guard.h"
 #include "error.h"
 #include "names.h"
@@ -403,23 +405,86 @@ static nmf_status probe_input(const char *input, image_list *images, size_t *ski
     return st;
 }
 
-/* Bytes of memory available to a new allocation, 0 when unknown. */
+/* The number after `key` in the file at dir/name (key "": the first word
+ * of the file), or -1 (absent, or "max"). */
+static double number_in_file(const char *dir, const char *name, const char *key)
+{
+    char path[4096], line[256];
+    unsigned long long v;
+    double found = -1.0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    const size_t len = strlen(key);
+    while (f && found < 0 && fgets(line, sizeof line, f))
+        if (strncmp(line, key, len) == 0 && sscanf(line + len, "%llu", &v) == 1)
+            found = (double)v;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* What this process's cgroup (a container, a Slurm job) has left under its
+ * memory limit, its page cache counted as free (the kernel reclaims it);
+ * -1 without a limit. cgroup v2 ("0::/path" in /proc/self/cgroup) or v1
+ * (a "memory" hierarchy), whichever names a limit. */
+static double cgroup_bytes_left(void)
+{
+    static const struct {
+        const char *prefix, *root, *limit, *usage, *cache;
+    } kinds[] = {{"0::", "/sys/fs/cgroup", "memory.max", "memory.current", "file "},
+                 {":memory:", "/sys/fs/cgroup/memory", "memory.limit_in_bytes",
+                  "memory.usage_in_bytes", "total_cache "}};
+    char line[4096], dir[4200];
+    for (size_t kind = 0; kind < sizeof kinds / sizeof *kinds; kind++) {
+        FILE *f = fopen("/proc/self/cgroup", "r");
+        const char *path = NULL;
+        while (f && !path && fgets(line, sizeof line, f)) {
+            char *at = strstr(line, kinds[kind].prefix);
+            if (at && (kind == 1 || at == line))
+                path = at + strlen(kinds[kind].prefix);
+        }
+        if (f)
+            fclose(f);
+        if (!path)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        snprintf(dir, sizeof dir, "%s%s", kinds[kind].root, strcmp(path, "/") ? path : "");
+        const double limit = number_in_file(dir, kinds[kind].limit, ""),
+                     used = number_in_file(dir, kinds[kind].usage, ""),
+                     cache = number_in_file(dir, "memory.stat", kinds[kind].cache);
+        if (limit <= 0 || limit > 0x1p60 || used < 0) /* v1 says "no limit" with ~2^63 */
+            continue;
+        const double held = used - (cache > 0 ? cache : 0.0);
+        return limit > held ? limit - held : 0.0;
+    }
+    return -1.0;
+}
+
+/* Bytes of memory available to a new allocation, 0 when unknown: the
+ * system's MemAvailable, or what this process's cgroup has left under its
+ * limit, when that is less. */
 static double available_bytes(void)
 {
+    double avail = 0.0;
     FILE *f = fopen("/proc/meminfo", "r");
     if (f) {
         char line[256];
         unsigned long long kb;
-        while (fgets(line, sizeof line, f)) {
+        while (fgets(line, sizeof line, f))
             if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-                fclose(f);
-                return (double)kb * 1024.0;
+                avail = (double)kb * 1024.0;
+                break;
             }
-        }
         fclose(f);
     }
-    long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+    if (avail == 0.0) {
+        long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        avail = pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+    }
+    const double left = cgroup_bytes_left();
+    if (left >= 0)
+        avail = avail > 0.0 && avail < left ? avail : left;
+    return avail;
 }
 
 /* "68.7 GB" or "412.3 MB" (decimal units, as memory is usually quoted). */
@@ -655,9 +720,8 @@ static int use_bytes(const image_list *images, const dataset_options *opt)
 
 /* The size checks of the first pass: agreeing sizes (unless resizing), and
  * an m x n matrix (n counting the channels) of elem-byte values, named
- * storage, that fits in size_t and in the available memory. */
-static nmf_status check_sizes(const image_list *images, const char *const *inputs,
-                              size_t n_inputs, const dataset_options *opt, size_t elem,
+ * storage, that fits in size_t (plan_V then decides where it goes). */
+static nmf_status check_sizes(const image_list *images, const dataset_options *opt, size_t elem,
                               const char *storage, int *w, int *h)
 {
     const image_entry *first = &images->v[0];
@@ -679,19 +743,59 @@ static nmf_status check_sizes(const image_list *images, const char *const *input
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "V would need more than SIZE_MAX bytes (%zu images of %dx%d%s, %s)", m,
                          *w, *h, rgb, storage);
-    double need = (double)m * (double)*w * (double)*h * (double)ch * (double)elem;
-    double avail = available_bytes();
-    if (avail > 0 && need > avail) {
-        char need_s[32], avail_s[32], more[48] = "";
-        format_bytes(need, need_s, sizeof need_s);
-        format_bytes(avail, avail_s, sizeof avail_s);
-        if (n_inputs > 1)
-            snprintf(more, sizeof more, " (and %zu more inputs)", n_inputs - 1);
-        return nmf_error(NMF_STATUS_TOO_LARGE,
-                         "%s%s: the image matrix needs %s (%zu images of %dx%d%s, %s) but only %s "
-                         "of memory is available",
-                         inputs[0], more, need_s, m, *w, *h, rgb, storage, avail_s);
+    return NMF_STATUS_OK;
+}
+
+/* The largest block a streamed V reads at once: more only costs memory. */
+#define MAX_STREAM_BLOCK ((size_t)256 << 20)
+
+/* Where V goes (dataset_memory_plan): *stream_block 0 for memory, else the
+ * block of a V streamed from its cache file. The messages name the inputs,
+ * V's shape and the budget. */
+static nmf_status plan_V(const char *const *inputs, size_t n_inputs, const dataset_options *opt,
+                         size_t m, int w, int h, size_t n, size_t elem, const char *storage,
+                         size_t *stream_block)
+{
+    const dataset_memory_plan *plan = &opt->memory;
+    const double need = (double)m * (double)n * (double)elem, avail = available_bytes();
+    char need_s[32], avail_s[32], more[48] = "", shape[96];
+    format_bytes(need, need_s, sizeof need_s);
+    format_bytes(avail, avail_s, sizeof avail_s);
+    if (n_inputs > 1)
+        snprintf(more, sizeof more, " (and %zu more inputs)", n_inputs - 1);
+    snprintf(shape, sizeof shape, "%zu images of %dx%d%s, %s", m, w, h,
+             opt->colour ? " RGB" : "", storage);
+    *stream_block = 0;
+    if (plan->max_memory == 0 || (plan->max_memory == DATASET_MEMORY_AVAILABLE && avail <= 0)) {
+        if (avail > 0 && need > avail)
+            return nmf_error(NMF_STATUS_TOO_LARGE,
+                             "%s%s: the image matrix needs %s (%s) but only %s of memory is "
+                             "available", inputs[0], more, need_s, shape, avail_s);
+        return NMF_STATUS_OK;
     }
+    const int given = plan->max_memory != DATASET_MEMORY_AVAILABLE;
+    const double budget = given ? (double)plan->max_memory : 0.9 * avail;
+    const double others = plan->others ? (double)plan->others(m, n, plan->others_user) : 0.0;
+    if (others + need <= budget && (avail <= 0 || need <= avail))
+        return NMF_STATUS_OK;
+    /* Streamed: two blocks' room, one read and one asked for ahead. */
+    const double left = budget - others, row = (double)n * (double)elem;
+    if (left < 2.0 * row && !given && need <= avail)
+        return NMF_STATUS_OK; /* only a budget given is a promise: V fits, so try */
+    if (left < 2.0 * row) {
+        char budget_s[32], others_s[32];
+        format_bytes(budget, budget_s, sizeof budget_s);
+        format_bytes(others, others_s, sizeof others_s);
+        return nmf_error(NMF_STATUS_TOO_LARGE,
+                         "%s%s: %s of memory (%s) is too little to stream the image matrix "
+                         "(%s, %s): the rest of the run needs %s, and two blocks of V at "
+                         "least %.1f KB more; hint: raise --max-memory%s",
+                         inputs[0], more, budget_s, given ? "--max-memory" : "90% of what is available",
+                         need_s, shape, others_s, 2.0 * row / 1e3,
+                         plan->others ? ", or use fewer components or the random init" : "");
+    }
+    const double block = left / 2.0 < (double)MAX_STREAM_BLOCK ? left / 2.0 : (double)MAX_STREAM_BLOCK;
+    *stream_block = (size_t)block;
     return NMF_STATUS_OK;
 }
 
@@ -704,7 +808,7 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     float *V = NULL;
     unsigned char *V8 = NULL;
     char **paths = NULL;
-    size_t skipped = 0;
+    size_t skipped = 0, mapped_bytes = 0;
     int w = 0, h = 0;
 
     if (n_inputs == 0)
@@ -727,16 +831,30 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     const char *storage = bytes ? "uint8" : "float32";
     st = check_colour(&images, opt);
     if (st == NMF_STATUS_OK)
-        st = check_sizes(&images, inputs, n_inputs, opt, elem, storage, &w, &h);
+        st = check_sizes(&images, opt, elem, storage, &w, &h);
     if (st != NMF_STATUS_OK)
         goto cleanup;
 
     const int channels = row_channels(opt);
-    size_t m = images.len, n = (size_t)w * (size_t)h * (size_t)channels;
-    if (bytes)
+    size_t m = images.len, n = (size_t)w * (size_t)h * (size_t)channels, stream_block;
+    if ((st = plan_V(inputs, n_inputs, opt, m, w, h, n, elem, storage, &stream_block)) !=
+        NMF_STATUS_OK)
+        goto cleanup;
+    if (stream_block) {
+        void *map = NULL;
+        if ((st = fs_make_dirs(opt->memory.cache_dir)) != NMF_STATUS_OK ||
+            (st = mapped_file_create(opt->memory.cache_dir, m * n * elem, &map)) != NMF_STATUS_OK)
+            goto cleanup;
+        mapped_bytes = m * n * elem;
+        V8 = bytes ? map : NULL;
+        V = bytes ? NULL : map;
+    } else if (bytes) {
         V8 = malloc(m * n);
-    else
+    } else {
         V = malloc(m * n * sizeof *V);
+    }
+    /* A streamed V's rows are handed back once decoded (nmf_problem_release). */
+    const nmf_problem written = {m, n, V, V8, stream_block};
     results = malloc(m * sizeof *results);
     paths = malloc(m * sizeof *paths);
     if ((!V && !V8) || !results || !paths) {
@@ -753,6 +871,7 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     for (size_t i = 0; i < m; i++) {
         results[i] = decode_image(&images.v[i], opt, V ? V + i * n : NULL, V8 ? V8 + i * n : NULL,
                                   n);
+        nmf_problem_release(&written, i * n, n);
         size_t done;
 #pragma omp atomic capture
         done = ++decoded;
@@ -778,10 +897,13 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     out->V = V;
     out->V8 = V8;
     out->storage = storage;
+    out->stream_block = stream_block;
+    out->mapped_bytes = mapped_bytes;
     out->paths = paths;
     out->skipped = skipped;
     V = NULL;
     V8 = NULL;
+    mapped_bytes = 0;
     paths = NULL;
 cleanup:
     for (size_t i = 0; i < images.len; i++)
@@ -789,8 +911,12 @@ cleanup:
     free(images.v);
     free(results);
     free(paths);
-    free(V);
-    free(V8);
+    if (mapped_bytes)
+        mapped_file_free(V ? (void *)V : (void *)V8, mapped_bytes);
+    else {
+        free(V);
+        free(V8);
+    }
     return st;
 }
 
@@ -802,7 +928,11 @@ void dataset_free(dataset *d)
         for (size_t i = 0; i < d->m; i++)
             free(d->paths[i]);
     free(d->paths);
-    free(d->V);
-    free(d->V8);
+    if (d->mapped_bytes) {
+        mapped_file_free(d->V ? (void *)d->V : (void *)d->V8, d->mapped_bytes);
+    } else {
+        free(d->V);
+        free(d->V8);
+    }
     memset(d, 0, sizeof *d);
 }

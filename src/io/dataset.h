@@ -34,6 +34,7 @@
 #include "nmf/nmf.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     DATASET_GREY_LUMA,  /* Rec. 601: 0.299 R + 0.587 G + 0.114 B */
@@ -54,12 +55,32 @@ typedef enum {
 const char *dataset_storage_name(dataset_storage storage);
 int dataset_storage_parse(const char *name, dataset_storage *out);
 
+/* How V is held when it may not fit in memory. With max_memory 0 (the
+ * default) V is always in memory, and refused when larger than the memory
+ * available. Otherwise V is held in memory when it fits in max_memory
+ * beside what the rest of the run takes (others(m, n, others_user)) and
+ * in the memory available; if not, the loader writes it, in its compact
+ * form, to a file in cache_dir, removed from the directory as soon as it
+ * is made (nothing is left behind, whatever happens), and maps it: V is
+ * streamed (dataset.stream_block), a block of rows at a time. */
+typedef struct {
+    size_t max_memory; /* bytes for the whole run; DATASET_MEMORY_AVAILABLE: see below */
+    size_t (*others)(size_t m, size_t n, const void *user);
+    const void *others_user;
+    const char *cache_dir;
+} dataset_memory_plan;
+
+/* max_memory: what the system has available (MemAvailable, and the cgroup's
+ * memory.max less its use when lower), less a tenth. */
+#define DATASET_MEMORY_AVAILABLE SIZE_MAX
+
 typedef struct {
     dataset_grey grey;      /* unused in a colour run */
     int colour;             /* 0: grey; 1: keep R, G, B (see above) */
     int resize_w, resize_h; /* both 0: no resizing, sizes must then agree */
     int threads;            /* decoding threads; 0 = OpenMP default */
     dataset_storage storage; /* how V is held; AUTO (0) by default */
+    dataset_memory_plan memory; /* in memory or streamed; all 0 by default */
     /* Optional: called now and then while decoding, from one thread, with
      * the images decoded so far, and once at the end with done == total. */
     void (*progress)(size_t done, size_t total, void *user);
@@ -76,6 +97,10 @@ typedef struct {
     float *V;          /* float32, or NULL */
     unsigned char *V8; /* bytes (every value a whole number), or NULL */
     const char *storage; /* "uint8" (V8) or "float32" (V); static, not freed */
+    /* 0: V is in memory. Else V is mapped from its cache file, and this is
+     * the most of it a pass should hold at once (nmf_problem.stream_block). */
+    size_t stream_block;
+    size_t mapped_bytes; /* of the mapping, when streamed */
     char **paths;      /* m display paths, in row order */
     size_t skipped;    /* files that were not images */
 } dataset;
@@ -97,22 +122,25 @@ void dataset_options_default(dataset_options *opt);
  * colour run (NMF_STATUS_BAD_INPUT: the first one, with a hint; found from
  * the headers, before any pixel is decoded), sizes that differ
  * (the first file that differs and both sizes, with a hint about --resize),
- * or a V that would overflow size_t or not fit in the available memory
- * (checked before allocating, at the storage's element size, with the
- * bytes needed). The storage is decided from the headers, so V is
+ * a V that would overflow size_t, or one that fits neither in memory nor,
+ * streamed, in opt->memory's budget (checked before allocating, at the
+ * storage's element size, with the bytes needed), or a cache file that
+ * cannot be made (naming its directory, with the disk space needed and
+ * free). The storage is decided from the headers, so V is
  * allocated once, at its final element size; with bytes no m x n float
  * buffer is ever allocated. NMF_STATUS_BAD_ARGUMENT for no inputs, a
  * resize with one size 0 or negative, or a storage outside the enum. */
 nmf_status dataset_load(const char *const *inputs, size_t n_inputs,
                         const dataset_options *opt, dataset *out);
 
-/* Frees V or V8 and the paths, and zeroes *d; NULL or a zeroed d is fine. */
+/* Frees (or unmaps) V or V8 and the paths, and zeroes *d; NULL or a zeroed
+ * d is fine. */
 void dataset_free(dataset *d);
 
 /* The loaded V as the library takes it (borrowed from d). */
 static inline nmf_problem dataset_problem(const dataset *d)
 {
-    return (nmf_problem){d->m, d->n, d->V, d->V8};
+    return (nmf_problem){d->m, d->n, d->V, d->V8, d->stream_block};
 }
 
 /* strcmp-like natural order: runs of digits compare by numeric value. */

@@ -36,6 +36,11 @@ typedef struct {
     volatile sig_atomic_t *stop_flag;
     /* The run to continue; NULL for a fresh run. */
     const resume_point *resume;
+    /* --max-memory: the bytes the run may take (DATASET_MEMORY_AVAILABLE by
+     * default); V is streamed from a cache file in cache_dir (NULL: the
+     * output directory) when it does not fit (dataset_memory_plan). */
+    size_t max_memory;
+    const char *cache_dir;
 } job_options;
 
 /* Loads, checks, initialises, fits and writes every output. Everything that
@@ -71,7 +76,7 @@ static inline size_t job_V_bytes(const dataset *d)
 }
 
 /* The load summary line on stderr: images, size, time, skipped files, and
- * how V is held. */
+ * how V is held (in memory, or streamed and in what blocks). */
 void job_print_loaded(const dataset *d, double load_s);
 /* dir/inputs.txt: one display path per line, in row order of V and W. */
 nmf_status job_write_inputs_list(const char *dir, const dataset *d);

@@ -41,6 +41,8 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     sb_printf(&sb, "  \"height\": %d,\n  \"width\": %d,\n  \"threads\": %d,\n", rm->height,
               rm->width, rm->threads);
     sb_printf(&sb, "  \"storage\": \"%s\",\n  \"V_bytes\": %zu,\n", rm->storage, rm->V_bytes);
+    sb_printf(&sb, "  \"streamed\": %s,\n  \"stream_block_bytes\": %zu,\n",
+              rm->stream_block ? "true" : "false", rm->stream_block);
     metrics_outcome(&sb, r);
     sb_printf(&sb, ",\n  \"beta_divergence\": ");
     sb_number(&sb, 0.5 * r->reconstruction_err * r->reconstruction_err);

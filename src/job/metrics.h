@@ -14,6 +14,7 @@ typedef struct {
     int height, width;
     const char *storage;   /* how V was held: "uint8" or "float32" */
     size_t V_bytes;
+    size_t stream_block;   /* 0: V in memory; else streamed in blocks of this many bytes */
     const nmf_result *result;
     double load_s, init_s, write_s;
 } run_metrics;
