@@ -34,6 +34,7 @@
 #include "npy.h"
 #include "fsutil.h"
 #include "strbuf.h"
+#include "stream.h"
 
 #include <cblas.h>
 #include <ctype.h>

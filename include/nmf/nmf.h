@@ -122,8 +122,8 @@ typedef struct {
      * for the memory budget: nmf-faces --max-memory), and this is the most
      * of it, in bytes, a reader should have touched and not yet released:
      * every pass over V goes a block of rows at a time and hands each back
-     * with nmf_problem_release, so that the resident part of V stays about
-     * one block. Only for a V mapped shared from a file (MAP_SHARED): on
+     * (src/core/stream.h), so that the resident part of V stays about one
+     * block. Only for a V mapped shared from a file (MAP_SHARED): on
      * other memory a release would discard the data. */
     size_t stream_block;
 } nmf_problem;
@@ -134,28 +134,12 @@ static inline float nmf_problem_value(const nmf_problem *p, size_t idx)
     return p->V ? p->V[idx] : (float)p->V8[idx];
 }
 
-/* Rows [i0, i0 + rows) of V as floats into out (rows, n). */
+/* Rows [i0, i0 + rows) of V as floats into out (rows, n); a streamed V's
+ * rows are then handed back. */
 void nmf_problem_rows(const nmf_problem *p, size_t i0, size_t rows, float *out);
-
-/* For a streamed V (stream_block > 0; no-ops otherwise), the elements
- * [first, first + count) (row-major):
- * - prefetch: are read next; the system starts reading them from the file
- *   now, in the background (the block after the one being computed);
- * - map: are read now; they are mapped in one call (a block about to be
- *   computed), not a page fault at a time: 8% of an iteration at 4096 x
- *   16384, k = 20 (docs/BENCHMARKS.md);
- * - release: have been read; they leave the process's memory, staying in
- *   the file and the page cache. */
-void nmf_problem_prefetch(const nmf_problem *p, size_t first, size_t count);
-void nmf_problem_map(const nmf_problem *p, size_t first, size_t count);
-void nmf_problem_release(const nmf_problem *p, size_t first, size_t count);
 
 /* Whether V has a 0, and the first one's index (row-major) into *at. */
 int nmf_problem_find_zero(const nmf_problem *p, size_t *at);
-
-/* Rows a block of a pass over V that would like `want`: no more than
- * stream_block holds for a streamed V; at least 1, at most m. */
-size_t nmf_problem_block_rows(const nmf_problem *p, size_t want);
 
 /* The bytes an element of V takes: 4, or 1 for V8. */
 static inline size_t nmf_problem_element_size(const nmf_problem *p)

@@ -90,7 +90,7 @@ static void usage(FILE *out)
 "                       blocks every iteration (default auto: what the\n"
 "                       system has available, less a tenth)\n"
 "      --cache DIR      where that file goes (default: the output DIR); it\n"
-"                       is removed as soon as it is made, and takes no name\n"
+"                       is removed as soon as it is made: nothing is left\n"
 "  -q, --quiet          no progress or summary on stderr\n"
 "  -h, --help           this help\n"
 "  -V, --version        version and build\n");

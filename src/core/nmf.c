@@ -11,6 +11,7 @@
 #include "init.h"
 #include "names.h"
 #include "reduce.h"
+#include "stream.h"
 
 #include <math.h>
 #include <stdlib.h>

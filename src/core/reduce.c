@@ -1,5 +1,6 @@
 /* reduce.c - deterministic double-precision sums (see reduce.h). */
 #include "reduce.h"
+#include "stream.h"
 
 #include <stdint.h>
 

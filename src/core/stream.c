@@ -3,7 +3,7 @@
  * after it. madvise is Linux's (and the BSDs'): glibc's posix_madvise
  * ignores POSIX_MADV_DONTNEED, which is the one that matters here. */
 #define _DEFAULT_SOURCE
-#include "nmf/nmf.h"
+#include "stream.h"
 
 #include <stdint.h>
 #include <sys/mman.h>
@@ -63,4 +63,17 @@ size_t nmf_problem_block_rows(const nmf_problem *p, size_t want)
     }
     want = want < p->m ? want : p->m;
     return want ? want : 1;
+}
+
+void nmf_problem_block_begin(const nmf_problem *p, size_t i0, size_t rows, size_t block)
+{
+    nmf_problem_map(p, i0 * p->n, rows * p->n);
+    const size_t next = i0 + rows;
+    if (next < p->m)
+        nmf_problem_prefetch(p, next * p->n, (p->m - next < block ? p->m - next : block) * p->n);
+}
+
+void nmf_problem_block_end(const nmf_problem *p, size_t i0, size_t rows)
+{
+    nmf_problem_release(p, i0 * p->n, rows * p->n);
 }

@@ -30,6 +30,7 @@
 #include "hals.h"
 #include "kernels.h"
 #include "reduce.h"
+#include "stream.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -274,15 +275,12 @@ static void block_VHt(cpu_ctx *c, size_t i0, size_t rows)
  * (no-ops for V in memory). */
 static void block_begin(const cpu_ctx *c, size_t i0, size_t rows)
 {
-    nmf_problem_map(&c->V, i0 * c->n, rows * c->n);
-    const size_t next = i0 + rows;
-    if (next < c->m)
-        nmf_problem_prefetch(&c->V, next * c->n, nmf_block_len(c->m, next, c->block_rows) * c->n);
+    nmf_problem_block_begin(&c->V, i0, rows, c->block_rows);
 }
 
 static void block_end(const cpu_ctx *c, size_t i0, size_t rows)
 {
-    nmf_problem_release(&c->V, i0 * c->n, rows * c->n);
+    nmf_problem_block_end(&c->V, i0, rows);
 }
 
 /* One pass over V: product(c, i0, rows) for each block of rows. */
@@ -470,8 +468,8 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     if (problem->stream_block && kernels == &nmf_cpu_kernels_blas)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "NMF_CPU_KERNELS=blas (the reference table) holds V as float32 in "
-                         "memory and cannot stream it from disk; unset NMF_CPU_KERNELS, or give "
-                         "--max-memory enough for V");
+                         "memory and cannot read a V streamed from disk; unset NMF_CPU_KERNELS, "
+                         "or give the run the memory to hold V");
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for the CPU backend");
@@ -499,7 +497,9 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->l1_H = (float)reg.l1_H;
     c->l2_H = (float)reg.l2_H;
     if (params->beta != 2.0) {
-        const size_t block = nmf_problem_block_rows(problem, nmf_beta_block_rows(m, n));
+        /* Not cut to a streamed V's block: the loss is summed block by
+         * block, so its bits follow the block (at most 4 MiB of V). */
+        const size_t block = nmf_beta_block_rows(m, n);
         c->beta_fit = (nmf_beta_cpu){kernels, &c->V, k, block, malloc(block * n * sizeof(float)),
                                      malloc(block * n * sizeof(float))};
     }

@@ -19,6 +19,7 @@
 #include "beta_mu.h"
 #include "nmf_elementwise.h"
 #include "reduce.h"
+#include "stream.h"
 
 #include <math.h>
 
@@ -74,24 +75,15 @@ static inline void beta_terms_of(const nmf_beta_cpu *b, size_t i0, size_t rows, 
     }
 }
 
-/* A streamed V's block is mapped and the next one asked for before it is
- * read, and it is handed back after (no-ops for V in memory). */
-static void prefetch_next(const nmf_beta_cpu *b, size_t i0, size_t rows)
-{
-    const size_t m = b->V->m, n = b->V->n, next = i0 + rows;
-    if (next < m)
-        nmf_problem_prefetch(b->V, next * n, nmf_block_len(m, next, b->block) * n);
-}
-
+/* The block's terms, between a streamed V's block_begin and block_end. */
 static void beta_terms(const nmf_beta_cpu *b, size_t i0, size_t rows, float beta)
 {
-    nmf_problem_map(b->V, i0 * b->V->n, rows * b->V->n);
-    prefetch_next(b, i0, rows);
+    nmf_problem_block_begin(b->V, i0, rows, b->block);
     if (b->V->V8)
         beta_terms_of(b, i0, rows, beta, 1);
     else
         beta_terms_of(b, i0, rows, beta, 0);
-    nmf_problem_release(b->V, i0 * b->V->n, rows * b->V->n);
+    nmf_problem_block_end(b->V, i0, rows);
 }
 
 void nmf_mu_apply_cpu(float *X, const float *num, const float *den, size_t len, float l1,
@@ -209,10 +201,9 @@ double nmf_beta_error_cpu(const nmf_beta_cpu *b, float beta, const float *W, con
         const size_t rows = nmf_block_len(m, i0, b->block);
         product(b, W, H, i0, rows);
         const loss_job job = {b->V, b->WH, i0 * n, rows * n, bd};
-        nmf_problem_map(b->V, i0 * n, rows * n);
-        prefetch_next(b, i0, rows);
+        nmf_problem_block_begin(b->V, i0, rows, b->block);
         res += nmf_sum_parts(ERROR_SLICES, loss_slice, &job);
-        nmf_problem_release(b->V, i0 * n, rows * n);
+        nmf_problem_block_end(b->V, i0, rows);
     }
     if (bd != 0.0 && bd != 1.0)
         res /= bd * (bd - 1.0);

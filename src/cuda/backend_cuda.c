@@ -26,6 +26,7 @@
 #include "hals_sweep.cuh"
 #include "loss.cuh"
 #include "reduce.cuh"
+#include "stream.h"
 #include "widen.cuh"
 #include "nmf_elementwise.h"
 

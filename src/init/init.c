@@ -20,6 +20,7 @@
 #include "error.h"
 #include "names.h"
 #include "rng.h"
+#include "stream.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -134,20 +135,19 @@ static void load_block(const nmf_problem *problem, int wide, size_t b0, size_t b
                        double *B)
 {
     const size_t m = problem->m, n = problem->n;
+    /* A streamed V hands back what the block touched: each row's strip
+     * once copied, or the whole rows. */
     if (wide) {
-        for (size_t i = 0; i < m; i++)
+        for (size_t i = 0; i < m; i++) {
             for (size_t j = 0; j < bw; j++)
                 B[i * bw + j] = nmf_problem_value(problem, i * n + b0 + j);
+            nmf_problem_release(problem, i * n + b0, bw);
+        }
     } else {
         for (size_t i = 0; i < bw * n; i++)
             B[i] = nmf_problem_value(problem, b0 * n + i);
-    }
-    /* A streamed V hands back what the block touched: a strip of every
-     * row, or whole rows. */
-    if (wide)
-        nmf_problem_release(problem, 0, m * n);
-    else
         nmf_problem_release(problem, b0 * n, bw * n);
+    }
 }
 
 /* The eigenpairs il..dim (ascending) of the symmetric G (dim, dim; its

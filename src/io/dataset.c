@@ -20,9 +20,11 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "dataset.h"
+#include "available_memory.h"
 #include "fsutil.h"
 #include "mapped_file.h"
 #include "stb_guard.h"
+#include "stream.h"
 #include "error.h"
 #include "names.h"
 
@@ -405,88 +407,6 @@ static nmf_status probe_input(const char *input, image_list *images, size_t *ski
     return st;
 }
 
-/* The number after `key` in the file at dir/name (key "": the first word
- * of the file), or -1 (absent, or "max"). */
-static double number_in_file(const char *dir, const char *name, const char *key)
-{
-    char path[4096], line[256];
-    unsigned long long v;
-    double found = -1.0;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    const size_t len = strlen(key);
-    while (f && found < 0 && fgets(line, sizeof line, f))
-        if (strncmp(line, key, len) == 0 && sscanf(line + len, "%llu", &v) == 1)
-            found = (double)v;
-    if (f)
-        fclose(f);
-    return found;
-}
-
-/* What this process's cgroup (a container, a Slurm job) has left under its
- * memory limit, its page cache counted as free (the kernel reclaims it);
- * -1 without a limit. cgroup v2 ("0::/path" in /proc/self/cgroup) or v1
- * (a "memory" hierarchy), whichever names a limit. */
-static double cgroup_bytes_left(void)
-{
-    static const struct {
-        const char *prefix, *root, *limit, *usage, *cache;
-    } kinds[] = {{"0::", "/sys/fs/cgroup", "memory.max", "memory.current", "file "},
-                 {":memory:", "/sys/fs/cgroup/memory", "memory.limit_in_bytes",
-                  "memory.usage_in_bytes", "total_cache "}};
-    char line[4096], dir[4200];
-    for (size_t kind = 0; kind < sizeof kinds / sizeof *kinds; kind++) {
-        FILE *f = fopen("/proc/self/cgroup", "r");
-        const char *path = NULL;
-        while (f && !path && fgets(line, sizeof line, f)) {
-            char *at = strstr(line, kinds[kind].prefix);
-            if (at && (kind == 1 || at == line))
-                path = at + strlen(kinds[kind].prefix);
-        }
-        if (f)
-            fclose(f);
-        if (!path)
-            continue;
-        line[strcspn(line, "\n")] = '\0';
-        snprintf(dir, sizeof dir, "%s%s", kinds[kind].root, strcmp(path, "/") ? path : "");
-        const double limit = number_in_file(dir, kinds[kind].limit, ""),
-                     used = number_in_file(dir, kinds[kind].usage, ""),
-                     cache = number_in_file(dir, "memory.stat", kinds[kind].cache);
-        if (limit <= 0 || limit > 0x1p60 || used < 0) /* v1 says "no limit" with ~2^63 */
-            continue;
-        const double held = used - (cache > 0 ? cache : 0.0);
-        return limit > held ? limit - held : 0.0;
-    }
-    return -1.0;
-}
-
-/* Bytes of memory available to a new allocation, 0 when unknown: the
- * system's MemAvailable, or what this process's cgroup has left under its
- * limit, when that is less. */
-static double available_bytes(void)
-{
-    double avail = 0.0;
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (f) {
-        char line[256];
-        unsigned long long kb;
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-                avail = (double)kb * 1024.0;
-                break;
-            }
-        fclose(f);
-    }
-    if (avail == 0.0) {
-        long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-        avail = pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
-    }
-    const double left = cgroup_bytes_left();
-    if (left >= 0)
-        avail = avail > 0.0 && avail < left ? avail : left;
-    return avail;
-}
-
 /* "68.7 GB" or "412.3 MB" (decimal units, as memory is usually quoted). */
 static void format_bytes(double bytes, char *buf, size_t size)
 {
@@ -757,7 +677,7 @@ static nmf_status plan_V(const char *const *inputs, size_t n_inputs, const datas
                          size_t *stream_block)
 {
     const dataset_memory_plan *plan = &opt->memory;
-    const double need = (double)m * (double)n * (double)elem, avail = available_bytes();
+    const double need = (double)m * (double)n * (double)elem, avail = available_memory_bytes();
     char need_s[32], avail_s[32], more[48] = "", shape[96];
     format_bytes(need, need_s, sizeof need_s);
     format_bytes(avail, avail_s, sizeof avail_s);
@@ -773,6 +693,8 @@ static nmf_status plan_V(const char *const *inputs, size_t n_inputs, const datas
                              "available", inputs[0], more, need_s, shape, avail_s);
         return NMF_STATUS_OK;
     }
+    if (!plan->cache_dir)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "dataset_load: a memory budget without a cache_dir");
     const int given = plan->max_memory != DATASET_MEMORY_AVAILABLE;
     const double budget = given ? (double)plan->max_memory : 0.9 * avail;
     const double others = plan->others ? (double)plan->others(m, n, plan->others_user) : 0.0;
@@ -882,6 +804,8 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
         opt->progress(m, m, opt->progress_user);
     for (size_t i = 0; i < m && st == NMF_STATUS_OK; i++)
         st = decode_error(&results[i], images.v[i].path);
+    if (st == NMF_STATUS_OK && mapped_bytes)
+        st = mapped_file_sync(V ? (void *)V : (void *)V8, mapped_bytes, opt->memory.cache_dir);
     if (st != NMF_STATUS_OK)
         goto cleanup;
 

@@ -28,7 +28,7 @@ nmf_status mapped_file_create(const char *dir, size_t bytes, void **out)
     if (err) {
         struct statvfs fs;
         double free_b = fstatvfs(fd, &fs) == 0 ? (double)fs.f_bavail * (double)fs.f_frsize : -1.0;
-        if (err == ENOSPC || err == EFBIG)
+        if (err == ENOSPC && free_b >= 0)
             st = nmf_error(NMF_STATUS_IO, "%s: V's cache file needs %.1f MB of disk but only %.1f "
                            "MB are free there; hint: --cache DIR on a larger disk, or more "
                            "--max-memory", dir, (double)bytes / 1e6, free_b / 1e6);
@@ -45,6 +45,14 @@ nmf_status mapped_file_create(const char *dir, size_t bytes, void **out)
     }
     close(fd);
     return st;
+}
+
+nmf_status mapped_file_sync(void *p, size_t bytes, const char *dir)
+{
+    if (msync(p, bytes, MS_SYNC) != 0)
+        return nmf_error(NMF_STATUS_IO, "%s: cannot write V's cache file: %s", dir,
+                         strerror(errno));
+    return NMF_STATUS_OK;
 }
 
 void mapped_file_free(void *p, size_t bytes)

@@ -17,6 +17,11 @@
  * directory, or not enough free space (the bytes needed and free). */
 nmf_status mapped_file_create(const char *dir, size_t bytes, void **out);
 
+/* Writes what was written through the mapping to the disk and waits, so
+ * that a failure shows now (a full quota, a network file system), naming
+ * dir, rather than as wrong values read back later. */
+nmf_status mapped_file_sync(void *p, size_t bytes, const char *dir);
+
 /* Unmaps what mapped_file_create mapped; the file goes with it. */
 void mapped_file_free(void *p, size_t bytes);
 

@@ -78,7 +78,7 @@ void job_print_loaded(const dataset *d, double load_s)
             "%.1f MB", d->m, d->m == 1 ? "" : "s", d->width, d->height, load_s, d->skipped,
             d->skipped == 1 ? "" : "s", d->storage, (double)job_V_bytes(d) / 1e6);
     if (d->stream_block)
-        fprintf(stderr, ", on disk (beyond --max-memory), read in blocks of up to %.1f MB",
+        fprintf(stderr, ", on disk (beyond the memory budget), read in blocks of up to %.1f MB",
                 (double)d->stream_block / 1e6);
     fputc('\n', stderr);
 }

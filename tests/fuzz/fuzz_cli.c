@@ -33,6 +33,8 @@ static void check_options(const cli_options *cli, int argc)
     FUZZ_REQUIRE(p->checkpoint_every >= 0, "checkpoint_every >= 0");
     FUZZ_REQUIRE(o->config.recon_count >= 1 && o->config.recon_count <= 1000, "recon in 1..1000");
     FUZZ_REQUIRE(o->output_dir && *o->output_dir, "output directory named");
+    FUZZ_REQUIRE(o->max_memory >= 1, "a memory budget of at least a byte");
+    FUZZ_REQUIRE(!o->cache_dir || *o->cache_dir, "a cache directory named, if given");
     FUZZ_REQUIRE((p->init == NMF_INIT_CUSTOM) == (o->init_w_path && o->init_h_path),
             "--init custom if and only if both --init-w and --init-h");
     FUZZ_REQUIRE(o->n_inputs <= (size_t)argc - 1, "inputs within argv");
