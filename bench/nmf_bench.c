@@ -33,18 +33,17 @@
 #include "mapped_file.h"
 #include "npy.h"
 #include "fsutil.h"
+#include "settings.h"
 #include "strbuf.h"
 #include "stream.h"
 
 #include <cblas.h>
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -270,9 +269,8 @@ static nmf_status stream_copy(const nmf_problem *problem, const char *dir, size_
     if (st != NMF_STATUS_OK)
         return st;
     memcpy(*map, problem->V ? (const void *)problem->V : (const void *)problem->V8, bytes);
-    if (msync(*map, bytes, MS_SYNC))
-        return nmf_error(NMF_STATUS_IO, "%s: cannot write V's copy to disk: %s", dir,
-                         strerror(errno));
+    if ((st = mapped_file_sync(*map, bytes, dir)) != NMF_STATUS_OK)
+        return st;
     *streamed = (nmf_problem){problem->m, problem->n, problem->V ? *map : NULL,
                               problem->V ? NULL : *map, block};
     nmf_problem_release(streamed, 0, problem->m * problem->n);
@@ -399,25 +397,6 @@ static int parse_size_t(const char *s, size_t *out)
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s || *end || errno || v == 0 || v > (1ull << 31) - 1 || *s == '-')
         return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
-/* A number of bytes, > 0, with an optional K, M or G (powers of 1024, as
- * nmf-faces --max-memory takes them). */
-static int parse_bytes(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    const char *u = *end ? strchr("KMG", toupper((unsigned char)*end)) : NULL;
-    if (end == s || errno || v == 0 || *s == '-' || (*end && (!u || end[1])))
-        return -1;
-    for (const char *q = "KMG"; u && q <= u; q++) {
-        if (v > SIZE_MAX / 1024)
-            return -1;
-        v *= 1024;
-    }
     *out = (size_t)v;
     return 0;
 }
@@ -807,8 +786,8 @@ static void usage(FILE *out)
 "                    cpu-disk), in turns with V in memory: the same loss, and\n"
 "                    its time against the in-memory one's (from the page cache)\n"
 "  --stream-block SIZE\n"
-"                    bytes of V a streamed pass holds at once, with K, M, G\n"
-"                    as powers of 1024 (default 8M, about what nmf-faces\n"
+"                    bytes of V a streamed pass holds at once, with K, M, G,\n"
+"                    T as powers of 1024 (default 8M, about what nmf-faces\n"
 "                    --max-memory 48M gives 4096 images of 128x128)\n"
 "  -h, --help        this help\n");
 }
@@ -873,7 +852,7 @@ int main(int argc, char **argv)
         case OPT_STREAM_BLOCK:
             if (parse_bytes(optarg, &o.stream_block))
                 return usage_error("--stream-block: must be a number of bytes, > 0, with an "
-                                   "optional K, M or G (powers of 1024)");
+                                   "optional K, M, G or T (powers of 1024), as nmf-faces --max-memory");
             break;
         case 'h': usage(stdout); return 0;
         default: return usage_error("unknown option or missing value");

@@ -5,7 +5,6 @@
 #include "error.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -37,27 +36,14 @@ static int parse_pair(const char *s, char sep, long lo, long hi, int *a, int *b)
     return 0;
 }
 
-/* "auto" (DATASET_MEMORY_AVAILABLE) or a number of bytes with an optional
- * K, M, G or T (powers of 1024, as sort -S and docker -m take them):
- * "48M", "1.5G". */
-static int parse_size(const char *s, size_t *out)
+/* --max-memory: "auto" (DATASET_MEMORY_AVAILABLE) or a size (parse_bytes). */
+static int parse_memory(const char *s, size_t *out)
 {
     if (!strcmp(s, "auto")) {
         *out = DATASET_MEMORY_AVAILABLE;
         return 0;
     }
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    const char *units = "KMGT", *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
-    if (end == s || errno == ERANGE || !(v > 0) || (*end && (!u || end[1] != '\0')))
-        return -1;
-    for (const char *p = units; u && p <= u; p++)
-        v *= 1024.0;
-    if (!(v >= 1.0 && v < 9e18))
-        return -1;
-    *out = (size_t)v;
-    return 0;
+    return parse_bytes(s, out);
 }
 
 static int parse_loss(const char *s, double *beta)
@@ -245,7 +231,7 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
             return usage_error("--storage", arg, "must be auto or float32");
         break;
     case OPT_MAX_MEMORY: /* not recorded either: where V is held, not what it is */
-        if (parse_size(arg, &o->max_memory))
+        if (parse_memory(arg, &o->max_memory))
             return usage_error("--max-memory", arg,
                                "must be auto or a size such as 48M, 2G (K, M, G, T: powers of 1024)");
         break;
