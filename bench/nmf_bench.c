@@ -272,7 +272,7 @@ static nmf_status stream_copy(const nmf_problem *problem, const char *dir, size_
     if ((st = mapped_file_sync(*map, bytes, dir)) != NMF_STATUS_OK)
         return st;
     *streamed = (nmf_problem){problem->m, problem->n, problem->V ? *map : NULL,
-                              problem->V ? NULL : *map, block};
+                              problem->V ? NULL : *map, block, NULL};
     nmf_problem_release(streamed, 0, problem->m * problem->n);
     return NMF_STATUS_OK;
 }
@@ -319,7 +319,7 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
         c->n = d.n;
         problem = dataset_problem(&d);
     } else if ((V8 = synthetic_V(c->m, c->n, 1234))) {
-        problem = (nmf_problem){c->m, c->n, NULL, V8, 0};
+        problem = (nmf_problem){c->m, c->n, NULL, V8, 0, NULL};
     } else {
         return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory for V", c->name);
     }

@@ -157,7 +157,7 @@ static void test_from_run(void)
     c.data.grey = DATASET_GREY_FIRST;
     c.data.resize_w = 30;
     c.data.resize_h = 40;
-    dataset d = {.m = 12, .width = 30, .height = 40, .channels = 1, .n = 1200};
+    dataset d = {.m = 12, .rows_total = 12, .width = 30, .height = 40, .channels = 1, .n = 1200};
     model_info mi;
     model_info_from_run(&mi, &c, &d);
     CHECK(mi.format == MODEL_FORMAT && strcmp(mi.version, NMF_VERSION) == 0);

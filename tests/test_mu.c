@@ -112,7 +112,7 @@ static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_
     }
     double *Vd = to_double(V, m * n), *Wd = to_double(W, m * k), *Hd = to_double(H, k * n);
 
-    nmf_problem problem = {m, n, V, NULL, 0};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL};
     nmf_params p = cpu_params((int)k);
     p.max_iter = 1;
     p.tol = 0;
@@ -187,7 +187,7 @@ static void test_monotone_random(void)
     nmf_rng_seed(&rng, 7);
     size_t m = 40, n = 70, k = 6;
     float *V = random_matrix(&rng, m * n, 255.0);
-    nmf_problem problem = {m, n, V, NULL, 0};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
     nmf_params p = cpu_params((int)k);
@@ -224,7 +224,7 @@ static void test_monotone_face_like(void)
                 double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
                 V[i * n + y * side + x] = (float)(200.0 * exp(-d2 / (8.0 + (double)i)));
             }
-    nmf_problem problem = {m, n, V, NULL, 0};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
@@ -246,7 +246,7 @@ static void test_low_rank_recovered(nmf_solver solver)
         for (size_t j = 0; j < n; j++)
             for (size_t t = 0; t < k; t++)
                 V[i * n + j] += Wt[i * k + t] * Ht[t * n + j];
-    nmf_problem problem = {m, n, V, NULL, 0};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     p.tol = 0;
@@ -271,7 +271,7 @@ static void test_tolerance_stops(void)
     nmf_rng_seed(&rng, 11);
     size_t m = 20, n = 30, k = 2;
     float *V = random_matrix(&rng, m * n, 255.0);
-    nmf_problem problem = {m, n, V, NULL, 0};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     p.max_iter = 1000;
@@ -289,7 +289,7 @@ static void test_tolerance_stops(void)
 static void test_checks_refuse_bad_arguments(void)
 {
     float V[6] = {1, 2, 3, 4, 5, 6}, zeros[6] = {0}, nan_v[6] = {1, 2, NAN, 4, 5, 6};
-    nmf_problem problem = {2, 3, V, NULL, 0};
+    nmf_problem problem = {2, 3, V, NULL, 0, NULL};
     nmf_params p = cpu_params(20);
     CHECK(nmf_problem_check(&problem) == NMF_STATUS_OK);
     CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT); /* k 20 > 2 */
@@ -305,7 +305,7 @@ static void test_checks_refuse_bad_arguments(void)
     p.max_iter = 10;
     p.tol = -1;
     CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
-    nmf_problem black = {2, 3, zeros, NULL, 0}, bad = {2, 3, nan_v, NULL, 0};
+    nmf_problem black = {2, 3, zeros, NULL, 0, NULL}, bad = {2, 3, nan_v, NULL, 0, NULL};
     CHECK(nmf_problem_check(&black) == NMF_STATUS_BAD_INPUT);
     CHECK(nmf_problem_check(&bad) == NMF_STATUS_BAD_INPUT);
     float W[4] = {1, 1, -1, 1}, H[6] = {1, 1, 1, 1, 1, 1};
@@ -327,7 +327,7 @@ static void test_checks_refuse_bad_arguments(void)
     p.alpha_W = 0;
     /* Itakura-Saito on data with a zero: refused, as scikit-learn does. */
     float V0[6] = {1, 0, 3, 4, 5, 6};
-    nmf_problem with_zero = {2, 3, V0, NULL, 0};
+    nmf_problem with_zero = {2, 3, V0, NULL, 0, NULL};
     p.beta = 0.0;
     CHECK(nmf_fit(&with_zero, &p, W, H, &r) == NMF_STATUS_BAD_INPUT);
     CHECK(strstr(nmf_last_error(), "beta <= 0") != NULL);
@@ -345,7 +345,7 @@ static void test_divergence_reported(void)
     nmf_rng_seed(&rng, 9);
     size_t m = 20, n = 30, k = 3;
     float *V = random_matrix(&rng, m * n, 3e37);
-    nmf_problem problem = {m, n, V, NULL, 0};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     for (int solver = NMF_SOLVER_MU; solver <= NMF_SOLVER_HALS; solver++) {
         nmf_params p = cpu_params((int)k);
@@ -373,7 +373,7 @@ static void test_threads_given_back(void)
     size_t m = 20, n = 30, k = 3;
     float *V = random_matrix(&rng, m * n, 255.0);
     float *W = random_matrix(&rng, m * k, 1.0), *H = random_matrix(&rng, k * n, 1.0);
-    nmf_problem problem = {m, n, V, NULL, 0};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL};
     omp_set_num_threads(2);
     openblas_set_num_threads(2);
     nmf_params p = cpu_params((int)k);
@@ -400,7 +400,7 @@ static void test_one_pass_schedule(void)
     nmf_rng_seed(&rng, 8);
     for (size_t i = 0; i < m * n; i++)
         V8[i] = (uint8_t)(255.0 * nmf_rng_double(&rng));
-    const nmf_problem problem = {m, n, NULL, V8, 0};
+    const nmf_problem problem = {m, n, NULL, V8, 0, NULL};
     const char *blas = getenv("NMF_CPU_KERNELS");
     const int exact = !blas || strcmp(blas, "blas") != 0;
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);

@@ -23,7 +23,7 @@ extern "C" {
 
 /* The version, written here alone (CMakeLists.txt reads these lines). */
 #define NMF_VERSION_MAJOR 0
-#define NMF_VERSION_MINOR 5
+#define NMF_VERSION_MINOR 6
 #define NMF_VERSION_PATCH 0
 #define NMF_VERSION_STR_(x) #x
 #define NMF_VERSION_STR(x) NMF_VERSION_STR_(x)
@@ -40,7 +40,9 @@ typedef enum {
     NMF_STATUS_TOO_LARGE,    /* a size overflows or exceeds the available memory */
     NMF_STATUS_INTERRUPTED,  /* the progress callback asked to stop */
     NMF_STATUS_NO_DEVICE,    /* --device gpu without a usable CUDA device */
-    NMF_STATUS_INTERNAL      /* a bug or a failure of a library we call */
+    NMF_STATUS_INTERNAL,     /* a bug or a failure of a library we call */
+    NMF_STATUS_PEER_FAILED   /* another rank of a distributed fit failed (nmf_comm): it
+                                reports why */
 } nmf_status;
 
 /* A short English phrase for a status ("bad argument"); never NULL. */
@@ -109,6 +111,34 @@ int nmf_solver_parse(const char *name, nmf_solver *out);
  * "itakura-saito" (0), "beta" otherwise. */
 const char *nmf_loss_name(double beta);
 
+/* A fit shared by several processes (ranks), each holding a contiguous
+ * slice of V's rows: nmf-faces implements it over MPI (src/mpi), the
+ * library never calls MPI itself. Every rank makes the same calls in the
+ * same order (nmf_fit, nmf_initialize and the checks are collective). The
+ * sums must give every rank the same bits, in an order that depends only
+ * on the number of ranks, so that a fit with the same ranks is
+ * reproducible bit for bit. */
+typedef struct nmf_comm {
+    int rank, ranks;
+    size_t row0;       /* this rank's first row of the whole V */
+    size_t rows_total; /* rows of the whole V, over every rank */
+    /* In place: values[i] becomes the sum over the ranks of their values[i]. */
+    void (*sum_floats)(void *user, float *values, size_t count);
+    void (*sum_doubles)(void *user, double *values, size_t count);
+    /* all (rows_total, width) = every rank's mine (its rows, width), in rank order. */
+    void (*gather_rows)(void *user, const double *mine, size_t width, double *all);
+    /* The lowest rank that passes failed != 0, or -1 when none does. */
+    int (*first_failed)(void *user, int failed);
+    void *user;
+} nmf_comm;
+
+/* Every rank's st, agreed on before the next collective step: st itself
+ * with no comm, or when every rank's is OK; else the lowest failing rank
+ * keeps its own status and message, and the others return
+ * NMF_STATUS_PEER_FAILED, so that the error is reported once (a rank that
+ * has NMF_STATUS_PEER_FAILED already keeps it). Collective. */
+nmf_status nmf_comm_agree(const nmf_comm *comm, nmf_status st);
+
 /* The data to factorise, borrowed, never modified or freed, in one of two
  * forms: exactly one of V and V8 is non-NULL. 8-bit data (0..255, the
  * usual images) is exact as bytes, in a quarter of float32's memory; the
@@ -126,6 +156,10 @@ typedef struct {
      * block. Only for a V mapped shared from a file (MAP_SHARED): on
      * other memory a release would discard the data. */
     size_t stream_block;
+    /* NULL: V is the whole matrix. Else it is this rank's slice of rows
+     * (m >= 1 of them, from comm->row0) and every call on the problem is
+     * collective; W is then this rank's rows of W (m, k). */
+    const nmf_comm *comm;
 } nmf_problem;
 
 /* Entry idx (row-major) of V as a float, whichever form holds it. */
@@ -286,7 +320,7 @@ void nmf_result_free(nmf_result *result);
  * whole fit), p->init is ignored and W starts as scikit-learn's transform
  * starts it (mu: every entry sqrt(mean(V) / k); hals: zeros). result as for
  * nmf_fit (reconstruction_err is the encoding's); free it with
- * nmf_result_free(). */
+ * nmf_result_free(). One process's rows: a problem with a comm is refused. */
 nmf_status nmf_transform(const nmf_problem *problem, const nmf_params *p, const float *H,
                          float *W, nmf_result *result);
 

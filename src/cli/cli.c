@@ -5,6 +5,7 @@
 #include "checkpoint.h"
 #include "cli_options.h"
 #include "job.h"
+#include "ranks.h"
 
 #include <cblas.h>
 #include <signal.h>
@@ -104,6 +105,9 @@ static void usage(FILE *out)
 "Ctrl-C (SIGINT) or SIGTERM stops after the current 10 iterations, saves a\n"
 "checkpoint and the outputs, and exits 130 or 143; a second Ctrl-C exits at\n"
 "once without writing.\n"
+"Several processes: mpirun -np P nmf-faces [options] INPUT... (or srun) splits\n"
+"the images over P ranks, --threads each, and writes what one process writes\n"
+"(when built with MPI: nmf-faces --version says).\n"
 "nmf-faces help transform (or reconstruct) describes the other commands.\n");
 }
 
@@ -158,7 +162,8 @@ static void print_version(void)
 {
     char devices[2048];
     nmf_devices_describe(devices, sizeof devices);
-    printf("nmf-faces %s\nBLAS: %s\n%s", NMF_VERSION, openblas_get_config(), devices);
+    printf("nmf-faces %s\nBLAS: %s\nMPI: %s\n%s", NMF_VERSION, openblas_get_config(),
+           ranks_library(), devices);
 }
 
 /* The bundled faces: ./data/orl_faces when run from the project, else the
@@ -203,24 +208,53 @@ static int exit_code(nmf_status st)
     return st == NMF_STATUS_OK ? 0 : st == NMF_STATUS_BAD_ARGUMENT ? EXIT_USAGE : EXIT_DATA;
 }
 
-/* The library's last error, in the command line's terms. */
-static void print_error(void)
+/* The library's last error, in the command line's terms, when `say`. */
+static void print_error_if(int say)
 {
     char message[1100]; /* nmf_last_error()'s 1024 and the longest option */
-    fprintf(stderr, "nmf-faces: error: %s\n", cli_message(nmf_last_error(), message, sizeof message));
+    if (say)
+        fprintf(stderr, "nmf-faces: error: %s\n", cli_message(nmf_last_error(), message, sizeof message));
 }
 
+/* Over the ranks of an MPI job, an error every rank meets alike (an
+ * option) is printed by rank 0, and one of an agreed step by the rank it
+ * happened on (the others have NMF_STATUS_PEER_FAILED). */
+static void print_error(void)
+{
+    print_error_if(ranks_rank() == 0);
+}
+
+static void print_job_error(nmf_status st)
+{
+    print_error_if(st != NMF_STATUS_PEER_FAILED);
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    ranks_start(&argc, &argv);
+    /* Over ranks, the job's code: a rank that only heard of another's
+     * failure (NMF_STATUS_PEER_FAILED) exits as that one does. */
+    const int code = ranks_max(run(argc, argv));
+    ranks_finish();
+    return code;
+}
+
+static int run(int argc, char **argv)
 {
     cli_options cli;
     if (cli_options_parse(argc, argv, &cli) != NMF_STATUS_OK) {
         print_error();
-        fprintf(stderr, "hint: nmf-faces %s lists the options\n",
-                cli.command == CLI_TRANSFORM     ? "help transform"
-                : cli.command == CLI_RECONSTRUCT ? "help reconstruct"
-                                                 : "--help");
+        if (ranks_rank() == 0)
+            fprintf(stderr, "hint: nmf-faces %s lists the options\n",
+                    cli.command == CLI_TRANSFORM     ? "help transform"
+                    : cli.command == CLI_RECONSTRUCT ? "help reconstruct"
+                                                     : "--help");
         return EXIT_USAGE;
     }
+    if (cli.action != CLI_RUN && ranks_rank() != 0) /* help and version: once */
+        return 0;
     if (cli.action == CLI_HELP) {
         (cli.command == CLI_TRANSFORM     ? usage_transform
          : cli.command == CLI_RECONSTRUCT ? usage_reconstruct
@@ -231,8 +265,16 @@ int main(int argc, char **argv)
         print_version();
         return 0;
     }
-    nmf_set_note_handler(cli.job.quiet ? NULL : note_to_stderr, NULL);
+    /* Rank 0 alone: every rank reads the same headers. */
+    nmf_set_note_handler(cli.job.quiet || ranks_rank() != 0 ? NULL : note_to_stderr, NULL);
     nmf_status st;
+    if (cli.command != CLI_FIT && ranks_size() > 1) {
+        if (ranks_rank() == 0)
+            fprintf(stderr, "nmf-faces: error: %s runs in one process; start it without mpirun "
+                            "or srun (only a fit runs over ranks)\n",
+                    cli.command == CLI_TRANSFORM ? "transform" : "reconstruct");
+        return EXIT_USAGE;
+    }
     if (cli.command == CLI_RECONSTRUCT) {
         reconstruct_options ro = {cli.model_dir, cli.codes_path, cli.job.output_dir,
                                   cli.job.overwrite, cli.job.quiet};
@@ -266,14 +308,17 @@ int main(int argc, char **argv)
     checkpoint_info info = {0};
     resume_point point = {0};
     if (cli.resume_dir) {
-        if ((st = checkpoint_read(cli.resume_dir, &info, &point)) != NMF_STATUS_OK) {
-            print_error();
+        if ((st = ranks_agree(checkpoint_read(cli.resume_dir, &info, &point))) != NMF_STATUS_OK) {
+            print_job_error(st);
+            checkpoint_info_free(&info); /* read by this rank, failed on another */
+            resume_point_free(&point);
             return exit_code(st);
         }
         if (cli_options_resume(&cli, &info, point.state.iterations) != NMF_STATUS_OK) {
             print_error();
-            fprintf(stderr, "hint: --resume continues a run as it was; only --max-iter may be "
-                            "raised\n");
+            if (ranks_rank() == 0)
+                fprintf(stderr, "hint: --resume continues a run as it was; only --max-iter may "
+                                "be raised\n");
             checkpoint_info_free(&info);
             resume_point_free(&point);
             return EXIT_USAGE;
@@ -289,9 +334,10 @@ int main(int argc, char **argv)
     if (st == NMF_STATUS_OK)
         return 0;
     if (st == NMF_STATUS_INTERRUPTED) {
-        fprintf(stderr, "nmf-faces: %s\n", nmf_last_error());
+        if (ranks_rank() == 0)
+            fprintf(stderr, "nmf-faces: %s\n", nmf_last_error());
         return 128 + (stop_signal ? stop_signal : SIGINT);
     }
-    print_error();
+    print_job_error(st);
     return exit_code(st);
 }

@@ -27,6 +27,7 @@ const char *nmf_status_string(nmf_status status)
     case NMF_STATUS_INTERRUPTED: return "interrupted";
     case NMF_STATUS_NO_DEVICE: return "no device";
     case NMF_STATUS_INTERNAL: return "internal error";
+    case NMF_STATUS_PEER_FAILED: return "another rank failed";
     }
     return "unknown status";
 }

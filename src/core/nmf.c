@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "clock.h"
+#include "comm.h"
 #include "error.h"
 #include "init.h"
 #include "names.h"
@@ -63,7 +64,7 @@ const char *nmf_loss_name(double beta)
 nmf_regularization nmf_regularization_of(const nmf_problem *problem, const nmf_params *p)
 {
     double alpha_H = p->alpha_H < 0 ? p->alpha_W : p->alpha_H;
-    double m = (double)problem->m, n = (double)problem->n;
+    double m = (double)nmf_rows_total(problem), n = (double)problem->n;
     return (nmf_regularization){.l1_W = n * p->alpha_W * p->l1_ratio,
                                 .l2_W = n * p->alpha_W * (1.0 - p->l1_ratio),
                                 .l1_H = m * alpha_H * p->l1_ratio,
@@ -72,7 +73,8 @@ nmf_regularization nmf_regularization_of(const nmf_problem *problem, const nmf_p
 
 nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
 {
-    size_t min_mn = problem->m < problem->n ? problem->m : problem->n;
+    const size_t rows = nmf_rows_total(problem);
+    size_t min_mn = rows < problem->n ? rows : problem->n;
     if (p->k < 1)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "k: must be at least 1, got %d", p->k);
@@ -154,29 +156,36 @@ int nmf_problem_find_zero(const nmf_problem *problem, size_t *at)
 
 nmf_status nmf_problem_check(const nmf_problem *problem)
 {
+    /* A rank's own problem is refused after the ranks agree, like its data. */
+    nmf_status st = NMF_STATUS_OK;
     if (problem->V && problem->V8)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "the problem gives V both as floats and as bytes");
-    if (problem->m == 0 || problem->n == 0 || (!problem->V && !problem->V8))
-        return nmf_error(NMF_STATUS_BAD_INPUT, "the data matrix is empty");
-    const size_t n = problem->n, block = nmf_problem_block_rows(problem, problem->m) * n,
-                 len = problem->m * n;
+        st = nmf_error(NMF_STATUS_BAD_ARGUMENT, "the problem gives V both as floats and as bytes");
+    else if (problem->m == 0 || problem->n == 0 || (!problem->V && !problem->V8))
+        st = nmf_error(NMF_STATUS_BAD_INPUT, "the data matrix is empty");
+    const size_t n = problem->n, len = st == NMF_STATUS_OK ? problem->m * n : 0,
+                 block = len ? nmf_problem_block_rows(problem, problem->m) * n : 1;
     int any_positive = 0;
+    size_t bad = len; /* the first value that is not finite and >= 0 */
     /* Bytes are finite and >= 0: they are read up to the first that is not 0. */
-    for (size_t b0 = 0; b0 < len && !(problem->V8 && any_positive); b0 += block) {
+    for (size_t b0 = 0; b0 < len && bad == len && !(problem->V8 && any_positive); b0 += block) {
         const size_t b1 = len - b0 < block ? len : b0 + block;
         for (size_t i = b0; i < b1 && problem->V8 && !any_positive; i++)
             any_positive = problem->V8[i] != 0;
-        for (size_t i = b0; i < b1 && problem->V; i++) {
+        for (size_t i = b0; i < b1 && problem->V && bad == len; i++) {
             float v = problem->V[i];
             if (!isfinite(v) || v < 0.0f)
-                return nmf_error(NMF_STATUS_BAD_INPUT,
-                                 "image %zu, pixel %zu: value %g is not finite and non-negative",
-                                 i / n, i % n, (double)v);
+                bad = i;
             any_positive |= v > 0.0f;
         }
         nmf_problem_release(problem, b0, b1 - b0);
     }
-    if (!any_positive)
+    if (bad < len)
+        st = nmf_error(NMF_STATUS_BAD_INPUT,
+                       "image %zu, pixel %zu: value %g is not finite and non-negative",
+                       nmf_row0(problem) + bad / n, bad % n, (double)problem->V[bad]);
+    if ((st = nmf_comm_agree(problem->comm, st)) != NMF_STATUS_OK)
+        return st;
+    if (nmf_sum_double(problem, any_positive) == 0.0)
         return nmf_error(NMF_STATUS_BAD_INPUT,
                          "every pixel of every image is zero: there is nothing to factorise");
     return NMF_STATUS_OK;
@@ -189,23 +198,26 @@ static nmf_status check_beta_data(const nmf_problem *problem, double beta)
     if (beta > 0.0)
         return NMF_STATUS_OK;
     size_t zero;
+    nmf_status st = NMF_STATUS_OK;
     if (nmf_problem_find_zero(problem, &zero))
-        return nmf_error(NMF_STATUS_BAD_INPUT,
-                         "image %zu, pixel %zu is 0: with beta <= 0 (beta %g) the data must "
-                         "have no zeros, as scikit-learn requires; hint: add a small value to "
-                         "the data or use a positive beta",
-                         zero / problem->n, zero % problem->n, beta);
-    return NMF_STATUS_OK;
+        st = nmf_error(NMF_STATUS_BAD_INPUT,
+                       "image %zu, pixel %zu is 0: with beta <= 0 (beta %g) the data must "
+                       "have no zeros, as scikit-learn requires; hint: add a small value to "
+                       "the data or use a positive beta",
+                       nmf_row0(problem) + zero / problem->n, zero % problem->n, beta);
+    return st;
 }
 
-/* Checks that a start factor is finite and non-negative. */
-static nmf_status check_factor(const char *name, const float *X, size_t rows, size_t cols)
+/* Checks that a start factor is finite and non-negative; row0 numbers
+ * a rank's rows of W as the whole W's. */
+static nmf_status check_factor(const char *name, const float *X, size_t rows, size_t cols,
+                               size_t row0)
 {
     for (size_t i = 0; i < rows * cols; i++)
         if (!isfinite(X[i]) || X[i] < 0.0f)
             return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                              "%s[%zu, %zu] = %g: start factors must be finite and non-negative",
-                             name, i / cols, i % cols, (double)X[i]);
+                             name, row0 + i / cols, i % cols, (double)X[i]);
     return NMF_STATUS_OK;
 }
 
@@ -225,21 +237,6 @@ static int report(const nmf_params *p, int iteration, double error, double secon
         return 0;
     nmf_progress pr = {iteration, p->max_iter, error, seconds};
     return p->progress(&pr, p->progress_user);
-}
-
-/* The backend's error after `iteration` iterations; a fit whose float32
- * products overflowed (values near FLT_MAX, say in HDR data) has no finite
- * error and is reported, not returned with NaN factors. */
-static nmf_status evaluate_loss(const nmf_backend *backend, void *ctx, int iteration,
-                                double *error)
-{
-    nmf_status st = backend->loss(ctx, error);
-    if (st == NMF_STATUS_OK && !isfinite(*error))
-        st = nmf_error(NMF_STATUS_BAD_INPUT,
-                       "the fit diverged: after %d iterations the reconstruction error is %g "
-                       "(float32 products overflowed); hint: scale the data down",
-                       iteration, *error);
-    return st;
 }
 
 nmf_status nmf_fit(const nmf_problem *problem, const nmf_params *p, float *W, float *H,
@@ -268,6 +265,23 @@ static double fit_elapsed(const fit_state *s)
     return s->time_offset + nmf_clock_s() - s->t0;
 }
 
+/* The backend's error after `iteration` iterations; a fit whose float32
+ * products overflowed (values near FLT_MAX, say in HDR data) has no finite
+ * error and is reported, not returned with NaN factors. Every decision
+ * that follows an error is the ranks' together (nmf_any, nmf_comm_agree):
+ * ranks whose CPUs run other kernels hold H to within rounding only, and
+ * must still stop at the same iteration. */
+static nmf_status evaluate_loss(const fit_state *s, int iteration, double *error)
+{
+    nmf_status st = s->backend->loss(s->ctx, error);
+    if (st == NMF_STATUS_OK && !isfinite(*error))
+        st = nmf_error(NMF_STATUS_BAD_INPUT,
+                       "the fit diverged: after %d iterations the reconstruction error is %g "
+                       "(float32 products overflowed); hint: scale the data down",
+                       iteration, *error);
+    return nmf_comm_agree(s->problem->comm, st);
+}
+
 /* The state a checkpoint records and nmf_fit_resume continues from. */
 static void save_state(const fit_state *s)
 {
@@ -290,8 +304,8 @@ static nmf_status fit_check(const nmf_problem *problem, const nmf_params *p, con
         (st = nmf_backend_select(p->device, backend)) != NMF_STATUS_OK ||
         (st = nmf_backend_check_precision(*backend, p->precision)) != NMF_STATUS_OK)
         return st;
-    if ((st = check_factor("W0", W, problem->m, (size_t)p->k)) != NMF_STATUS_OK ||
-        (st = check_factor("H0", H, (size_t)p->k, problem->n)) != NMF_STATUS_OK)
+    if ((st = check_factor("W0", W, problem->m, (size_t)p->k, nmf_row0(problem))) != NMF_STATUS_OK ||
+        (st = check_factor("H0", H, (size_t)p->k, problem->n, 0)) != NMF_STATUS_OK)
         return st;
     if (from && (from->iterations < 0 || from->iterations > p->max_iter ||
                  from->history_len < 1 || from->history_len > from->iterations / NMF_HISTORY_EVERY + 2))
@@ -301,8 +315,8 @@ static nmf_status fit_check(const nmf_problem *problem, const nmf_params *p, con
     return NMF_STATUS_OK;
 }
 
-/* The history's room, the backend's context from W, H, and the error at
- * the start (iteration 0, or where the resumed run stopped). */
+/* The history's room and the backend's context from W, H: all that can
+ * fail on one rank alone. */
 static nmf_status fit_start(fit_state *s, const float *W, const float *H, const nmf_result *from)
 {
     const nmf_params *p = s->p;
@@ -318,20 +332,27 @@ static nmf_status fit_start(fit_state *s, const float *W, const float *H, const 
 
     s->t0 = nmf_clock_s();
     s->time_offset = from ? from->fit_s : 0.0;
-    nmf_status st = s->backend->init(&s->ctx, s->problem, p, W, H);
-    if (st != NMF_STATUS_OK)
-        return st;
+    return s->backend->init(&s->ctx, s->problem, p, W, H);
+}
+
+/* The error at the start (iteration 0, or where the resumed run stopped)
+ * and the stopping rules' state: the first collective step. */
+static nmf_status fit_begin(fit_state *s, const nmf_result *from)
+{
+    const nmf_params *p = s->p;
+    nmf_result *r = s->result;
+    nmf_status st;
     if (from) {
         for (int i = 0; i < from->history_len; i++)
             record(r, from->history_iter[i], from->history_err[i], from->history_s[i]);
         s->error_at_init = from->error_at_init;
         s->error = from->history_err[from->history_len - 1];
     } else {
-        if ((st = evaluate_loss(s->backend, s->ctx, 0, &s->error_at_init)) != NMF_STATUS_OK)
+        if ((st = evaluate_loss(s, 0, &s->error_at_init)) != NMF_STATUS_OK)
             return st;
         record(r, 0, s->error_at_init, nmf_clock_s() - s->t0);
         s->error = s->error_at_init;
-        s->stop = report(p, 0, s->error_at_init, nmf_clock_s() - s->t0);
+        s->stop = nmf_any(s->problem, report(p, 0, s->error_at_init, nmf_clock_s() - s->t0));
     }
     r->error_at_init = s->error_at_init;
     /* The stopping rules (nmf_stopping): the error's fall every 10
@@ -360,8 +381,8 @@ static nmf_status hals_rule_on_block(fit_state *s, int *step)
     while (done < *step && !s->result->converged) {
         if (s->it + done + 1 == 1)
             s->violation_at_1 = violations[done];
-        s->result->converged = s->violation_at_1 == 0.0 ||
-                               violations[done] / s->violation_at_1 <= s->p->tol;
+        s->result->converged = nmf_any(s->problem, s->violation_at_1 == 0.0 ||
+                                                       violations[done] / s->violation_at_1 <= s->p->tol);
         done++;
     }
     if (done < *step && ((st = s->backend->rewind(s->ctx)) != NMF_STATUS_OK ||
@@ -389,7 +410,7 @@ static nmf_status fit_block(fit_state *s)
         return st;
     s->it += step;
     if (s->it % NMF_HISTORY_EVERY == 0 || s->it == p->max_iter || s->result->converged) {
-        if ((st = evaluate_loss(s->backend, s->ctx, s->it, &s->error)) != NMF_STATUS_OK)
+        if ((st = evaluate_loss(s, s->it, &s->error)) != NMF_STATUS_OK)
             return st;
         const double elapsed = fit_elapsed(s);
         record(s->result, s->it, s->error, elapsed);
@@ -403,7 +424,8 @@ static nmf_status fit_block(fit_state *s)
         /* An exact fit cannot improve: it stops whatever the rule. */
         if (s->error == 0.0)
             s->result->converged = 1;
-        s->stop = report(p, s->it, s->error, elapsed);
+        s->result->converged = nmf_any(s->problem, s->result->converged);
+        s->stop = nmf_any(s->problem, report(p, s->it, s->error, elapsed));
     }
     return NMF_STATUS_OK;
 }
@@ -432,7 +454,7 @@ static nmf_status fit_finish(fit_state *s, float *W, float *H)
     r->frobenius_err = r->reconstruction_err;
     if (s->p->beta != 2.0 && (st = s->backend->frobenius(s->ctx, &r->frobenius_err)) != NMF_STATUS_OK)
         return st;
-    r->norm_V = sqrt(nmf_problem_norm_sq(s->problem));
+    r->norm_V = sqrt(nmf_sum_double(s->problem, nmf_problem_norm_sq(s->problem)));
     r->stop_rule = r->converged && s->error == 0.0 ? "zero error"
                    : r->converged ? (s->hals_rule                                   ? "hals tolerance"
                                      : s->p->stopping == NMF_STOPPING_RELATIVE ? "relative tolerance"
@@ -450,10 +472,12 @@ nmf_status nmf_fit_resume(const nmf_problem *problem, const nmf_params *p, float
     fit_state s = {.problem = problem, .p = p, .result = result};
     memset(result, 0, sizeof *result);
     nmf_status st = fit_check(problem, p, W, H, from, &s.backend);
-    if (st != NMF_STATUS_OK)
-        return st;
-    result->device = s.backend->name;
-    if ((st = fit_start(&s, W, H, from)) != NMF_STATUS_OK)
+    if (st == NMF_STATUS_OK) {
+        result->device = s.backend->name;
+        st = fit_start(&s, W, H, from);
+    }
+    /* Every rank has checked and staged its part before the first sum. */
+    if ((st = nmf_comm_agree(problem->comm, st)) != NMF_STATUS_OK || (st = fit_begin(&s, from)) != NMF_STATUS_OK)
         goto cleanup;
     result->kernels = s.backend->kernels ? s.backend->kernels() : s.backend->name;
     while (!s.stop && s.it < p->max_iter && !result->converged)
@@ -479,6 +503,9 @@ void nmf_result_free(nmf_result *result)
 nmf_status nmf_transform(const nmf_problem *problem, const nmf_params *p, const float *H,
                          float *W, nmf_result *result)
 {
+    if (problem->comm) /* every rank alike: no collective is missed */
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "nmf_transform encodes one process's rows: the problem has no comm");
     nmf_params q = *p;
     q.fixed_H = 1;
     q.stopping = NMF_STOPPING_RELATIVE;

@@ -26,6 +26,7 @@
 #include "backend.h"
 #include "beta_mu.h"
 #include "clock.h"
+#include "comm.h"
 #include "error.h"
 #include "hals.h"
 #include "kernels.h"
@@ -58,7 +59,8 @@ typedef struct {
     float *H;       /* (k, n) */
     float *HHt;     /* (k, k) of the current H when HHt_valid */
     float *WtW;     /* (k, k) of the current W when WtV_valid */
-    float *WtV;     /* (k, n) of the current W when WtV_valid */
+    float *WtV;     /* (k, n) of the current W when WtV_valid; right after WtW,
+                       so that the ranks sum both at once */
     float *VHt;     /* (m, k) of the current H when VHt_valid, else scratch */
     float *den_W;   /* (m, k) scratch */
     float *den_H;   /* (k, n) scratch */
@@ -68,6 +70,7 @@ typedef struct {
     float beta;
     float l1_W, l2_W, l1_H, l2_H; /* scaled regularisation */
     double norm_V_sq;
+    int norm_V_summed; /* over the ranks: at the first loss, after init */
     /* HALS with tol > 0: the violation of each iteration of the last
      * iterate call, and the factors from before it (W_mark, H_mark). */
     int track_violation;
@@ -294,12 +297,20 @@ static void pass_over_V(cpu_ctx *c, void (*product)(cpu_ctx *c, size_t i0, size_
     }
 }
 
+/* After the last block's add_block_products: WtW and WtV of the whole W,
+ * the ranks' shares summed (nmf_comm). */
+static void WtV_made(cpu_ctx *c)
+{
+    nmf_sum_floats(&c->V, c->WtW, c->k * (c->k + c->n));
+    c->WtV_valid = 1;
+}
+
 /* WtW and WtV for the current W, block after block. */
 static void ensure_WtV(cpu_ctx *c)
 {
     if (!c->WtV_valid) {
         pass_over_V(c, add_block_products);
-        c->WtV_valid = 1;
+        WtV_made(c);
     }
 }
 
@@ -353,7 +364,7 @@ static void mu_iteration_one_pass(cpu_ctx *c)
         add_block_products(c, i0, rows);
         block_end(c, i0, rows);
     }
-    c->WtV_valid = 1;
+    WtV_made(c);
     mu_update_H(c);
 }
 
@@ -415,15 +426,18 @@ static double hals_iteration(cpu_ctx *c)
             add_block_products(c, i0, rows);
             block_end(c, i0, rows);
         }
-        c->WtV_valid = 1;
+        WtV_made(c);
     } else {
         ensure_VHt(c);
         violation_W = hals_sweeps_W(c, 0, c->m);
         c->WtV_valid = 0;
-        if (c->fixed_H)
-            return violation_W;
-        ensure_WtV(c);
+        if (!c->fixed_H)
+            ensure_WtV(c);
     }
+    if (c->track_violation) /* W's rows are the ranks' */
+        violation_W = nmf_sum_double(&c->V, violation_W);
+    if (c->fixed_H)
+        return violation_W;
     for (int s = 0; s < c->sweeps_H; s++)
         violation_H = nmf_hals_sweep_cpu(c->H, c->n, c->k, 1, c->n, c->WtW, c->WtV, 1, c->n,
                                          c->l1_H, c->l2_H);
@@ -440,13 +454,13 @@ static void cpu_free(void *ctx)
     free(c->W);
     free(c->H);
     free(c->HHt);
-    free(c->WtW);
-    free(c->WtV);
+    free(c->WtW); /* and WtV */
     free(c->VHt);
     free(c->den_W);
     free(c->den_H);
     free(c->beta_fit.WH);
     free(c->beta_fit.R);
+    free(c->beta_fit.colsum);
     free(c->W_mark);
     free(c->H_mark);
     free(c->V_copy);
@@ -481,8 +495,8 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->W = malloc(m * k * sizeof(float));
     c->H = malloc(k * n * sizeof(float));
     c->HHt = malloc(k * k * sizeof(float));
-    c->WtW = malloc(k * k * sizeof(float));
-    c->WtV = malloc(k * n * sizeof(float));
+    c->WtW = malloc(k * (k + n) * sizeof(float));
+    c->WtV = c->WtW ? c->WtW + k * k : NULL;
     c->VHt = malloc(m * k * sizeof(float));
     c->den_W = malloc(m * k * sizeof(float));
     c->den_H = malloc(k * n * sizeof(float));
@@ -501,7 +515,8 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
          * block, so its bits follow the block (at most 4 MiB of V). */
         const size_t block = nmf_beta_block_rows(m, n);
         c->beta_fit = (nmf_beta_cpu){kernels, &c->V, k, block, malloc(block * n * sizeof(float)),
-                                     malloc(block * n * sizeof(float))};
+                                     malloc(block * n * sizeof(float)),
+                                     malloc(k * sizeof(double))};
     }
     c->track_violation = nmf_hals_rule_on(params);
     if (c->track_violation) {
@@ -509,7 +524,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
         c->H_mark = malloc(k * n * sizeof(float));
     }
     if (!c->W || !c->H || !c->HHt || !c->WtW || !c->WtV || !c->VHt || !c->den_W || !c->den_H ||
-        (params->beta != 2.0 && (!c->beta_fit.WH || !c->beta_fit.R)) ||
+        (params->beta != 2.0 && (!c->beta_fit.WH || !c->beta_fit.R || !c->beta_fit.colsum)) ||
         (c->track_violation && (!c->W_mark || !c->H_mark))) {
         cpu_free(c);
         return nmf_error(NMF_STATUS_NO_MEMORY,
@@ -522,7 +537,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     memcpy(c->W, W0, m * k * sizeof(float));
     memcpy(c->H, H0, k * n * sizeof(float));
     take_threads(c, params->threads);
-    c->norm_V_sq = nmf_problem_norm_sq(problem);
+    c->norm_V_sq = nmf_problem_norm_sq(problem); /* this rank's rows */
     *ctx = c;
     return NMF_STATUS_OK;
 }
@@ -576,6 +591,10 @@ static nmf_status cpu_loss(void *ctx, double *error)
         *error = nmf_beta_error_cpu(&c->beta_fit, c->beta, c->W, c->H);
         return NMF_STATUS_OK;
     }
+    if (!c->norm_V_summed) {
+        c->norm_V_sq = nmf_sum_double(&c->V, c->norm_V_sq);
+        c->norm_V_summed = 1;
+    }
     ensure_HHt(c);
     double cross;
     if (c->fixed_H) {
@@ -583,7 +602,8 @@ static nmf_status cpu_loss(void *ctx, double *error)
          * loss costs no pass over V. */
         ensure_VHt(c);
         c->kernels->outer(c->m, c->k, c->k, c->W, c->k, c->W, c->k, c->WtW, c->k);
-        cross = nmf_dot_double(c->W, c->VHt, c->m * c->k);
+        nmf_sum_floats(&c->V, c->WtW, c->k * c->k);
+        cross = nmf_sum_double(&c->V, nmf_dot_double(c->W, c->VHt, c->m * c->k));
     } else {
         ensure_WtV(c);
         cross = nmf_dot_double(c->WtV, c->H, c->k * c->n);

@@ -17,6 +17,7 @@
  * made block by block, the H update's products with Wᵀ added block after
  * block. */
 #include "beta_mu.h"
+#include "comm.h"
 #include "nmf_elementwise.h"
 #include "reduce.h"
 #include "stream.h"
@@ -145,6 +146,10 @@ void nmf_beta_update_H_cpu(const nmf_beta_cpu *b, float beta, const float *W, fl
         if (beta != 1.0f)
             into(rows, k, n, W + i0 * k, k, b->WH, n, den, n);
     }
+    /* The sums over rows are the ranks' (nmf_comm). */
+    nmf_sum_floats(b->V, num, k * n);
+    if (beta != 1.0f)
+        nmf_sum_floats(b->V, den, k * n);
     if (beta == 1.0f) {
         /* den[t][j] = Σ_i W[i][t] for every column j, zero sums -> 1
          * (scikit-learn's W_sum[W_sum == 0] = 1.0). */
@@ -153,7 +158,12 @@ void nmf_beta_update_H_cpu(const nmf_beta_cpu *b, float beta, const float *W, fl
             double s = 0.0;
             for (size_t i = 0; i < m; i++)
                 s += W[i * k + t];
-            float sum = (float)s == 0.0f ? 1.0f : (float)s;
+            b->colsum[t] = s;
+        }
+        nmf_sum_doubles(b->V, b->colsum, k);
+        #pragma omp parallel for schedule(static)
+        for (size_t t = 0; t < k; t++) {
+            float sum = (float)b->colsum[t] == 0.0f ? 1.0f : (float)b->colsum[t];
             for (size_t j = 0; j < n; j++)
                 den[t * n + j] = sum;
         }
@@ -205,6 +215,7 @@ double nmf_beta_error_cpu(const nmf_beta_cpu *b, float beta, const float *W, con
         res += nmf_sum_parts(ERROR_SLICES, loss_slice, &job);
         nmf_problem_block_end(b->V, i0, rows);
     }
+    res = nmf_sum_double(b->V, res); /* the ranks' rows */
     if (bd != 0.0 && bd != 1.0)
         res /= bd * (bd - 1.0);
     if (res < 0.0) /* rounding errors, as scikit-learn's max(res, 0) */

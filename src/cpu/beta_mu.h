@@ -33,6 +33,7 @@ typedef struct {
     size_t k;
     size_t block;  /* rows of V a block (nmf_beta_block_rows) */
     float *WH, *R; /* (block, n) scratch */
+    double *colsum; /* (k) scratch: W's column sums, for beta = 1 */
 } nmf_beta_cpu;
 
 /* Rows a block for V of m rows of n values: each of WH and R about 4 MiB

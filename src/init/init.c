@@ -14,9 +14,17 @@
  * for the leading k triplets NNDSVD uses (well above that on real data);
  * components whose eigenvalue is at the noise floor are treated as exact
  * zeros, which scikit-learn's formula turns into zero columns anyway
- * (λ = sqrt(S·σ) = 0), so rank-deficient V gives zeros, never NaN. */
+ * (λ = sqrt(S·σ) = 0), so rank-deficient V gives zeros, never NaN.
+ *
+ * Over several ranks (nmf_comm), each holding a slice of V's rows, every
+ * init gives each rank its rows of the one-process W, up to rounding:
+ * the random one draws the whole W's sequence and keeps its rows; the
+ * SVD's wide Gram V Vᵀ gathers each block of columns from the ranks, the
+ * tall VᵀV sums the ranks' own, and the singular vectors are gathered
+ * whole, so that every rank makes the same components. */
 #include "init.h"
 
+#include "comm.h"
 #include "error.h"
 #include "names.h"
 #include "rng.h"
@@ -79,7 +87,7 @@ static double mean_of(const nmf_problem *problem)
         if ((i + 1) % block == 0 || i + 1 == m) /* a streamed V's block, handed back */
             nmf_problem_release(problem, (i / block) * block * n, (i % block + 1) * n);
     }
-    return total / ((double)m * (double)n);
+    return nmf_sum_double(problem, total) / ((double)nmf_rows_total(problem) * (double)n);
 }
 
 void nmf_init_transform(const nmf_problem *problem, int k, nmf_solver solver, float *W)
@@ -100,20 +108,28 @@ nmf_status nmf_init_random(const nmf_problem *problem, int k, uint32_t seed,
     if (status != NMF_STATUS_OK)
         return status;
     const double avg = sqrt(mean_of(problem) / k);
-    const size_t nh = (size_t)k * problem->n, nw = problem->m * (size_t)k;
+    const size_t nh = (size_t)k * problem->n, first = nmf_row0(problem) * (size_t)k,
+                 end = first + problem->m * (size_t)k;
     nmf_rng rng;
     nmf_rng_seed(&rng, seed);
     for (size_t i = 0; i < nh; i++)
         H[i] = (float)fabs(avg * nmf_rng_gauss(&rng));
-    for (size_t i = 0; i < nw; i++)
-        W[i] = (float)fabs(avg * nmf_rng_gauss(&rng));
+    for (size_t i = 0; i < end; i++) { /* the whole W's draws, up to this rank's last row */
+        const double draw = nmf_rng_gauss(&rng);
+        if (i >= first)
+            W[i - first] = (float)fabs(avg * draw);
+    }
     return NMF_STATUS_OK;
 }
 
-/* malloc of count doubles, size-checked. NULL with *status and the message
- * set (NMF_STATUS_TOO_LARGE on overflow, NMF_STATUS_NO_MEMORY) on failure. */
+/* malloc of count doubles, size-checked, in a chain of allocations: NULL
+ * without trying once *status is a failure; NULL with *status and the
+ * message set (NMF_STATUS_TOO_LARGE on overflow, NMF_STATUS_NO_MEMORY)
+ * when it fails. */
 static double *alloc_doubles(size_t count, const char *what, nmf_status *status)
 {
+    if (*status != NMF_STATUS_OK)
+        return NULL;
     if (count > SIZE_MAX / sizeof(double)) {
         *status = nmf_error(NMF_STATUS_TOO_LARGE,
                             "nndsvd init: %s needs %zu doubles, more than memory can address",
@@ -186,9 +202,27 @@ static nmf_status top_eigenpairs(double *G, lapack_int dim, lapack_int il, doubl
     return status;
 }
 
+/* A tall V's Gram matrix G (dim, dim) summed over the ranks: its upper
+ * triangle alone (row i from column i, all dsyrk writes), packed a run of
+ * rows at a time into buf (size >= dim doubles). */
+static void sum_upper_triangle(const nmf_problem *problem, double *G, size_t dim, double *buf,
+                               size_t size)
+{
+    for (size_t i0 = 0, i1; i0 < dim; i0 = i1) {
+        size_t used = 0;
+        for (i1 = i0; i1 < dim && used + (dim - i1) <= size; i1++)
+            used += dim - i1;
+        for (size_t i = i0, at = 0; i < i1; at += dim - i++)
+            memcpy(buf + at, G + i * dim + i, (dim - i) * sizeof *buf);
+        nmf_sum_doubles(problem, buf, used);
+        for (size_t i = i0, at = 0; i < i1; at += dim - i++)
+            memcpy(G + i * dim + i, buf + at, (dim - i) * sizeof *buf);
+    }
+}
+
 /* The top k singular triplets of V (k <= min(m, n)), exact up to rounding:
- * S (k) descending, Ut (k, m) the left and Vt (k, n) the right singular
- * vectors as rows, in double. Signs follow scikit-learn's svd_flip: the
+ * S (k) descending, Ut (k, rows of the whole V) the left and Vt (k, n) the
+ * right singular vectors as rows, in double, the same on every rank. Signs follow scikit-learn's svd_flip: the
  * largest-|.| entry of each left vector (the first one on ties) is positive.
  * A singular value at the Gram noise floor (see the file comment) comes
  * back as exactly 0 with zero vectors. The caller owns S, Ut and Vt.
@@ -198,65 +232,96 @@ static nmf_status top_eigenpairs(double *G, lapack_int dim, lapack_int il, doubl
 static nmf_status truncated_svd(const nmf_problem *problem, size_t k, double *S,
                                 double *Ut, double *Vt)
 {
-    const size_t m = problem->m, n = problem->n;
-    const int wide = m <= n;
-    const size_t dim = wide ? m : n; /* side of the Gram matrix */
-    const size_t len = wide ? n : m; /* the other side, cut into blocks */
+    const size_t m = problem->m, n = problem->n, rows = nmf_rows_total(problem);
+    const int wide = rows <= n;
+    const size_t dim = wide ? rows : n;  /* side of the Gram matrix */
+    const size_t len = wide ? n : m;     /* this rank's other side, cut into blocks */
+    const size_t out = wide ? n : rows;  /* the singular vectors' other side */
+    const int distributed = problem->comm != NULL;
     nmf_status status = NMF_STATUS_OK;
-    double *G = NULL, *B = NULL, *w = NULL, *Zt = NULL, *Y = NULL;
+    double *G = NULL, *B = NULL, *B_all = NULL, *w = NULL, *Zt = NULL, *Y = NULL, *Yt = NULL,
+           *Yt_all = NULL;
     lapack_int *isuppz = NULL;
 
-    if (m > INT_MAX || n > INT_MAX)
+    if (rows > INT_MAX || n > INT_MAX)
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "nndsvd init: V is %zu x %zu, BLAS needs both below %d; "
-                         "hint: use the random init", m, n, INT_MAX);
+                         "hint: use the random init", rows, n, INT_MAX);
     size_t bw = GRAM_BLOCK_DOUBLES / dim;
     bw = bw < 1 ? 1 : bw > len ? len : bw;
 
-    if (!(G = alloc_doubles(dim * dim, "the Gram matrix", &status)) || /* dim <= INT_MAX: no overflow */
-        !(B = alloc_doubles(dim * bw, "a block of V", &status)) ||
-        !(w = alloc_doubles(dim, "the eigenvalues", &status)) ||
-        !(Zt = alloc_doubles(k * dim, "the eigenvectors", &status)) ||
-        !(Y = alloc_doubles(k * len, "the singular vectors", &status)))
+    /* dim <= INT_MAX: no overflow. Over ranks, a wide V's blocks are
+     * gathered (B_all), and a tall V's left singular vectors, made by rows
+     * (Yt, (m, k)), gathered whole (Yt_all). */
+    G = alloc_doubles(dim * dim, "the Gram matrix", &status);
+    B = alloc_doubles((wide ? m : dim) * bw, "a block of V", &status);
+    if (wide && distributed)
+        B_all = alloc_doubles(rows * bw, "a block of V from every rank", &status);
+    w = alloc_doubles(dim, "the eigenvalues", &status);
+    Zt = alloc_doubles(k * dim, "the eigenvectors", &status);
+    Y = alloc_doubles(k * out, "the singular vectors", &status);
+    if (!wide)
+        Yt = alloc_doubles(m * k, "this rank's left singular vectors", &status);
+    if (!wide && distributed)
+        Yt_all = alloc_doubles(rows * k, "the left singular vectors", &status);
+    if (status == NMF_STATUS_OK && !(isuppz = malloc(2 * k * sizeof *isuppz)))
+        status = nmf_error(NMF_STATUS_NO_MEMORY, "nndsvd init: no memory for dsyevr's %zu indices",
+                           2 * k);
+    if ((status = nmf_comm_agree(problem->comm, status)) != NMF_STATUS_OK)
         goto cleanup;
-    if (!(isuppz = malloc(2 * k * sizeof *isuppz))) {
-        status = nmf_error(NMF_STATUS_NO_MEMORY, "nndsvd init: cannot allocate %zu bytes",
-                           2 * k * sizeof *isuppz);
-        goto cleanup;
-    }
 
-    /* G = Σ over blocks of B·Bᵀ (wide, B is (m, bw)) or Bᵀ·B (tall, B is (bw, n));
-     * only the upper triangle (row-major) is written. */
+    /* G = Σ over blocks of B·Bᵀ (wide, B is (rows, bw)) or Bᵀ·B (tall, B is
+     * (bw, n); the ranks' sums added); only the upper triangle (row-major)
+     * is written. */
     for (size_t b0 = 0; b0 < len; b0 += bw) {
         size_t nb = len - b0 < bw ? len - b0 : bw;
         load_block(problem, wide, b0, nb, B);
+        const double *block = B;
+        if (wide && distributed) {
+            problem->comm->gather_rows(problem->comm->user, B, nb, B_all);
+            block = B_all;
+        }
         cblas_dsyrk(CblasRowMajor, CblasUpper, wide ? CblasNoTrans : CblasTrans,
-                    (int)dim, (int)nb, 1.0, B, wide ? (int)nb : (int)n,
+                    (int)dim, (int)nb, 1.0, block, wide ? (int)nb : (int)n,
                     b0 ? 1.0 : 0.0, G, (int)dim);
     }
+    if (!wide && distributed)
+        sum_upper_triangle(problem, G, dim, B, dim * bw);
 
     /* The top k eigenpairs (il..iu, ascending). G's row-major upper triangle
      * is its column-major lower one, so LAPACK gets G as it is ('L'), and
      * the column-major (dim, k) eigenvector matrix is Zt, (k, dim) row-major:
-     * one eigenvector per row. */
+     * one eigenvector per row. Every rank has the same G. */
     lapack_int found = 0;
-    if ((status = top_eigenpairs(G, (lapack_int)dim, (lapack_int)(dim - k + 1), w, Zt, isuppz,
-                                 &found)) != NMF_STATUS_OK)
-        goto cleanup;
-    if (found != (lapack_int)k) {
+    status = top_eigenpairs(G, (lapack_int)dim, (lapack_int)(dim - k + 1), w, Zt, isuppz, &found);
+    if (status == NMF_STATUS_OK && found != (lapack_int)k)
         status = nmf_error(NMF_STATUS_INTERNAL,
                            "nndsvd init: dsyevr found %d of %zu eigenpairs", (int)found, k);
+    if ((status = nmf_comm_agree(problem->comm, status)) != NMF_STATUS_OK) /* its workspace */
         goto cleanup;
-    }
 
-    /* Y = Zt·V (wide: (k, n), row j is (Vᵀu_j)ᵀ = S_j·v_j) or Zt·Vᵀ (tall:
-     * (k, m), row j is (V·v_j)ᵀ = S_j·u_j), block by block. */
+    /* Wide: Y = Zt·V (k, n), row j is (Vᵀu_j)ᵀ = S_j·v_j, the ranks' rows'
+     * shares summed. Tall: Yt = V·Ztᵀ (rows, k), column j is V·v_j = S_j·u_j,
+     * made by blocks of this rank's rows, gathered, and Y = Ytᵀ. */
     for (size_t b0 = 0; b0 < len; b0 += bw) {
         size_t nb = len - b0 < bw ? len - b0 : bw;
         load_block(problem, wide, b0, nb, B);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, wide ? CblasNoTrans : CblasTrans,
-                    (int)k, (int)nb, (int)dim, 1.0, Zt, (int)dim, B,
-                    wide ? (int)nb : (int)n, 0.0, Y + b0, (int)len);
+        if (wide)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)nb, (int)m, 1.0,
+                        Zt + nmf_row0(problem), (int)dim, B, (int)nb, 0.0, Y + b0, (int)n);
+        else
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)k, (int)n, 1.0, B,
+                        (int)n, Zt, (int)dim, 0.0, Yt + b0 * k, (int)k);
+    }
+    if (wide) {
+        nmf_sum_doubles(problem, Y, k * n);
+    } else {
+        if (distributed)
+            problem->comm->gather_rows(problem->comm->user, Yt, k, Yt_all);
+        const double *all = distributed ? Yt_all : Yt;
+        for (size_t i = 0; i < rows; i++)
+            for (size_t j = 0; j < k; j++)
+                Y[j * rows + i] = all[i * k + j];
     }
 
     /* Component j is eigenpair k-1-j (dsyevr sorts ascending). Eigenvalues
@@ -265,20 +330,20 @@ static nmf_status truncated_svd(const nmf_problem *problem, size_t k, double *S,
     const double noise_floor = fmax(w[k - 1], 0.0) * (double)dim * DBL_EPSILON;
     for (size_t j = 0; j < k; j++) {
         const size_t e = k - 1 - j;
-        double *u = Ut + j * m, *v = Vt + j * n;
+        double *u = Ut + j * rows, *v = Vt + j * n;
         double *eig = wide ? u : v, *other = wide ? v : u;
         S[j] = w[e] > noise_floor ? sqrt(w[e]) : 0.0;
         for (size_t i = 0; i < dim; i++)
             eig[i] = S[j] > 0.0 ? Zt[e * dim + i] : 0.0;
-        for (size_t i = 0; i < len; i++)
-            other[i] = S[j] > 0.0 ? Y[e * len + i] / S[j] : 0.0;
+        for (size_t i = 0; i < out; i++)
+            other[i] = S[j] > 0.0 ? Y[e * out + i] / S[j] : 0.0;
 
         size_t imax = 0; /* svd_flip: np.argmax(np.abs(u)) takes the first maximum */
-        for (size_t i = 1; i < m; i++)
+        for (size_t i = 1; i < rows; i++)
             if (fabs(u[i]) > fabs(u[imax]))
                 imax = i;
         if (u[imax] < 0.0) {
-            for (size_t i = 0; i < m; i++)
+            for (size_t i = 0; i < rows; i++)
                 u[i] = -u[i];
             for (size_t i = 0; i < n; i++)
                 v[i] = -v[i];
@@ -288,9 +353,12 @@ static nmf_status truncated_svd(const nmf_problem *problem, size_t k, double *S,
 cleanup:
     free(G);
     free(B);
+    free(B_all);
     free(w);
     free(Zt);
     free(Y);
+    free(Yt);
+    free(Yt_all);
     free(isuppz);
     return status;
 }
@@ -358,15 +426,17 @@ static void nndsvd_component(size_t j, double s, const double *x, size_t m,
  * NMF_STATUS_NO_MEMORY, NMF_STATUS_INTERNAL (LAPACK); W and H are then
  * unspecified. */
 nmf_status nmf_init_nndsvd(const nmf_problem *problem, int k, nmf_init_method init,
-                           uint32_t seed, float *W, float *H)
+                           uint32_t seed, float *W_out, float *H)
 {
+    float *W = W_out;
     nmf_status status = check_args(problem, k, W, H);
     if (status != NMF_STATUS_OK)
         return status;
     if (init != NMF_INIT_NNDSVD && init != NMF_INIT_NNDSVDA && init != NMF_INIT_NNDSVDAR)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "init %s: not an nndsvd init",
                          nmf_init_name(init) ? nmf_init_name(init) : "(unknown)");
-    const size_t m = problem->m, n = problem->n, kk = (size_t)k;
+    /* Over ranks, every rank makes the whole W (m rows) and keeps its own. */
+    const size_t m = nmf_rows_total(problem), n = problem->n, kk = (size_t)k;
     const size_t dim = m < n ? m : n;
     if (kk > dim)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
@@ -374,13 +444,16 @@ nmf_status nmf_init_nndsvd(const nmf_problem *problem, int k, nmf_init_method in
                          "inits need; hint: use the random init or a smaller k",
                          k, dim);
 
-    double *S = NULL, *Ut = NULL, *Vt = NULL;
-    if (!(S = alloc_doubles(kk, "the singular values", &status)) ||
-        !(Ut = alloc_doubles(kk * m, "the left singular vectors", &status)) ||
-        !(Vt = alloc_doubles(kk * n, "the right singular vectors", &status)))
+    double *S = alloc_doubles(kk, "the singular values", &status);
+    double *Ut = alloc_doubles(kk * m, "the left singular vectors", &status);
+    double *Vt = alloc_doubles(kk * n, "the right singular vectors", &status);
+    float *W_all = problem->comm ? malloc(m * kk * sizeof *W_all) : W;
+    if (status == NMF_STATUS_OK && !W_all)
+        status = nmf_error(NMF_STATUS_NO_MEMORY, "nndsvd init: no memory for W (%zu x %zu)", m, kk);
+    if ((status = nmf_comm_agree(problem->comm, status)) != NMF_STATUS_OK ||
+        (status = truncated_svd(problem, kk, S, Ut, Vt)) != NMF_STATUS_OK)
         goto cleanup;
-    if ((status = truncated_svd(problem, kk, S, Ut, Vt)) != NMF_STATUS_OK)
-        goto cleanup;
+    W = W_all;
 
     for (size_t j = 0; j < kk; j++)
         nndsvd_component(j, S[j], Ut + j * m, m, Vt + j * n, n, kk, W, H);
@@ -405,8 +478,12 @@ nmf_status nmf_init_nndsvd(const nmf_problem *problem, int k, nmf_init_method in
             if (H[i] == 0.0f)
                 H[i] = (float)fabs(avg * nmf_rng_gauss(&rng) / 100.0);
     }
+    if (problem->comm)
+        memcpy(W_out, W_all + nmf_row0(problem) * kk, problem->m * kk * sizeof *W_out);
 
 cleanup:
+    if (problem->comm)
+        free(W_all);
     free(S);
     free(Ut);
     free(Vt);

@@ -52,6 +52,9 @@ typedef struct {
     int w, h;     /* from the header */
     int channels; /* from the header: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA */
     pixel_format format;
+    int is_image; /* what the probe found */
+    int in_dir;   /* found in a directory (a non-image is skipped), or given by name */
+    size_t input; /* the input it came from */
 } image_entry;
 
 typedef struct {
@@ -167,7 +170,7 @@ static nmf_status push_file(image_list *l, char *path)
         l->v = v;
         l->cap = cap;
     }
-    l->v[l->len++] = (image_entry){path, 0, 0, 0, PIXELS_8};
+    l->v[l->len++] = (image_entry){.path = path, .format = PIXELS_8};
     return NMF_STATUS_OK;
 }
 
@@ -295,15 +298,15 @@ static int read_whole_file(const char *path, unsigned char **data, size_t *len)
     return err;
 }
 
-/* Reads the header of e->path into e; *is_image tells whether it is one.
- * A non-image inside a directory (in_dir) is noted and counted in
- * *skipped; given by name it is an error. */
-static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *is_image)
+/* Reads the header of e->path into e, and whether it is an image. A
+ * non-image inside a directory (e->in_dir) is not (keep_images skips it);
+ * given by name it is an error. */
+static nmf_status probe_file(image_entry *e)
 {
     nmf_status st = NMF_STATUS_OK;
     unsigned char *data;
     size_t len;
-    *is_image = 0;
+    e->is_image = 0;
     int err = read_whole_file(e->path, &data, &len);
     if (err == EFBIG)
         return nmf_error(NMF_STATUS_TOO_LARGE, "%s: larger than stb_image reads (2 GiB)",
@@ -341,7 +344,7 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
                                e->w, e->h);
             goto cleanup;
         }
-        *is_image = 1;
+        e->is_image = 1;
         if (stbi_is_hdr_from_memory(data, (int)len))
             e->format = PIXELS_HDR;
         else if (stbi_is_16_bit_from_memory(data, (int)len))
@@ -350,60 +353,108 @@ static nmf_status probe_file(image_entry *e, int in_dir, size_t *skipped, int *i
     }
     /* A header cut short is named as such rather than by stb's guess. */
     const char *cut = stb_guard_truncated(data, len), *reason = cut ? cut : stb_reason();
-    if (cut || has_image_signature(data, len)) {
+    if (cut || has_image_signature(data, len))
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt image (%s)", e->path, reason);
-    } else if (in_dir) {
-        /* No image signature: stb's "not of any known type" adds nothing. */
-        nmf_note("%s: not an image, skipped", e->path);
-        (*skipped)++;
-    } else {
+    else if (!e->in_dir) /* in a directory: skipped, with a note */
         st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an image (%s)", e->path, reason);
-    }
 cleanup:
     free(data);
     return st;
 }
 
-/* First pass over one input: appends a directory's images in natural
- * order, or one image file, to images. */
-static nmf_status probe_input(const char *input, image_list *images, size_t *skipped)
+/* The listing, first: appends one input's files to files, a directory's
+ * in natural order, or the one file given; broken links are counted in
+ * *skipped. */
+static nmf_status list_input(const char *input, size_t index, image_list *files, size_t *skipped)
 {
     nmf_status st;
-    int is_image;
     struct stat sb;
+    const size_t start = files->len;
     if (stat(input, &sb) != 0)
         return nmf_error(NMF_STATUS_IO, "%s: %s", input, strerror(errno));
     if (S_ISREG(sb.st_mode)) {
         char *copy = strdup(input);
         if (!copy)
             return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory listing files");
-        st = push_file(images, copy);
-        return st ? st : probe_file(&images->v[images->len - 1], 0, skipped, &is_image);
-    }
-    if (!S_ISDIR(sb.st_mode))
+        st = push_file(files, copy);
+    } else if (S_ISDIR(sb.st_mode)) {
+        st = walk_dir(input, &sb, NULL, files, skipped);
+        /* Every path starts with the same "input/", which ends in a
+         * non-digit, so sorting whole paths orders them as their relative
+         * paths. */
+        if (st == NMF_STATUS_OK && files->len - start > 1)
+            qsort(files->v + start, files->len - start, sizeof *files->v, compare_entries);
+    } else {
         return nmf_error(NMF_STATUS_BAD_INPUT, "%s: not a regular file or directory", input);
-
-    size_t start = images->len, kept = start, dir_skipped = 0;
-    st = walk_dir(input, &sb, NULL, images, &dir_skipped);
-    /* Every path starts with the same "input/", which ends in a non-digit,
-     * so sorting whole paths orders them as their relative paths. */
-    if (st == NMF_STATUS_OK && images->len - start > 1)
-        qsort(images->v + start, images->len - start, sizeof *images->v, compare_entries);
-    /* Probe in place, keeping the images and dropping the rest. */
-    for (size_t i = start; i < images->len; i++) {
-        is_image = 0;
-        if (st == NMF_STATUS_OK)
-            st = probe_file(&images->v[i], 1, &dir_skipped, &is_image);
-        if (is_image)
-            images->v[kept++] = images->v[i];
-        else
-            free(images->v[i].path);
     }
-    images->len = kept;
-    *skipped += dir_skipped;
-    if (st == NMF_STATUS_OK && kept == start)
-        st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: no images found (%zu file%s skipped)",
-                       input, dir_skipped, dir_skipped == 1 ? "" : "s");
+    for (size_t i = start; i < files->len; i++) {
+        files->v[i].input = index;
+        files->v[i].in_dir = S_ISDIR(sb.st_mode);
+    }
+    return st;
+}
+
+/* What the probe of a file found: what the ranks share. */
+typedef struct {
+    int w, h, channels, format, is_image;
+} probe_record;
+
+/* The first pass, the headers: every file probed, in order, up to the
+ * first that fails. Over ranks (opt->ranks), each rank probes a share of
+ * the files, the ranks agree on the first failure (the lowest rank's, so
+ * the first file's, as one process would name it), and share the rest. */
+static nmf_status probe_files(image_list *files, const dataset_options *opt)
+{
+    const size_t total = files->len;
+    size_t first = 0, count = total;
+    if (opt->ranks)
+        opt->ranks->slice(total, &first, &count);
+    probe_record *found = malloc((total ? total : 1) * sizeof *found);
+    nmf_status st = found ? NMF_STATUS_OK
+                          : nmf_error(NMF_STATUS_NO_MEMORY, "out of memory listing files");
+    for (size_t i = first; i < first + count && st == NMF_STATUS_OK; i++) {
+        image_entry *e = &files->v[i];
+        st = probe_file(e);
+        found[i] = (probe_record){e->w, e->h, e->channels, (int)e->format, e->is_image};
+    }
+    if (opt->ranks && (st = opt->ranks->agree(st)) == NMF_STATUS_OK) {
+        opt->ranks->share(found, sizeof *found, total);
+        for (size_t i = 0; i < total; i++) {
+            image_entry *e = &files->v[i];
+            e->w = found[i].w, e->h = found[i].h, e->channels = found[i].channels;
+            e->format = (pixel_format)found[i].format, e->is_image = found[i].is_image;
+        }
+    }
+    free(found);
+    return st;
+}
+
+/* Keeps the images, in order: a directory's non-images are noted and
+ * counted in *skipped (with the walk's broken links, per input in
+ * input_skipped), and an input without images is an error. */
+static nmf_status keep_images(image_list *files, const char *const *inputs, size_t n_inputs,
+                              size_t *input_skipped, size_t *skipped)
+{
+    size_t kept = 0, i = 0;
+    nmf_status st = NMF_STATUS_OK;
+    for (size_t in = 0; in < n_inputs; in++) {
+        const size_t start = kept;
+        for (; i < files->len && files->v[i].input == in; i++) {
+            if (files->v[i].is_image) {
+                files->v[kept++] = files->v[i];
+                continue;
+            }
+            /* No image signature: stb's "not of any known type" adds nothing. */
+            nmf_note("%s: not an image, skipped", files->v[i].path);
+            input_skipped[in]++;
+            free(files->v[i].path);
+        }
+        *skipped += input_skipped[in];
+        if (st == NMF_STATUS_OK && kept == start)
+            st = nmf_error(NMF_STATUS_BAD_INPUT, "%s: no images found (%zu file%s skipped)",
+                           inputs[in], input_skipped[in], input_skipped[in] == 1 ? "" : "s");
+    }
+    files->len = kept;
     return st;
 }
 
@@ -673,11 +724,12 @@ static nmf_status check_sizes(const image_list *images, const dataset_options *o
  * block of a V streamed from its cache file. The messages name the inputs,
  * V's shape and the budget. */
 static nmf_status plan_V(const char *const *inputs, size_t n_inputs, const dataset_options *opt,
-                         size_t m, int w, int h, size_t n, size_t elem, const char *storage,
-                         size_t *stream_block)
+                         size_t m, size_t rows_total, int w, int h, size_t n, size_t elem,
+                         const char *storage, size_t *stream_block)
 {
     const dataset_memory_plan *plan = &opt->memory;
-    const double need = (double)m * (double)n * (double)elem, avail = available_memory_bytes();
+    const double need = (double)m * (double)n * (double)elem,
+                 avail = available_memory_bytes() / (plan->sharers > 1 ? plan->sharers : 1);
     char need_s[32], avail_s[32], more[48] = "", shape[96];
     format_bytes(need, need_s, sizeof need_s);
     format_bytes(avail, avail_s, sizeof avail_s);
@@ -697,7 +749,8 @@ static nmf_status plan_V(const char *const *inputs, size_t n_inputs, const datas
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "dataset_load: a memory budget without a cache_dir");
     const int given = plan->max_memory != DATASET_MEMORY_AVAILABLE;
     const double budget = given ? (double)plan->max_memory : 0.9 * avail;
-    const double others = plan->others ? (double)plan->others(m, n, plan->others_user) : 0.0;
+    const double others =
+        plan->others ? (double)plan->others(m, rows_total, n, plan->others_user) : 0.0;
     if (others + need <= budget && (avail <= 0 || need <= avail))
         return NMF_STATUS_OK;
     /* Streamed: two blocks' room, one read and one asked for ahead. */
@@ -743,8 +796,24 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "storage %d: not a dataset_storage",
                          (int)opt->storage);
 
+    size_t *input_skipped = calloc(n_inputs, sizeof *input_skipped);
+    if (!input_skipped)
+        st = nmf_error(NMF_STATUS_NO_MEMORY, "out of memory listing files");
     for (size_t i = 0; i < n_inputs && st == NMF_STATUS_OK; i++)
-        st = probe_input(inputs[i], &images, &skipped);
+        st = list_input(inputs[i], i, &images, &input_skipped[i]);
+    /* The ranks share the probe's work by the listing: they must have
+     * listed alike (the job compares the paths once loaded). */
+    if (opt->ranks && (st = opt->ranks->agree(st)) == NMF_STATUS_OK &&
+        !opt->ranks->same(images.len))
+        st = nmf_error(NMF_STATUS_BAD_INPUT,
+                       "%s%s: the ranks of the job found different numbers of files (files "
+                       "added or removed as it started, or inputs not every rank sees)",
+                       inputs[0], n_inputs > 1 ? " (and more)" : "");
+    if (st == NMF_STATUS_OK)
+        st = probe_files(&images, opt);
+    if (st == NMF_STATUS_OK)
+        st = keep_images(&images, inputs, n_inputs, input_skipped, &skipped);
+    free(input_skipped);
     if (st != NMF_STATUS_OK)
         goto cleanup;
     /* From the headers, so that V is allocated once, at its final size. */
@@ -758,8 +827,18 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
         goto cleanup;
 
     const int channels = row_channels(opt);
-    size_t m = images.len, n = (size_t)w * (size_t)h * (size_t)channels, stream_block;
-    if ((st = plan_V(inputs, n_inputs, opt, m, w, h, n, elem, storage, &stream_block)) !=
+    const size_t rows_total = images.len;
+    size_t row0 = 0, m = rows_total, n = (size_t)w * (size_t)h * (size_t)channels, stream_block;
+    if (opt->ranks)
+        opt->ranks->slice(rows_total, &row0, &m);
+    if (m == 0) {
+        st = nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                       "%s%s: %zu image%s, fewer than the ranks of the job (each needs one at "
+                       "least); hint: start fewer ranks", inputs[0], n_inputs > 1 ? " (and more)" : "",
+                       rows_total, rows_total == 1 ? "" : "s");
+        goto cleanup;
+    }
+    if ((st = plan_V(inputs, n_inputs, opt, m, rows_total, w, h, n, elem, storage, &stream_block)) !=
         NMF_STATUS_OK)
         goto cleanup;
     if (stream_block) {
@@ -776,9 +855,9 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
         V = malloc(m * n * sizeof *V);
     }
     /* A streamed V's rows are handed back once decoded (nmf_problem_release). */
-    const nmf_problem written = {m, n, V, V8, stream_block};
+    const nmf_problem written = {m, n, V, V8, stream_block, NULL};
     results = malloc(m * sizeof *results);
-    paths = malloc(m * sizeof *paths);
+    paths = malloc(rows_total * sizeof *paths);
     if ((!V && !V8) || !results || !paths) {
         char need_s[32];
         format_bytes((double)m * (double)n * (double)elem, need_s, sizeof need_s);
@@ -791,8 +870,8 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     size_t decoded = 0;
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
     for (size_t i = 0; i < m; i++) {
-        results[i] = decode_image(&images.v[i], opt, V ? V + i * n : NULL, V8 ? V8 + i * n : NULL,
-                                  n);
+        results[i] = decode_image(&images.v[row0 + i], opt, V ? V + i * n : NULL,
+                                  V8 ? V8 + i * n : NULL, n);
         nmf_problem_release(&written, i * n, n);
         size_t done;
 #pragma omp atomic capture
@@ -803,17 +882,19 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     if (opt->progress)
         opt->progress(m, m, opt->progress_user);
     for (size_t i = 0; i < m && st == NMF_STATUS_OK; i++)
-        st = decode_error(&results[i], images.v[i].path);
+        st = decode_error(&results[i], images.v[row0 + i].path);
     if (st == NMF_STATUS_OK && mapped_bytes)
         st = mapped_file_sync(V ? (void *)V : (void *)V8, mapped_bytes, opt->memory.cache_dir);
     if (st != NMF_STATUS_OK)
         goto cleanup;
 
-    for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0; i < rows_total; i++) {
         paths[i] = images.v[i].path;
         images.v[i].path = NULL;
     }
     out->m = m;
+    out->row0 = row0;
+    out->rows_total = rows_total;
     out->width = w;
     out->height = h;
     out->channels = channels;
@@ -849,7 +930,7 @@ void dataset_free(dataset *d)
     if (!d)
         return;
     if (d->paths)
-        for (size_t i = 0; i < d->m; i++)
+        for (size_t i = 0; i < d->rows_total; i++)
             free(d->paths[i]);
     free(d->paths);
     if (d->mapped_bytes) {

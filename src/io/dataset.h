@@ -58,21 +58,40 @@ int dataset_storage_parse(const char *name, dataset_storage *out);
 /* How V is held when it may not fit in memory. With max_memory 0 (the
  * default) V is always in memory, and refused when larger than the memory
  * available. Otherwise V is held in memory when it fits in max_memory
- * beside what the rest of the run takes (others(m, n, others_user)) and
+ * beside what the rest of the run takes (others(m, rows_total, n,
+ * others_user): this process's rows of V, the whole V's, its columns) and
  * in the memory available; if not, the loader writes it, in its compact
  * form, to a file in cache_dir, removed from the directory as soon as it
  * is made (nothing is left behind, whatever happens), and maps it: V is
  * streamed (dataset.stream_block), a block of rows at a time. */
 typedef struct {
-    size_t max_memory; /* bytes for the whole run; DATASET_MEMORY_AVAILABLE: see below */
-    size_t (*others)(size_t m, size_t n, const void *user);
+    size_t max_memory; /* bytes for this process (a rank's); DATASET_MEMORY_AVAILABLE: see below */
+    size_t (*others)(size_t m, size_t rows_total, size_t n, const void *user);
     const void *others_user;
     const char *cache_dir;
+    /* Processes loading at once on this machine (ranks of one job): each
+     * takes its share of the memory available. 0 or 1: this one alone. */
+    int sharers;
 } dataset_memory_plan;
 
 /* max_memory: what the system has available (MemAvailable, and the cgroup's
  * memory.max less its use when lower), less a tenth. */
 #define DATASET_MEMORY_AVAILABLE SIZE_MAX
+
+/* The ranks of a job that loads its images together (ranks.h): each
+ * probes a share of the files' headers and decodes only its slice of the
+ * images, and all know the whole set's paths, sizes and storage. */
+typedef struct {
+    /* This rank's share of total items: [*first, *first + *count). */
+    void (*slice)(size_t total, size_t *first, size_t *count);
+    /* Every rank's st, the lowest failing rank's kept (nmf_comm_agree). */
+    nmf_status (*agree)(nmf_status st);
+    /* Whether every rank passes the same value. */
+    int (*same)(uint64_t value);
+    /* items (total of them, item_bytes each): every rank's share, filled
+     * by that rank, copied to every rank. */
+    void (*share)(void *items, size_t item_bytes, size_t total);
+} dataset_ranks;
 
 typedef struct {
     dataset_grey grey;      /* unused in a colour run */
@@ -81,6 +100,9 @@ typedef struct {
     int threads;            /* decoding threads; 0 = OpenMP default */
     dataset_storage storage; /* how V is held; AUTO (0) by default */
     dataset_memory_plan memory; /* in memory or streamed; all 0 by default */
+    /* Optional (NULL: one process): the ranks of an MPI job, each of
+     * which decodes and holds its slice of the images. */
+    const dataset_ranks *ranks;
     /* Optional: called now and then while decoding, from one thread, with
      * the images decoded so far, and once at the end with done == total. */
     void (*progress)(size_t done, size_t total, void *user);
@@ -88,7 +110,9 @@ typedef struct {
 } dataset_options;
 
 typedef struct {
-    size_t m;          /* images */
+    size_t m;          /* images held: V's rows (a rank's slice, with opt->ranks) */
+    size_t row0;       /* the first one's row of the whole V */
+    size_t rows_total; /* images in all: m, or the whole set's of a slice */
     int width, height; /* of every image (after resizing) */
     int channels;      /* values a pixel: 1, or 3 (R, G, B) in a colour run */
     size_t n;          /* width * height * channels */
@@ -101,7 +125,7 @@ typedef struct {
      * the most of it a pass should hold at once (nmf_problem.stream_block). */
     size_t stream_block;
     size_t mapped_bytes; /* of the mapping, when streamed */
-    char **paths;      /* m display paths, in row order */
+    char **paths;      /* rows_total display paths, in row order (the whole set's) */
     size_t skipped;    /* files that were not images */
 } dataset;
 
@@ -140,7 +164,7 @@ void dataset_free(dataset *d);
 /* The loaded V as the library takes it (borrowed from d). */
 static inline nmf_problem dataset_problem(const dataset *d)
 {
-    return (nmf_problem){d->m, d->n, d->V, d->V8, d->stream_block};
+    return (nmf_problem){d->m, d->n, d->V, d->V8, d->stream_block, NULL};
 }
 
 /* strcmp-like natural order: runs of digits compare by numeric value. */

@@ -34,9 +34,9 @@ static size_t checkpoint_channels(const checkpoint_info *info)
 uint64_t dataset_fingerprint(const dataset *d)
 {
     uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < d->m; i++)
+    for (size_t i = 0; i < d->rows_total; i++)
         h = fnv1a(h, d->paths[i], strlen(d->paths[i]) + 1);
-    uint64_t dims[4] = {d->m, (uint64_t)d->width, (uint64_t)d->height, (uint64_t)d->channels};
+    uint64_t dims[4] = {d->rows_total, (uint64_t)d->width, (uint64_t)d->height, (uint64_t)d->channels};
     return fnv1a(h, dims, sizeof dims);
 }
 

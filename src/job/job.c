@@ -12,8 +12,11 @@
 #include "model.h"
 #include "npy.h"
 #include "output.h"
+#include "job_ranks.h"
 #include "progress.h"
+#include "ranks.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,12 +63,12 @@ nmf_status job_write_inputs_list(const char *dir, const dataset *d)
     if (st != NMF_STATUS_OK)
         return st;
     size_t len = 0;
-    for (size_t i = 0; i < d->m; i++)
+    for (size_t i = 0; i < d->rows_total; i++)
         len += strlen(d->paths[i]) + 1;
     char *text = malloc(len + 1), *p = text;
     if (!text)
         return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for inputs.txt");
-    for (size_t i = 0; i < d->m; i++)
+    for (size_t i = 0; i < d->rows_total; i++)
         p += sprintf(p, "%s\n", d->paths[i]);
     st = output_write_text(path, text, len);
     free(text);
@@ -74,9 +77,14 @@ nmf_status job_write_inputs_list(const char *dir, const dataset *d)
 
 void job_print_loaded(const dataset *d, double load_s)
 {
+    const size_t total = d->rows_total;
     fprintf(stderr, "loaded %zu image%s of %dx%d in %.2f s (%zu skipped file%s); V held as %s, "
-            "%.1f MB", d->m, d->m == 1 ? "" : "s", d->width, d->height, load_s, d->skipped,
-            d->skipped == 1 ? "" : "s", d->storage, (double)job_V_bytes(d) / 1e6);
+            "%.1f MB", total, total == 1 ? "" : "s", d->width, d->height, load_s, d->skipped,
+            d->skipped == 1 ? "" : "s", d->storage,
+            (double)job_V_bytes(d) / (double)d->m * (double)total / 1e6);
+    if (ranks_size() > 1)
+        fprintf(stderr, " over %d ranks, %zu image%s and %.1f MB on rank 0", ranks_size(), d->m,
+                d->m == 1 ? "" : "s", (double)job_V_bytes(d) / 1e6);
     if (d->stream_block)
         fprintf(stderr, ", on disk (beyond the memory budget), read in blocks of up to %.1f MB",
                 (double)d->stream_block / 1e6);
@@ -93,7 +101,7 @@ nmf_status job_check_zeros_for_beta(const dataset *d, double beta)
         return nmf_error(NMF_STATUS_BAD_INPUT,
                          "%s: pixel (%zu, %zu) is 0, and a loss with beta <= 0 (here %g) "
                          "needs data without zeros; hint: --loss kl or a --beta above 0 "
-                         "takes zeros", d->paths[i / d->n], i % d->n % (size_t)d->width,
+                         "takes zeros", d->paths[d->row0 + i / d->n], i % d->n % (size_t)d->width,
                          i % d->n / (size_t)d->width, beta);
     return NMF_STATUS_OK;
 }
@@ -145,11 +153,13 @@ static void print_summary(const job_options *opt, const nmf_result *r)
 }
 
 /* The checkpoint callback: the run's settings, its images' fingerprint and
- * the fit state, into the output directory. */
+ * the fit state, into the output directory (by rank 0, the ranks' W
+ * gathered; collective). */
 typedef struct {
     const job_options *opt;
     const dataset *d;
     uint64_t fingerprint; /* dataset_fingerprint(d), hashed once per run */
+    float *W_all;         /* rank 0 of several: room for the whole W */
     int written;          /* this run saved one: the outputs keep it */
 } checkpoint_ctx;
 
@@ -161,10 +171,14 @@ static nmf_status write_checkpoint(const nmf_result *state, const float *W, cons
                             .inputs = cc->opt->inputs,
                             .n_inputs = cc->opt->n_inputs,
                             .fingerprint = cc->fingerprint,
-                            .m = cc->d->m,
+                            .m = cc->d->rows_total,
                             .width = cc->d->width,
                             .height = cc->d->height};
-    nmf_status st = checkpoint_write(cc->opt->output_dir, &info, state, W, H);
+    const float *W_all = job_whole_W(cc->d, (size_t)cc->opt->config.params.k, W, cc->W_all);
+    nmf_status st = NMF_STATUS_OK;
+    if (ranks_rank() == 0)
+        st = checkpoint_write(cc->opt->output_dir, &info, state, W_all, H);
+    st = ranks_agree(st);
     cc->written |= st == NMF_STATUS_OK;
     return st;
 }
@@ -182,10 +196,10 @@ static const char *const run_files[] = {"metrics.json", MODEL_FILE, "W.npy", "H.
 /* Writes every output into a stage folder, then replaces the previous
  * run's files with them at once: a failure leaves the directory as it was. */
 static nmf_status write_outputs(const job_options *opt, const dataset *d, const float *W,
-                                const float *H, run_metrics *rm, int keep_checkpoint)
+                                const float *H, const shown_rows *shown, run_metrics *rm,
+                                int keep_checkpoint)
 {
     const int k = opt->config.params.k;
-    const nmf_problem problem = dataset_problem(d);
     char path[4096];
     fs_stage stage;
     nmf_status st;
@@ -196,12 +210,12 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
     model_info model;
     model_info_from_run(&model, &opt->config, d);
     if ((st = fs_join(path, sizeof path, dir, "W.npy")) != NMF_STATUS_OK ||
-        (st = npy_write_f32(path, W, d->m, (size_t)k)) != NMF_STATUS_OK ||
+        (st = npy_write_f32(path, W, d->rows_total, (size_t)k)) != NMF_STATUS_OK ||
         (st = fs_join(path, sizeof path, dir, "H.npy")) != NMF_STATUS_OK ||
         (st = npy_write_f32(path, H, (size_t)k, d->n)) != NMF_STATUS_OK ||
         (st = output_write_components(dir, H, k, d->width, d->height, d->channels)) !=
             NMF_STATUS_OK ||
-        (st = output_write_reconstructions(dir, &problem, W, H, k, d->width, d->height,
+        (st = output_write_reconstructions(dir, &shown->V, shown->W, H, k, d->width, d->height,
                                            d->channels, opt->config.recon_count)) !=
             NMF_STATUS_OK ||
         (st = job_write_inputs_list(dir, d)) != NMF_STATUS_OK ||
@@ -230,17 +244,19 @@ fail:
  * (measured on the build VM: 5.4 MB resident for --version, 6.6 MB for
  * a one-image fit),
  * ten W-sized and ten H-sized buffers of floats (the job's, the backend's
- * factors and scratch, the init's in double), the β-divergence's two
- * blocks of WH, and the NNDSVD init's min(m, n)² Gram matrix and its block
- * of V, in double. */
-static size_t fit_bytes_besides_V(size_t m, size_t n, const void *user)
+ * factors and scratch, the init's in double; the whole W's, which rank 0
+ * gathers), the β-divergence's two blocks of WH, and the NNDSVD init's
+ * min(rows, n)² Gram matrix of the whole V and its block of V, in double
+ * (twice over ranks: the rank's and the gathered one). */
+static size_t fit_bytes_besides_V(size_t m, size_t rows_total, size_t n, const void *user)
 {
     const nmf_params *p = user;
-    const double k = p->k, dim = (double)(m < n ? m : n);
-    double bytes = 16e6 + 10.0 * sizeof(float) * k * ((double)m + (double)n);
+    const double k = p->k, dim = (double)(rows_total < n ? rows_total : n);
+    double bytes = 16e6 + 10.0 * sizeof(float) * k * ((double)rows_total + (double)n);
     if (p->beta != 2.0)
         bytes += 2.0 * sizeof(float) * (1 << 20);
-    const double gram_block = (double)m * (double)n < (1 << 22) ? (double)m * (double)n : (1 << 22);
+    const double whole = (double)rows_total * (double)n,
+                 gram_block = (whole < (1 << 22) ? whole : (1 << 22)) * (m < rows_total ? 2 : 1);
     if (p->init == NMF_INIT_NNDSVD || p->init == NMF_INIT_NNDSVDA || p->init == NMF_INIT_NNDSVDAR)
         bytes += sizeof(double) * (dim * dim + gram_block);
     return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
@@ -258,78 +274,141 @@ nmf_status job_check_output_dir(const char *dir, const char *const *files, size_
                      "or -o a new folder", dir, found);
 }
 
+/* The backend of a run on this many ranks: the CUDA backend fits one
+ * process's images, so over ranks a fit runs on the CPU. */
+static nmf_status select_backend(const nmf_params *p, const nmf_backend **backend)
+{
+    nmf_status st;
+    if (ranks_size() > 1 && p->device == NMF_DEVICE_GPU)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--device gpu: the CUDA backend fits in one process, not yet over the "
+                         "%d ranks of an MPI job; use --device cpu, or one process", ranks_size());
+    if ((st = nmf_backend_select(ranks_size() > 1 ? NMF_DEVICE_CPU : p->device, backend)) !=
+        NMF_STATUS_OK)
+        return st;
+    return nmf_backend_check_precision(*backend, p->precision);
+}
+
+/* The start W (this rank's rows) and H: the checkpoint's, the files of
+ * --init custom (the whole W read, this rank's rows kept), or the init's. */
+static nmf_status start_factors(const job_options *opt, const dataset *d,
+                                const nmf_problem *problem, float *W, float *H)
+{
+    const nmf_params *p = &opt->config.params;
+    const size_t k = (size_t)p->k, mine = d->m * k, first = d->row0 * k;
+    nmf_status st;
+    if (opt->resume) {
+        memcpy(W, opt->resume->W + first, mine * sizeof *W);
+        memcpy(H, opt->resume->H, k * d->n * sizeof *H);
+        return NMF_STATUS_OK;
+    }
+    if (p->init != NMF_INIT_CUSTOM)
+        return nmf_initialize(problem, p, W, H);
+    float *W_all = d->m == d->rows_total ? W : malloc(d->rows_total * k * sizeof *W_all);
+    if (!W_all)
+        return nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for W (k = %zu)", k);
+    if ((st = load_factor(opt->init_w_path, "W", d->rows_total, k, W_all)) == NMF_STATUS_OK &&
+        (st = load_factor(opt->init_h_path, "H", k, d->n, H)) == NMF_STATUS_OK && W_all != W)
+        memcpy(W, W_all + first, mine * sizeof *W);
+    if (W_all != W)
+        free(W_all);
+    return st;
+}
+
 nmf_status job_run(const job_options *opt)
 {
     const nmf_params *p = &opt->config.params;
+    const int root = ranks_rank() == 0;
     dataset d = {0};
     nmf_result result = {0};
-    float *W = NULL, *H = NULL;
+    float *W = NULL, *H = NULL, *W_all = NULL;
+    shown_rows shown = {0};
     nmf_status st;
 
     /* An unusable output directory, a missing GPU or a precision the
-     * backend lacks is found before any work is done; --device auto is resolved here, so its note comes once. */
+     * backend lacks is found before any work is done; --device auto is
+     * resolved here, so its note comes once. Over ranks, rank 0 alone
+     * writes the outputs, and every step that can fail on one rank is
+     * agreed on (ranks_agree) before the ranks go on together. */
     const nmf_backend *backend;
-    if ((st = job_check_output_dir(opt->output_dir, run_files, RUN_FILES,
-                                   opt->overwrite || opt->resume != NULL)) != NMF_STATUS_OK ||
-        (st = nmf_backend_select(p->device, &backend)) != NMF_STATUS_OK ||
-        (st = nmf_backend_check_precision(backend, p->precision)) != NMF_STATUS_OK)
+    st = root ? job_check_output_dir(opt->output_dir, run_files, RUN_FILES,
+                                     opt->overwrite || opt->resume != NULL)
+              : NMF_STATUS_OK;
+    if (st == NMF_STATUS_OK)
+        st = select_backend(p, &backend);
+    if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         return st;
     nmf_params fit_params = *p;
     fit_params.device = backend->device;
 
     progress_state ps;
-    progress_start(&ps, opt->quiet, opt->stop_flag);
+    progress_start(&ps, opt->quiet || !root, opt->stop_flag);
     dataset_options data = opt->config.data;
     data.progress = progress_loading;
     data.progress_user = &ps;
     data.memory = (dataset_memory_plan){opt->max_memory, fit_bytes_besides_V, p,
-                                        opt->cache_dir ? opt->cache_dir : opt->output_dir};
+                                        opt->cache_dir ? opt->cache_dir : opt->output_dir,
+                                        ranks_here()};
+    static const dataset_ranks loading_ranks = {ranks_slice, ranks_agree, ranks_same, ranks_share};
+    data.ranks = ranks_size() > 1 ? &loading_ranks : NULL;
     double t0 = nmf_clock_s();
     st = dataset_load(opt->inputs, opt->n_inputs, &data, &d);
     progress_finish(&ps);
-    if (st != NMF_STATUS_OK)
+    if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         goto cleanup;
     double load_s = nmf_clock_s() - t0;
-    if (!opt->quiet)
+    if (!opt->quiet && root)
         job_print_loaded(&d, load_s);
 
     nmf_problem problem = dataset_problem(&d);
+    problem.comm = ranks_comm(d.rows_total);
     const uint64_t fingerprint = dataset_fingerprint(&d);
-    if (opt->resume && (fingerprint != opt->resume->fingerprint || d.m != opt->resume->m ||
-                        d.n != opt->resume->n)) {
+    if (!ranks_same(fingerprint))
+        st = nmf_error(NMF_STATUS_BAD_INPUT,
+                       "%s: the ranks of the job found different images (files changed as it "
+                       "started, or inputs not every rank sees)", opt->inputs[0]);
+    else if (opt->resume && (fingerprint != opt->resume->fingerprint || d.rows_total != opt->resume->m ||
+                        d.n != opt->resume->n))
         st = nmf_error(NMF_STATUS_BAD_INPUT,
                        "--resume %s: the images found differ from the checkpointed run's (a "
                        "file added, removed, renamed or resized since)", opt->output_dir);
-        goto cleanup;
-    }
-    if ((st = nmf_problem_check(&problem)) != NMF_STATUS_OK ||
-        (st = nmf_params_check(&problem, p)) != NMF_STATUS_OK ||
-        (st = job_check_zeros_for_beta(&d, p->beta)) != NMF_STATUS_OK)
+    /* Each rank reaches each check, or none does (nmf_problem_check is
+     * collective). */
+    if (st == NMF_STATUS_OK)
+        st = nmf_problem_check(&problem);
+    if (st == NMF_STATUS_OK)
+        st = nmf_params_check(&problem, p);
+    if (st == NMF_STATUS_OK)
+        st = job_check_zeros_for_beta(&d, p->beta);
+    if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         goto cleanup;
 
     size_t k = (size_t)p->k;
+    /* MPI counts are ints: W must gather in one message (before the fit,
+     * not after it). */
+    if (ranks_size() > 1 && d.rows_total > (size_t)INT_MAX / k)
+        st = nmf_error(NMF_STATUS_TOO_LARGE,
+                       "-k %zu with %zu images: W (%zu values) is beyond what MPI gathers to "
+                       "rank 0 at once (%d); hint: fewer components, or one process",
+                       k, d.rows_total, d.rows_total * k, INT_MAX);
+    if ((st = ranks_agree(st)) != NMF_STATUS_OK)
+        goto cleanup;
     W = malloc(d.m * k * sizeof *W);
     H = malloc(k * d.n * sizeof *H);
-    if (!W || !H) {
-        st = nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for W and H (k = %zu)", k);
+    W_all = root && ranks_size() > 1 ? malloc(d.rows_total * k * sizeof *W_all) : NULL;
+    st = !W || !H || (root && ranks_size() > 1 && !W_all)
+             ? nmf_error(NMF_STATUS_NO_MEMORY, "out of memory for W and H (k = %zu)", k)
+             : NMF_STATUS_OK;
+    if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         goto cleanup;
-    }
     t0 = nmf_clock_s();
-    if (opt->resume) {
-        memcpy(W, opt->resume->W, d.m * k * sizeof *W);
-        memcpy(H, opt->resume->H, k * d.n * sizeof *H);
-    } else if (p->init == NMF_INIT_CUSTOM) {
-        if ((st = load_factor(opt->init_w_path, "W", d.m, k, W)) != NMF_STATUS_OK ||
-            (st = load_factor(opt->init_h_path, "H", k, d.n, H)) != NMF_STATUS_OK)
-            goto cleanup;
-    } else if ((st = nmf_initialize(&problem, p, W, H)) != NMF_STATUS_OK) {
+    if ((st = ranks_agree(start_factors(opt, &d, &problem, W, H))) != NMF_STATUS_OK)
         goto cleanup;
-    }
     double init_s = nmf_clock_s() - t0;
 
-    progress_start(&ps, opt->quiet, opt->stop_flag);
-    checkpoint_ctx cc = {opt, &d, fingerprint, 0};
-    fit_params.progress = progress_report;
+    progress_start(&ps, opt->quiet || !root, opt->stop_flag);
+    checkpoint_ctx cc = {opt, &d, fingerprint, W_all, 0};
+    fit_params.progress = progress_report; /* a stop on any rank stops all (nmf_fit) */
     fit_params.progress_user = &ps;
     fit_params.checkpoint = write_checkpoint;
     fit_params.checkpoint_user = &cc;
@@ -338,9 +417,9 @@ nmf_status job_run(const job_options *opt)
     progress_finish(&ps);
     /* Interrupted: the state so far is saved, and the outputs show it. */
     nmf_status fit_st = st;
-    if (st == NMF_STATUS_INTERRUPTED)
+    if (st == NMF_STATUS_INTERRUPTED) /* on every rank, or on none */
         st = write_checkpoint(&result, W, H, &cc);
-    if (st != NMF_STATUS_OK)
+    if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         goto cleanup;
 
 #ifdef _OPENMP
@@ -348,9 +427,15 @@ nmf_status job_run(const job_options *opt)
 #else
     int threads = 1;
 #endif
-    run_metrics rm = {&opt->config, threads, d.m, d.skipped, d.height, d.width, d.storage,
-                      job_V_bytes(&d), d.stream_block, &result, load_s, init_s, 0.0};
-    if ((st = write_outputs(opt, &d, W, H, &rm, cc.written || opt->resume)) != NMF_STATUS_OK)
+    const float *W_out = job_whole_W(&d, k, W, W_all);
+    if ((st = job_gather_shown(&d, W_out, k, opt->config.recon_count, &shown)) != NMF_STATUS_OK)
+        goto cleanup;
+    run_metrics rm = {&opt->config, threads, ranks_size(), d.rows_total, d.skipped, d.height,
+                      d.width, d.storage, job_V_bytes(&d) / d.m * d.rows_total, d.stream_block,
+                      &result, load_s, init_s, 0.0};
+    st = root ? write_outputs(opt, &d, W_out, H, &shown, &rm, cc.written || opt->resume)
+              : NMF_STATUS_OK;
+    if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         goto cleanup;
     if (fit_st == NMF_STATUS_INTERRUPTED) {
         st = nmf_error(NMF_STATUS_INTERRUPTED,
@@ -359,8 +444,8 @@ nmf_status job_run(const job_options *opt)
                        result.iterations, opt->output_dir, opt->output_dir);
         goto cleanup;
     }
-    if (!opt->quiet) {
-        warn_zero_components(W, H, d.m, k, d.n);
+    if (!opt->quiet && root) {
+        warn_zero_components(W_out, H, d.rows_total, k, d.n);
         print_summary(opt, &result);
     }
 
@@ -368,6 +453,8 @@ cleanup:
     nmf_result_free(&result);
     free(W);
     free(H);
+    free(W_all);
+    job_shown_free(&shown);
     dataset_free(&d);
     return st;
 }

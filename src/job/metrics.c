@@ -38,8 +38,8 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     settings_to_json(&sb, &shown);
     sb_printf(&sb, "  \"loss\": \"%s\",\n", nmf_loss_name(shown.params.beta));
     sb_printf(&sb, "  \"images\": %zu,\n  \"skipped_files\": %zu,\n", rm->images, rm->skipped);
-    sb_printf(&sb, "  \"height\": %d,\n  \"width\": %d,\n  \"threads\": %d,\n", rm->height,
-              rm->width, rm->threads);
+    sb_printf(&sb, "  \"height\": %d,\n  \"width\": %d,\n  \"threads\": %d,\n  \"ranks\": %d,\n",
+              rm->height, rm->width, rm->threads, rm->ranks);
     sb_printf(&sb, "  \"storage\": \"%s\",\n  \"V_bytes\": %zu,\n", rm->storage, rm->V_bytes);
     sb_printf(&sb, "  \"streamed\": %s,\n  \"stream_block_bytes\": %zu,\n",
               rm->stream_block ? "true" : "false", rm->stream_block);

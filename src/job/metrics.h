@@ -9,7 +9,8 @@
 
 typedef struct {
     const run_config *config;
-    int threads;           /* threads actually used */
+    int threads;           /* threads actually used (by each rank) */
+    int ranks;             /* processes of the job (MPI ranks), 1 without MPI */
     size_t images, skipped;
     int height, width;
     const char *storage;   /* how V was held: "uint8" or "float32" */

@@ -50,7 +50,7 @@ void model_info_from_run(model_info *out, const run_config *config, const datase
     out->solver = p->solver;
     out->tol = p->tol;
     out->max_iter = p->max_iter;
-    out->m = d->m;
+    out->m = d->rows_total;
 }
 
 /* --- writing ------------------------------------------------------------ */
