@@ -6,7 +6,9 @@
   gathers V's columns from the ranks) and KL (random init), and the same W
   up to rounding, in the one-process order of the images;
 - a tall V (--resize 8x8: 400 images of 64 pixels, NNDSVD's Gram matrix
-  summed over the ranks) gives the one-process loss too;
+  summed over the ranks) gives the one-process loss too, and so does one
+  whose rows split unevenly (1100 images of 32x32 over 3 ranks), its Gram
+  matrix summed in several runs;
 - the same number of ranks twice gives identical W.npy and H.npy;
 - rank 0 writes what one process writes: the same files, inputs.txt, the
   whole W, and "ranks" in metrics.json;
@@ -127,14 +129,32 @@ with tempfile.TemporaryDirectory() as tmp:
                   f"{name}, np {ranks}: W {W.shape}, every row where one process has it "
                   f"(largest difference {diff:.1e} of W's largest entry)")
 
-    tall = ["-k", "10", "--tol", "0", "--max-iter", "30", "--resize", "8x8"]
-    one, three = fit(1, f"{tmp}/tall1", *tall), fit(3, f"{tmp}/tall3", *tall)
-    if one and three:
-        check(rel(three["error_at_init"], one["error_at_init"]) <= 1e-6 and
-              rel(three["reconstruction_err"], one["reconstruction_err"]) <= 1e-5,
-              f"tall V (400 x 64), NNDSVD over 3 ranks: init error {three['error_at_init']:.9g} "
-              f"vs {one['error_at_init']:.9g}, final {three['reconstruction_err']:.9g} vs "
-              f"{one['reconstruction_err']:.9g}")
+    def same_start_and_end(what, name, args, images=faces):
+        """One process and 3 ranks: the same init error to 1e-6, final to 1e-5."""
+        one = fit(1, f"{tmp}/{name}1", *args, images=images)
+        three = fit(3, f"{tmp}/{name}3", *args, images=images)
+        if one and three:
+            check(rel(three["error_at_init"], one["error_at_init"]) <= 1e-6 and
+                  rel(three["reconstruction_err"], one["reconstruction_err"]) <= 1e-5,
+                  f"{what} over 3 ranks: init error {three['error_at_init']:.9g} vs "
+                  f"{one['error_at_init']:.9g}, final {three['reconstruction_err']:.9g} vs "
+                  f"{one['reconstruction_err']:.9g}")
+
+    same_start_and_end("tall V (400 x 64), NNDSVD", "tall",
+                       ["-k", "10", "--tol", "0", "--max-iter", "30", "--resize", "8x8"])
+    # a tall V whose rows do not split evenly (1100 over 3 ranks), with a Gram
+    # matrix summed in several runs: every rank must cut the same runs
+    tall_set = f"{tmp}/tall_set"
+    os.makedirs(tall_set)
+    rng = np.random.default_rng(3)
+    V = rng.random((1100, 6)) @ rng.random((6, 32 * 32))
+    V = np.clip(np.rint(255 * V / V.max() + rng.normal(0, 6, V.shape)), 0, 255).astype(np.uint8)
+    for i in range(len(V)):
+        with open(f"{tall_set}/{i:04d}.pgm", "wb") as f:
+            f.write(b"P5\n32 32\n255\n" + V[i].tobytes())
+    same_start_and_end("tall V (1100 x 1024), uneven rows, nndsvda", "uneven",
+                       ["-k", "8", "--tol", "0", "--max-iter", "30", "--init", "nndsvda"],
+                       images=tall_set)
 
     # --- the same ranks, the same bits ---------------------------------------
     again = ["-k", "10", "--tol", "0", "--max-iter", "50", "--solver", "hals"]

@@ -301,7 +301,10 @@ static nmf_status fit_check(const nmf_problem *problem, const nmf_params *p, con
     nmf_status st;
     if ((st = nmf_params_check(problem, p)) != NMF_STATUS_OK ||
         (st = check_beta_data(problem, p->beta)) != NMF_STATUS_OK ||
-        (st = nmf_backend_select(p->device, backend)) != NMF_STATUS_OK ||
+        /* The CUDA backend fits one process's rows: over ranks, auto is the CPU. */
+        (st = nmf_backend_select(problem->comm && p->device == NMF_DEVICE_AUTO ? NMF_DEVICE_CPU
+                                                                               : p->device,
+                                 backend)) != NMF_STATUS_OK ||
         (st = nmf_backend_check_precision(*backend, p->precision)) != NMF_STATUS_OK)
         return st;
     if ((st = check_factor("W0", W, problem->m, (size_t)p->k, nmf_row0(problem))) != NMF_STATUS_OK ||
@@ -503,14 +506,15 @@ void nmf_result_free(nmf_result *result)
 nmf_status nmf_transform(const nmf_problem *problem, const nmf_params *p, const float *H,
                          float *W, nmf_result *result)
 {
+    memset(result, 0, sizeof *result);
     if (problem->comm) /* every rank alike: no collective is missed */
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "nmf_transform encodes one process's rows: the problem has no comm");
+                         "nmf_transform encodes one process's rows, and this problem is split "
+                         "over ranks (it has a comm)");
     nmf_params q = *p;
     q.fixed_H = 1;
     q.stopping = NMF_STOPPING_RELATIVE;
     q.checkpoint_every = 0;
-    memset(result, 0, sizeof *result);
     nmf_status st = nmf_params_check(problem, &q);
     if (st != NMF_STATUS_OK)
         return st;

@@ -204,7 +204,8 @@ static nmf_status top_eigenpairs(double *G, lapack_int dim, lapack_int il, doubl
 
 /* A tall V's Gram matrix G (dim, dim) summed over the ranks: its upper
  * triangle alone (row i from column i, all dsyrk writes), packed a run of
- * rows at a time into buf (size >= dim doubles). */
+ * rows at a time into buf (size >= dim doubles, the same on every rank, so
+ * that every rank cuts the same runs). */
 static void sum_upper_triangle(const nmf_problem *problem, double *G, size_t dim, double *buf,
                                size_t size)
 {
@@ -285,8 +286,11 @@ static nmf_status truncated_svd(const nmf_problem *problem, size_t k, double *S,
                     (int)dim, (int)nb, 1.0, block, wide ? (int)nb : (int)n,
                     b0 ? 1.0 : 0.0, G, (int)dim);
     }
-    if (!wide && distributed)
-        sum_upper_triangle(problem, G, dim, B, dim * bw);
+    if (!wide && distributed) {
+        /* Runs cut alike on every rank: B's size on the rank with fewest rows. */
+        const size_t fewest = rows / (size_t)problem->comm->ranks, least_bw = GRAM_BLOCK_DOUBLES / dim;
+        sum_upper_triangle(problem, G, dim, B, dim * (least_bw < fewest ? least_bw : fewest));
+    }
 
     /* The top k eigenpairs (il..iu, ascending). G's row-major upper triangle
      * is its column-major lower one, so LAPACK gets G as it is ('L'), and

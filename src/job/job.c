@@ -384,13 +384,18 @@ nmf_status job_run(const job_options *opt)
         goto cleanup;
 
     size_t k = (size_t)p->k;
-    /* MPI counts are ints: W must gather in one message (before the fit,
-     * not after it). */
+    /* MPI counts are ints: W and the images reconstructions.png shows
+     * must gather in one message each (found before the fit, not after). */
+    const size_t recon = (size_t)opt->config.recon_count;
     if (ranks_size() > 1 && d.rows_total > (size_t)INT_MAX / k)
         st = nmf_error(NMF_STATUS_TOO_LARGE,
                        "-k %zu with %zu images: W (%zu values) is beyond what MPI gathers to "
                        "rank 0 at once (%d); hint: fewer components, or one process",
                        k, d.rows_total, d.rows_total * k, INT_MAX);
+    else if (ranks_size() > 1 && recon > (size_t)INT_MAX / d.n)
+        st = nmf_error(NMF_STATUS_TOO_LARGE,
+                       "--recon %zu of %zu values each is beyond what MPI gathers to rank 0 at "
+                       "once (%d values); hint: a smaller --recon", recon, d.n, INT_MAX);
     if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         goto cleanup;
     W = malloc(d.m * k * sizeof *W);
