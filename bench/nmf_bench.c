@@ -272,7 +272,7 @@ static nmf_status stream_copy(const nmf_problem *problem, const char *dir, size_
     if ((st = mapped_file_sync(*map, bytes, dir)) != NMF_STATUS_OK)
         return st;
     *streamed = (nmf_problem){problem->m, problem->n, problem->V ? *map : NULL,
-                              problem->V ? NULL : *map, block, NULL};
+                              problem->V ? NULL : *map, block, NULL, NULL};
     nmf_problem_release(streamed, 0, problem->m * problem->n);
     return NMF_STATUS_OK;
 }
@@ -319,7 +319,7 @@ static nmf_status run_case(bench_case *c, const options *o, const nmf_backend *c
         c->n = d.n;
         problem = dataset_problem(&d);
     } else if ((V8 = synthetic_V(c->m, c->n, 1234))) {
-        problem = (nmf_problem){c->m, c->n, NULL, V8, 0, NULL};
+        problem = (nmf_problem){c->m, c->n, NULL, V8, 0, NULL, NULL};
     } else {
         return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory for V", c->name);
     }
@@ -891,7 +891,7 @@ int main(int argc, char **argv)
     machine mc = {0};
     const nmf_backend *backends[DEV_COUNT] = {&nmf_backend_cpu, NULL};
     const nmf_backend *gpu;
-    if (o.devices[DEV_GPU] && nmf_backend_select(NMF_DEVICE_GPU, &gpu) == NMF_STATUS_OK) {
+    if (o.devices[DEV_GPU] && nmf_backend_select(NMF_DEVICE_GPU, 0, &gpu) == NMF_STATUS_OK) {
         backends[DEV_GPU] = gpu;
     } else if (o.devices[DEV_GPU]) {
         fprintf(stderr, "nmf-bench: note: %s; GPU results skipped\n", nmf_last_error());

@@ -66,7 +66,7 @@ NMF_HOST_DEVICE float nmf_beta_numerator_term(float v, float wh, float beta)
 }
 
 /* The element of (WH)^(beta-1) that the beta-MU denominators multiply
- * (beta != 1, 2): WH exactly 0 becomes EPSILON when beta < 1. */
+ * (beta != 1): WH exactly 0 becomes EPSILON when beta < 1. */
 NMF_HOST_DEVICE float nmf_beta_denominator_term(float wh, float beta)
 {
     if (beta < 1.0f && wh == 0.0f)
@@ -82,6 +82,10 @@ NMF_HOST_DEVICE float nmf_beta_denominator_term(float wh, float beta)
 NMF_HOST_DEVICE double nmf_beta_loss_term(float v, float wh, double beta)
 {
     double x = v, y = wh;
+    if (beta == 2.0) { /* the terms below without pow, whose squares are exact here */
+        const double ys = wh == 0.0f ? (double)NMF_EPSILON : y;
+        return y * y + (v > NMF_EPSILON ? x * x - 2.0 * x * ys : 0.0);
+    }
     double s = beta == 1.0 ? y : beta == 0.0 ? -1.0 : (beta - 1.0) * pow(y, beta);
     if (v > NMF_EPSILON) {
         double ys = wh == 0.0f ? (double)NMF_EPSILON : y;

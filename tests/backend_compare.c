@@ -181,12 +181,12 @@ static void fixture_to_bytes(compare_fixture *f)
 /* The problem the fits get: V as bytes when the fixture has them. */
 static nmf_problem fixture_problem(const compare_fixture *f)
 {
-    return (nmf_problem){f->m, f->n, f->V8 ? NULL : f->V, f->V8, 0, NULL};
+    return (nmf_problem){f->m, f->n, f->V8 ? NULL : f->V, f->V8, 0, NULL, NULL};
 }
 
 static int nndsvda_start(compare_fixture *f)
 {
-    nmf_problem problem = {f->m, f->n, f->V, NULL, 0, NULL};
+    nmf_problem problem = {f->m, f->n, f->V, NULL, 0, NULL, NULL};
     nmf_params p;
     nmf_params_default(&p);
     p.k = (int)f->k;
@@ -443,7 +443,7 @@ static int compare_backends(const compare_fixture *f, const compare_config *cfg,
         check_factor("H", t.H, r.H, f->k * f->n, b, &failures);
     }
 
-    const nmf_problem problem = {f->m, f->n, f->V, NULL, 0, NULL};
+    const nmf_problem problem = {f->m, f->n, f->V, NULL, 0, NULL, NULL};
     double norm_V_sq = 0.0;
     for (size_t i = 0; i < f->m * f->n; i++)
         norm_V_sq += (double)f->V[i] * f->V[i];
@@ -555,7 +555,7 @@ int compare_stopping(const compare_side *reference, const compare_side *tested)
     printf("%s, hals with its stopping rule: %s against %s\n", f.name, tested->name,
            reference->name);
     double ratio[STOP_ITERATIONS];
-    const nmf_problem problem = {f.m, f.n, f.V, NULL, 0, NULL};
+    const nmf_problem problem = {f.m, f.n, f.V, NULL, 0, NULL, NULL};
     const nmf_params ratio_params = stopping_params(&f, 1.0);
     if (compare_violation_ratios(&problem, &ratio_params, f.W0, f.H0, STOP_ITERATIONS, ratio) != 0) {
         fprintf(stderr, "  FAILED: the violations could not be computed: %s\n", nmf_last_error());

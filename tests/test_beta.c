@@ -515,7 +515,7 @@ static void beta_step_of(const nmf_problem *problem, float *W, float *H, size_t 
 static void beta_step(const float *V, float *W, float *H, size_t m, size_t n, size_t k,
                       float beta, float l1_W, float l2_W, float l1_H, float l2_H)
 {
-    const nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    const nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     beta_step_of(&problem, W, H, k, 0, beta, l1_W, l2_W, l1_H, l2_H);
 }
 
@@ -531,7 +531,7 @@ static double beta_error_of(const nmf_problem *problem, const float *W, const fl
 static double beta_error(const float *V, const float *W, const float *H, size_t m, size_t n,
                          size_t k, float beta)
 {
-    const nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    const nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     return beta_error_of(&problem, W, H, k, 0, beta);
 }
 
@@ -743,7 +743,7 @@ static void test_blocks_and_bytes(void)
         W0[i] = (float)(0.1 + uniform(&state));
     for (int i = 0; i < BK * BN; i++)
         H0[i] = (float)(0.1 + uniform(&state));
-    const nmf_problem floats = {BM, BN, V, NULL, 0, NULL}, bytes = {BM, BN, NULL, V8, 0, NULL};
+    const nmf_problem floats = {BM, BN, V, NULL, 0, NULL, NULL}, bytes = {BM, BN, NULL, V8, 0, NULL, NULL};
     const float betas[] = {1.0f, 0.5f, 1.5f};
     for (size_t b = 0; b < sizeof betas / sizeof betas[0]; b++) {
         float W[3][BM * BK], H[3][BK * BN];

@@ -19,7 +19,7 @@ int main(void)
 {
     const nmf_backend *gpu;
     nmf_set_note_handler(NULL, NULL);
-    if (nmf_backend_select(NMF_DEVICE_GPU, &gpu) != NMF_STATUS_OK) {
+    if (nmf_backend_select(NMF_DEVICE_GPU, 0, &gpu) != NMF_STATUS_OK) {
         printf("SKIPPED: %s\n", nmf_last_error());
         return TEST_SKIP;
     }

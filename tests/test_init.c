@@ -176,7 +176,7 @@ static void test_references(void)
         CHECK(V && W && H);
         if (!V || !W || !H)
             return;
-        nmf_problem problem = {rc->m, rc->n, V, NULL, 0, NULL};
+        nmf_problem problem = {rc->m, rc->n, V, NULL, 0, NULL, NULL};
         nmf_status st = rc->init == NMF_INIT_RANDOM
                             ? nmf_init_random(&problem, k, 42, W, H)
                             : nmf_init_nndsvd(&problem, k, rc->init, 42, W, H);
@@ -237,7 +237,7 @@ static void test_names(void)
 static void test_refusals(void)
 {
     float *V = make_v(7, 5), W[7 * 6], H[6 * 5];
-    nmf_problem problem = {7, 5, V, NULL, 0, NULL};
+    nmf_problem problem = {7, 5, V, NULL, 0, NULL, NULL};
     nmf_params p;
     memset(&p, 0, sizeof p);
     p.k = 6;
@@ -276,7 +276,7 @@ static void test_degenerate(void)
 {
     enum { M = 6, N = 4, K = 3 };
     float V[M * N], W[M * K], H[K * N];
-    nmf_problem problem = {M, N, V, NULL, 0, NULL};
+    nmf_problem problem = {M, N, V, NULL, 0, NULL, NULL};
     for (int c = 0; c < 6; c++) {
         const int scale = c < 3 ? 1 : 100;
         const nmf_init_method init = (nmf_init_method)(NMF_INIT_NNDSVD + c % 3);
@@ -325,7 +325,7 @@ static void test_blocks(void)
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++)
                 V[i * n + j] = (float)((i % 5 + 1) * (j % 7 + 1));
-        nmf_problem problem = {m, n, V, NULL, 0, NULL};
+        nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
         CHECK(nmf_init_nndsvd(&problem, 1, NMF_INIT_NNDSVD, 42, W, H) == NMF_STATUS_OK);
         size_t bad = 0;
         for (size_t i = 0; i < m; i++)

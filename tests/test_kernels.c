@@ -172,7 +172,7 @@ static void check_fits_agree(const nmf_cpu_kernels *const *tables, size_t count)
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
     double *WH_first = calloc(m * n, sizeof *WH_first);
     fill(V, m * n, 7, 255.0f);
-    const nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    const nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     CHECK(nmf_init_random(&problem, (int)k, 42, W0, H0) == NMF_STATUS_OK);
     for (int solver = 0; solver < 2; solver++) {
         double first_loss = 0.0;

@@ -17,7 +17,7 @@
 - SIGTERM to the ranks (as Slurm sends it) checkpoints and exits 143, and
   --resume under another number of ranks ends within 1e-5 of an
   uninterrupted run;
-- more ranks than images, transform under mpirun and --device gpu over
+- more ranks than images, transform under mpirun, missing pixels and --device gpu over
   ranks are one error line each;
 - V streamed from disk on every rank (--max-memory) gives the in-memory
   run's bits.
@@ -261,7 +261,9 @@ with tempfile.TemporaryDirectory() as tmp:
             ("transform under mpirun", 2, ["transform", "--model", f"{tmp}/mu1", faces, "-o",
                                            f"{tmp}/tr"], 2, "one process"),
             ("--device gpu over ranks", 2, [faces, "--device", "gpu", "-o", f"{tmp}/gpu"], 2,
-             "--device gpu")]:
+             "--device gpu"),
+            ("missing pixels over ranks", 2, [faces, "--missing", "alpha", "-o", f"{tmp}/miss"],
+             2, "--missing/--mask")]:
         r = run(ranks, args, timeout=60)
         lines = error_lines(r.stderr)
         check(r.returncode == code and len(lines) == 1 and says in lines[0],

@@ -112,7 +112,7 @@ static void test_one_step_matches_oracle(size_t m, size_t n, size_t k, int zero_
     }
     double *Vd = to_double(V, m * n), *Wd = to_double(W, m * k), *Hd = to_double(H, k * n);
 
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     nmf_params p = cpu_params((int)k);
     p.max_iter = 1;
     p.tol = 0;
@@ -187,7 +187,7 @@ static void test_monotone_random(void)
     nmf_rng_seed(&rng, 7);
     size_t m = 40, n = 70, k = 6;
     float *V = random_matrix(&rng, m * n, 255.0);
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
     nmf_params p = cpu_params((int)k);
@@ -224,7 +224,7 @@ static void test_monotone_face_like(void)
                 double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
                 V[i * n + y * side + x] = (float)(200.0 * exp(-d2 / (8.0 + (double)i)));
             }
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     CHECK(nmf_initialize(&problem, &p, W, H) == NMF_STATUS_OK);
@@ -246,7 +246,7 @@ static void test_low_rank_recovered(nmf_solver solver)
         for (size_t j = 0; j < n; j++)
             for (size_t t = 0; t < k; t++)
                 V[i * n + j] += Wt[i * k + t] * Ht[t * n + j];
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     p.tol = 0;
@@ -271,7 +271,7 @@ static void test_tolerance_stops(void)
     nmf_rng_seed(&rng, 11);
     size_t m = 20, n = 30, k = 2;
     float *V = random_matrix(&rng, m * n, 255.0);
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     nmf_params p = cpu_params((int)k);
     p.max_iter = 1000;
@@ -289,7 +289,7 @@ static void test_tolerance_stops(void)
 static void test_checks_refuse_bad_arguments(void)
 {
     float V[6] = {1, 2, 3, 4, 5, 6}, zeros[6] = {0}, nan_v[6] = {1, 2, NAN, 4, 5, 6};
-    nmf_problem problem = {2, 3, V, NULL, 0, NULL};
+    nmf_problem problem = {2, 3, V, NULL, 0, NULL, NULL};
     nmf_params p = cpu_params(20);
     CHECK(nmf_problem_check(&problem) == NMF_STATUS_OK);
     CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT); /* k 20 > 2 */
@@ -305,7 +305,7 @@ static void test_checks_refuse_bad_arguments(void)
     p.max_iter = 10;
     p.tol = -1;
     CHECK(nmf_params_check(&problem, &p) == NMF_STATUS_BAD_ARGUMENT);
-    nmf_problem black = {2, 3, zeros, NULL, 0, NULL}, bad = {2, 3, nan_v, NULL, 0, NULL};
+    nmf_problem black = {2, 3, zeros, NULL, 0, NULL, NULL}, bad = {2, 3, nan_v, NULL, 0, NULL, NULL};
     CHECK(nmf_problem_check(&black) == NMF_STATUS_BAD_INPUT);
     CHECK(nmf_problem_check(&bad) == NMF_STATUS_BAD_INPUT);
     float W[4] = {1, 1, -1, 1}, H[6] = {1, 1, 1, 1, 1, 1};
@@ -327,7 +327,7 @@ static void test_checks_refuse_bad_arguments(void)
     p.alpha_W = 0;
     /* Itakura-Saito on data with a zero: refused, as scikit-learn does. */
     float V0[6] = {1, 0, 3, 4, 5, 6};
-    nmf_problem with_zero = {2, 3, V0, NULL, 0, NULL};
+    nmf_problem with_zero = {2, 3, V0, NULL, 0, NULL, NULL};
     p.beta = 0.0;
     CHECK(nmf_fit(&with_zero, &p, W, H, &r) == NMF_STATUS_BAD_INPUT);
     CHECK(strstr(nmf_last_error(), "beta <= 0") != NULL);
@@ -345,7 +345,7 @@ static void test_divergence_reported(void)
     nmf_rng_seed(&rng, 9);
     size_t m = 20, n = 30, k = 3;
     float *V = random_matrix(&rng, m * n, 3e37);
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     float *W = malloc(m * k * sizeof *W), *H = malloc(k * n * sizeof *H);
     for (int solver = NMF_SOLVER_MU; solver <= NMF_SOLVER_HALS; solver++) {
         nmf_params p = cpu_params((int)k);
@@ -373,7 +373,7 @@ static void test_threads_given_back(void)
     size_t m = 20, n = 30, k = 3;
     float *V = random_matrix(&rng, m * n, 255.0);
     float *W = random_matrix(&rng, m * k, 1.0), *H = random_matrix(&rng, k * n, 1.0);
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     omp_set_num_threads(2);
     openblas_set_num_threads(2);
     nmf_params p = cpu_params((int)k);
@@ -400,7 +400,7 @@ static void test_one_pass_schedule(void)
     nmf_rng_seed(&rng, 8);
     for (size_t i = 0; i < m * n; i++)
         V8[i] = (uint8_t)(255.0 * nmf_rng_double(&rng));
-    const nmf_problem problem = {m, n, NULL, V8, 0, NULL};
+    const nmf_problem problem = {m, n, NULL, V8, 0, NULL, NULL};
     const char *blas = getenv("NMF_CPU_KERNELS");
     const int exact = !blas || strcmp(blas, "blas") != 0;
     float *W0 = malloc(m * k * sizeof *W0), *H0 = malloc(k * n * sizeof *H0);
@@ -443,6 +443,81 @@ static void test_one_pass_schedule(void)
     free(W0), free(H0), free(V8);
 }
 
+/* A mask of missing entries through the library: a missing entry's value
+ * is never read (NaN there fits as 0 there, bit for bit, for each beta and
+ * start), the error counts the observed entries alone (a V exact but where
+ * missing fits closely), and HALS, a GPU or a streamed V refuse it. */
+static void test_missing_entries(void)
+{
+    enum { M = 6, N = 5, K = 2 };
+    float V0[M * N], Vnan[M * N];
+    uint8_t mask[M * N];
+    for (int i = 0; i < M * N; i++) {
+        /* rank 2, exactly: (1 + i/N) * (1 + j) + (i % 2) * (N - j) */
+        const int r = i / N, c = i % N;
+        V0[i] = (float)((1 + r) * (1 + c) + (r % 2) * (N - c));
+        mask[i] = i % 7 != 3;
+        Vnan[i] = mask[i] ? V0[i] : NAN;
+        if (!mask[i])
+            V0[i] = 0.0f;
+    }
+    nmf_problem zeros = {M, N, V0, NULL, 0, NULL, mask}, nans = zeros;
+    nans.V = Vnan;
+    CHECK(nmf_problem_check(&nans) == NMF_STATUS_OK);
+    static const double betas[] = {2.0, 1.0, 0.5};
+    for (int b = 0; b < 3; b++)
+        for (int init = 0; init < 2; init++) {
+            nmf_params p = cpu_params(K);
+            p.solver = NMF_SOLVER_MU;
+            p.beta = betas[b];
+            p.init = init ? NMF_INIT_NNDSVDA : NMF_INIT_RANDOM;
+            p.max_iter = 200;
+            p.tol = 0;
+            float W[2][M * K], H[2][K * N];
+            nmf_result r[2];
+            const nmf_problem *problems[2] = {&zeros, &nans};
+            int ok = 1;
+            for (int s = 0; s < 2; s++)
+                ok &= nmf_initialize(problems[s], &p, W[s], H[s]) == NMF_STATUS_OK &&
+                      nmf_fit(problems[s], &p, W[s], H[s], &r[s]) == NMF_STATUS_OK;
+            CHECK(ok);
+            if (!ok)
+                continue;
+            CHECK(memcmp(W[0], W[1], sizeof W[0]) == 0 && memcmp(H[0], H[1], sizeof H[0]) == 0);
+            CHECK(r[0].reconstruction_err == r[1].reconstruction_err);
+            CHECK(isfinite(r[1].reconstruction_err) && isfinite(r[1].norm_V));
+            nmf_result_free(&r[0]);
+            nmf_result_free(&r[1]);
+        }
+    /* The exact rank-2 V, but where missing: the observed entries fit
+     * closely, wherever the missing ones' zeros would have pulled them. */
+    nmf_params p = cpu_params(K);
+    p.solver = NMF_SOLVER_MU;
+    p.init = NMF_INIT_NNDSVDA;
+    p.max_iter = 5000;
+    p.tol = 0;
+    float W[M * K], H[K * N];
+    nmf_result r;
+    CHECK(nmf_initialize(&zeros, &p, W, H) == NMF_STATUS_OK);
+    CHECK(nmf_fit(&zeros, &p, W, H, &r) == NMF_STATUS_OK);
+    CHECK(r.reconstruction_err / r.norm_V < 1e-3);
+    nmf_result_free(&r);
+
+    p.solver = NMF_SOLVER_HALS;
+    CHECK(nmf_fit(&zeros, &p, W, H, &r) == NMF_STATUS_BAD_ARGUMENT);
+    CHECK(strstr(nmf_last_error(), "use the mu solver") != NULL);
+    p.solver = NMF_SOLVER_MU;
+    p.device = NMF_DEVICE_GPU;
+    nmf_status st = nmf_fit(&zeros, &p, W, H, &r);
+    /* No GPU here says so first; with one, the CUDA backend refuses. */
+    CHECK(st == NMF_STATUS_NO_DEVICE ||
+          (st == NMF_STATUS_BAD_ARGUMENT && strstr(nmf_last_error(), "missing pixels") != NULL));
+    nmf_problem streamed = zeros; /* not read: refused from its fields */
+    streamed.stream_block = 4096;
+    p.device = NMF_DEVICE_CPU;
+    CHECK(nmf_params_check(&streamed, &p) == NMF_STATUS_BAD_ARGUMENT);
+}
+
 int main(void)
 {
     test_one_step_matches_oracle(13, 17, 4, 0);
@@ -458,5 +533,6 @@ int main(void)
     test_divergence_reported();
     test_threads_given_back();
     test_one_pass_schedule();
+    test_missing_entries();
     return test_exit();
 }

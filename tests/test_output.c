@@ -352,7 +352,7 @@ static void test_reconstructions(void)
     const char *out = tmp_path("out");
     /* count 5 is clipped to m = 3: all of them */
     const size_t all[3] = {0, 1, 2};
-    const nmf_problem three = {M, N_PX, V, NULL, 0, NULL}, ten = {MR, N_PX, V, NULL, 0, NULL};
+    const nmf_problem three = {M, N_PX, V, NULL, 0, NULL, NULL}, ten = {MR, N_PX, V, NULL, 0, NULL, NULL};
     CHECK(output_write_reconstructions(out, &three, W, H, K, W_PX, H_PX, 1, 5) == NMF_STATUS_OK);
     CHECK(recon_mismatches(V, W, H, K, all, 3) == 0);
 
@@ -366,7 +366,7 @@ static void test_reconstructions(void)
     float dim[N_PX], half = 0.5f;
     for (int p = 0; p < N_PX; p++)
         dim[p] = 10.0f + (float)(p * 90 / (N_PX - 1)); /* 10..100 */
-    const nmf_problem one = {1, N_PX, dim, NULL, 0, NULL};
+    const nmf_problem one = {1, N_PX, dim, NULL, 0, NULL, NULL};
     CHECK(output_write_reconstructions(out, &one, &half, dim, 1, W_PX, H_PX, 1, 1) == NMF_STATUS_OK);
     int gw = 0, gh = 0;
     unsigned char *img = load(tmp_path("out/reconstructions.png"), &gw, &gh);
@@ -427,7 +427,7 @@ static void test_colour(void)
               grid[C * (W_PX * f) + 2] == GAP_GREY);
     stbi_image_free(grid);
 
-    const nmf_problem rgb = {M, NC, V, NULL, 0, NULL};
+    const nmf_problem rgb = {M, NC, V, NULL, 0, NULL, NULL};
     CHECK(output_write_reconstructions(tmp_path("rgb"), &rgb, W, H, 2, W_PX, H_PX, C, M) ==
           NMF_STATUS_OK);
     unsigned char *img = load_channels(tmp_path("rgb/reconstructions.png"), C, &gw, &gh);

@@ -85,7 +85,7 @@ int main(void)
     float *V = malloc(m * n * sizeof *V);
     for (size_t i = 0; i < m * n; i++)
         V[i] = (float)(255.0 * nmf_rng_double(&rng));
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
     check_rule(&problem, NMF_SOLVER_HALS, NMF_STOPPING_RELATIVE);
     check_rule(&problem, NMF_SOLVER_MU, NMF_STOPPING_RELATIVE);
     check_rule(&problem, NMF_SOLVER_MU, NMF_STOPPING_SKLEARN);
@@ -105,7 +105,7 @@ int main(void)
      * exact in float, so the error stays exactly 0): the fit stops at the
      * first check even with tol 0, for either rule. */
     float one[6] = {10, 20, 30, 40, 50, 60}, w = 1.0f, h[6];
-    nmf_problem single = {1, 6, one, NULL, 0, NULL};
+    nmf_problem single = {1, 6, one, NULL, 0, NULL, NULL};
     for (int solver = NMF_SOLVER_MU; solver <= NMF_SOLVER_HALS; solver++)
         for (int rule = NMF_STOPPING_RELATIVE; rule <= NMF_STOPPING_SKLEARN; rule++) {
             p = params((nmf_solver)solver, (nmf_stopping)rule, 0.0);

@@ -78,7 +78,7 @@ int main(void)
         W0[i] = (float)nmf_rng_double(&rng);
     for (size_t i = 0; i < (size_t)k * n; i++)
         H0[i] = (float)nmf_rng_double(&rng);
-    nmf_problem problem = {m, n, V, NULL, 0, NULL};
+    nmf_problem problem = {m, n, V, NULL, 0, NULL, NULL};
 
     double ratio[ITERATIONS];
     const nmf_params rule = hals_params(k, 1.0, ITERATIONS);

@@ -23,7 +23,7 @@ extern "C" {
 
 /* The version, written here alone (CMakeLists.txt reads these lines). */
 #define NMF_VERSION_MAJOR 0
-#define NMF_VERSION_MINOR 6
+#define NMF_VERSION_MINOR 7
 #define NMF_VERSION_PATCH 0
 #define NMF_VERSION_STR_(x) #x
 #define NMF_VERSION_STR(x) NMF_VERSION_STR_(x)
@@ -160,7 +160,21 @@ typedef struct {
      * (m >= 1 of them, from comm->row0) and every call on the problem is
      * collective; W is then this rank's rows of W (m, k). */
     const nmf_comm *comm;
+    /* NULL: every entry of V is observed. Else (m, n) bytes, row-major
+     * like V: 0 where V's entry is missing, anything else where it is
+     * observed. The objective and every error then sum over the observed
+     * entries alone, and a missing entry's value is never used (it may be
+     * anything, NaN included). Fits with a mask: MU, any beta, on the CPU
+     * backend, V in memory (not streamed); the starts fill missing entries
+     * first (see nmf_initialize). */
+    const uint8_t *mask;
 } nmf_problem;
+
+/* Whether entry idx (row-major) of V is observed. */
+static inline int nmf_problem_observed(const nmf_problem *p, size_t idx)
+{
+    return !p->mask || p->mask[idx] != 0;
+}
 
 /* Entry idx (row-major) of V as a float, whichever form holds it. */
 static inline float nmf_problem_value(const nmf_problem *p, size_t idx)
@@ -259,11 +273,15 @@ const char *nmf_device_name(nmf_device device);
 int nmf_precision_parse(const char *name, nmf_precision *out);
 const char *nmf_precision_name(nmf_precision precision);
 
-/* Checks V: finite, non-negative, not all zero. */
+/* Checks V: finite, non-negative, not all zero (its observed entries, with
+ * a mask). */
 nmf_status nmf_problem_check(const nmf_problem *problem);
 
 /* Computes the initial W (m, k) and H (k, n) for p->init (not CUSTOM) into
- * caller-owned arrays. Deterministic for a given seed and thread count. */
+ * caller-owned arrays. Deterministic for a given seed and thread count.
+ * With a mask, the NNDSVD family starts from V with each missing entry set
+ * to the mean of its column's observed entries (of all observed entries,
+ * for a column with none), the random init scales by the observed mean. */
 nmf_status nmf_initialize(const nmf_problem *problem, const nmf_params *p,
                           float *W, float *H);
 

@@ -62,7 +62,8 @@ static int parse_loss(const char *s, double *beta)
 enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED, OPT_THREADS,
        OPT_STOPPING, OPT_SKLEARN, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
        OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME,
-       OPT_OVERWRITE, OPT_COLOUR, OPT_MODEL, OPT_CODES, OPT_STORAGE, OPT_MAX_MEMORY, OPT_CACHE };
+       OPT_OVERWRITE, OPT_COLOUR, OPT_MODEL, OPT_CODES, OPT_STORAGE, OPT_MAX_MEMORY, OPT_CACHE,
+       OPT_MISSING, OPT_MASK, OPT_WRITE_COMPLETED };
 
 static const struct option long_options[] = {
     {"components", required_argument, NULL, 'k'},
@@ -96,6 +97,9 @@ static const struct option long_options[] = {
     {"storage", required_argument, NULL, OPT_STORAGE},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"cache", required_argument, NULL, OPT_CACHE},
+    {"missing", required_argument, NULL, OPT_MISSING},
+    {"mask", required_argument, NULL, OPT_MASK},
+    {"write-completed", no_argument, NULL, OPT_WRITE_COMPLETED},
     {"model", required_argument, NULL, OPT_MODEL},
     {"codes", required_argument, NULL, OPT_CODES},
     {"quiet", no_argument, NULL, 'q'},
@@ -240,6 +244,26 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
             return usage_error("--cache", "''", "must not be empty");
         o->cache_dir = arg;
         break;
+    case OPT_MISSING:
+        if (strcmp(arg, "alpha") != 0)
+            return usage_error("--missing", arg, "must be alpha (for mask images, --mask DIR)");
+        if (cfg->data.missing == DATASET_MISSING_MASKS)
+            return usage_error("--missing", arg, "does not go with --mask");
+        cfg->data.missing = DATASET_MISSING_ALPHA;
+        out->given |= SETTING_BIT(SETTING_MISSING);
+        break;
+    case OPT_MASK:
+        if (!*arg)
+            return usage_error("--mask", "''", "must not be empty");
+        if (cfg->data.missing == DATASET_MISSING_ALPHA)
+            return usage_error("--mask", arg, "does not go with --missing alpha");
+        cfg->data.missing = DATASET_MISSING_MASKS;
+        cfg->data.mask_dir = arg;
+        out->given |= SETTING_BIT(SETTING_MISSING);
+        break;
+    case OPT_WRITE_COMPLETED: /* not recorded: what is written, not what is fitted */
+        o->write_completed = 1;
+        break;
     case OPT_RESIZE:
         if (parse_pair(arg, 'x', 1, 65536, &cfg->data.resize_w, &cfg->data.resize_h))
             return usage_error("--resize", arg, "must be WIDTHxHEIGHT, e.g. 92x112, each 1..65536");
@@ -343,8 +367,13 @@ static nmf_status apply_solver_defaults(cli_options *out)
         SKLEARN_DEFAULT(SWEEPS_H, sweeps_H)
 #undef SKLEARN_DEFAULT
     }
+    /* MU for any loss but Frobenius, and for missing pixels (HALS takes
+     * neither). */
+    const int missing = out->job.config.data.missing != DATASET_MISSING_NONE;
     if (!(out->given & SETTING_BIT(SETTING_SOLVER)))
-        p->solver = p->beta != 2.0 ? NMF_SOLVER_MU : out->sklearn ? NMF_SOLVER_HALS : p->solver;
+        p->solver = p->beta != 2.0 || missing ? NMF_SOLVER_MU
+                    : out->sklearn             ? NMF_SOLVER_HALS
+                                               : p->solver;
     /* nndsvd's exact zeros stay zero under MU (a product of the old value),
      * so MU starts from nndsvda, whose zeros are filled in. */
     if (!(out->given & SETTING_BIT(SETTING_INIT)) && p->solver == NMF_SOLVER_MU)
@@ -353,6 +382,10 @@ static nmf_status apply_solver_defaults(cli_options *out)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "--solver hals: minimises the Frobenius loss only; use --solver mu "
                          "for --loss %s", nmf_loss_name(p->beta));
+    if (missing && p->solver == NMF_SOLVER_HALS)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--solver hals: does not fit with missing pixels (its coordinate steps "
+                         "take every pixel as observed); use --solver mu");
     return NMF_STATUS_OK;
 }
 
@@ -366,7 +399,8 @@ static int takes_option(cli_command command, int c)
 {
     static const int transform_takes[] = {OPT_MODEL, 'o', OPT_OVERWRITE, OPT_MAX_ITER, OPT_TOL,
                                           OPT_SOLVER, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION,
-                                          OPT_THREADS, OPT_RECON, OPT_STORAGE, 'q', 0};
+                                          OPT_THREADS, OPT_RECON, OPT_STORAGE, OPT_MISSING,
+                                          OPT_MASK, 'q', 0};
     static const int reconstruct_takes[] = {OPT_MODEL, OPT_CODES, 'o', OPT_OVERWRITE, 'q', 0};
     if (command == CLI_FIT)
         return c != OPT_MODEL && c != OPT_CODES;
@@ -509,7 +543,12 @@ nmf_status cli_options_resume(cli_options *o, const checkpoint_info *rec, int do
                          wanted, done);
     const int quiet = given->quiet;
     const dataset_storage storage = given->config.data.storage; /* not recorded */
+    const char *mask_dir = given->config.data.mask_dir; /* the invocation's */
+    if (rec->config.data.missing == DATASET_MISSING_MASKS && !mask_dir)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "--resume %s: the checkpointed run read masks; give --mask DIR again", dir);
     o->job.config = rec->config;
+    o->job.config.data.mask_dir = mask_dir;
     if (given_max_iter)
         o->job.config.params.max_iter = wanted;
     o->job.config.data.threads = o->job.config.params.threads;

@@ -136,21 +136,46 @@ static int gpu_devices(char *why, size_t size, const nmf_backend **out)
     return (*out)->device_count(why, size);
 }
 
-nmf_status nmf_backend_select(nmf_device device, const nmf_backend **out)
+/* The first of `missing` (NMF_NEEDS_*) in words, and what to do instead. */
+static const char *needs_words(unsigned missing)
+{
+    return missing & NMF_NEEDS_RANKS
+               ? "over the ranks of an MPI job; use --device cpu, or one process"
+               : "with missing pixels; use --device cpu";
+}
+
+nmf_status nmf_backend_select(nmf_device device, unsigned needs, const nmf_backend **out)
 {
     char why[256] = "";
+    unsigned missing;
     switch (device) {
     case NMF_DEVICE_CPU:
         *out = &nmf_backend_cpu;
         return NMF_STATUS_OK;
     case NMF_DEVICE_GPU:
+        /* A GPU fit is one process's: refused over ranks without probing,
+         * which every rank would do. */
+        if (needs & NMF_NEEDS_RANKS)
+            return nmf_error(NMF_STATUS_BAD_ARGUMENT, "device gpu: the CUDA backend does not fit %s",
+                             needs_words(NMF_NEEDS_RANKS));
         if (gpu_devices(why, sizeof why, out) == 0)
             return nmf_error(NMF_STATUS_NO_DEVICE, "device gpu: no CUDA device (%s)", why);
+        if ((missing = needs & ~(*out)->meets) != 0)
+            return nmf_error(NMF_STATUS_BAD_ARGUMENT, "device gpu: the %s backend does not fit %s",
+                             (*out)->name, needs_words(missing));
         return NMF_STATUS_OK;
     case NMF_DEVICE_AUTO:
+        if (needs & NMF_NEEDS_RANKS) {
+            *out = &nmf_backend_cpu;
+            return NMF_STATUS_OK;
+        }
         if (gpu_devices(why, sizeof why, out) == 0) {
             /* The driver's own words only when a GPU was asked for. */
             nmf_note("no GPU found; running on the CPU (--device gpu says why)");
+            *out = &nmf_backend_cpu;
+        } else if ((missing = needs & ~(*out)->meets) != 0) {
+            nmf_note("the %s backend does not fit with missing pixels yet; running on the CPU",
+                     (*out)->name);
             *out = &nmf_backend_cpu;
         }
         return NMF_STATUS_OK;

@@ -44,12 +44,27 @@ typedef struct {
     void (*device_info)(nmf_device_info *out);
 } nmf_bench_hooks;
 
+/* What a fit asks of its backend beyond one process's complete V. */
+enum {
+    NMF_NEEDS_RANKS = 1u << 0, /* V split over the ranks of a job (nmf_comm) */
+    NMF_NEEDS_MASK = 1u << 1   /* missing entries (nmf_problem.mask) */
+};
+
+/* The needs of a fit of `problem`. */
+static inline unsigned nmf_problem_needs(const nmf_problem *problem)
+{
+    return (problem->comm && problem->comm->ranks > 1 ? NMF_NEEDS_RANKS : 0u) |
+           (problem->mask ? NMF_NEEDS_MASK : 0u);
+}
+
 typedef struct nmf_backend {
     const char *name;
     /* What it offers, so that callers need not know backends by name: the
-     * device it runs on, and a bit (1 << precision) per nmf_precision. */
+     * device it runs on, a bit (1 << precision) per nmf_precision, and the
+     * NMF_NEEDS_* it meets. */
     nmf_device device;
     unsigned precisions;
+    unsigned meets;
     /* Optional (NULL: always usable). Returns the number of usable devices;
      * 0 with the reason written into why. Never aborts. */
     int (*device_count)(char *why, size_t why_size);
@@ -100,10 +115,13 @@ static inline int nmf_hals_rule_on(const nmf_params *p)
  * A CPU fit sets params->threads this way for its own duration only. */
 void nmf_set_threads(int threads);
 
-/* The backend for `device`: the CPU, the CUDA backend, or for AUTO the CUDA
- * backend when it is compiled in and sees a device, else the CPU with an
- * nmf_note() saying why. NMF_STATUS_NO_DEVICE for GPU without a device. */
-nmf_status nmf_backend_select(nmf_device device, const nmf_backend **out);
+/* The backend for `device` that meets `needs` (NMF_NEEDS_*): the CPU, the
+ * CUDA backend, or for AUTO the CUDA backend when it is compiled in, sees a
+ * device and meets the needs, else the CPU with an nmf_note() saying why
+ * (none over ranks, where every rank would print it). NMF_STATUS_NO_DEVICE
+ * for GPU without a device; NMF_STATUS_BAD_ARGUMENT for GPU when the CUDA
+ * backend does not meet the needs. */
+nmf_status nmf_backend_select(nmf_device device, unsigned needs, const nmf_backend **out);
 
 /* Whether backend b computes in `precision`; the error names both. */
 nmf_status nmf_backend_check_precision(const nmf_backend *b, nmf_precision precision);

@@ -98,6 +98,13 @@ nmf_status nmf_params_check(const nmf_problem *problem, const nmf_params *p)
     if (!isfinite(p->beta) || fabs(p->beta) > 100)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "beta: must be a number in -100..100, got %g",
                          p->beta);
+    if (problem->mask && problem->stream_block)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "a mask of missing entries needs V in memory, not streamed from disk");
+    if (p->solver == NMF_SOLVER_HALS && problem->mask)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "the hals solver does not fit with missing pixels (its coordinate steps "
+                         "take every entry as observed); use the mu solver");
     if (p->solver == NMF_SOLVER_HALS && p->beta != 2.0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "beta %g: the hals solver minimises the Frobenius loss (beta 2) only; "
@@ -145,7 +152,7 @@ int nmf_problem_find_zero(const nmf_problem *problem, size_t *at)
     for (size_t b0 = 0; b0 < len; b0 += block) {
         const size_t b1 = len - b0 < block ? len : b0 + block;
         for (size_t i = b0; i < b1; i++)
-            if (nmf_problem_value(problem, i) == 0.0f) {
+            if (nmf_problem_observed(problem, i) && nmf_problem_value(problem, i) == 0.0f) {
                 *at = i;
                 return 1;
             }
@@ -165,13 +172,16 @@ nmf_status nmf_problem_check(const nmf_problem *problem)
     const size_t n = problem->n, len = st == NMF_STATUS_OK ? problem->m * n : 0,
                  block = len ? nmf_problem_block_rows(problem, problem->m) * n : 1;
     int any_positive = 0;
-    size_t bad = len; /* the first value that is not finite and >= 0 */
-    /* Bytes are finite and >= 0: they are read up to the first that is not 0. */
+    size_t bad = len; /* the first observed value that is not finite and >= 0 */
+    /* Bytes are finite and >= 0: they are read up to the first observed one
+     * that is not 0. */
     for (size_t b0 = 0; b0 < len && bad == len && !(problem->V8 && any_positive); b0 += block) {
         const size_t b1 = len - b0 < block ? len : b0 + block;
         for (size_t i = b0; i < b1 && problem->V8 && !any_positive; i++)
-            any_positive = problem->V8[i] != 0;
+            any_positive = problem->V8[i] != 0 && nmf_problem_observed(problem, i);
         for (size_t i = b0; i < b1 && problem->V && bad == len; i++) {
+            if (!nmf_problem_observed(problem, i))
+                continue;
             float v = problem->V[i];
             if (!isfinite(v) || v < 0.0f)
                 bad = i;
@@ -187,7 +197,8 @@ nmf_status nmf_problem_check(const nmf_problem *problem)
         return st;
     if (nmf_sum_double(problem, any_positive) == 0.0)
         return nmf_error(NMF_STATUS_BAD_INPUT,
-                         "every pixel of every image is zero: there is nothing to factorise");
+                         "every %spixel of every image is zero: there is nothing to factorise",
+                         problem->mask ? "observed " : "");
     return NMF_STATUS_OK;
 }
 
@@ -301,10 +312,7 @@ static nmf_status fit_check(const nmf_problem *problem, const nmf_params *p, con
     nmf_status st;
     if ((st = nmf_params_check(problem, p)) != NMF_STATUS_OK ||
         (st = check_beta_data(problem, p->beta)) != NMF_STATUS_OK ||
-        /* The CUDA backend fits one process's rows: over ranks, auto is the CPU. */
-        (st = nmf_backend_select(problem->comm && p->device == NMF_DEVICE_AUTO ? NMF_DEVICE_CPU
-                                                                               : p->device,
-                                 backend)) != NMF_STATUS_OK ||
+        (st = nmf_backend_select(p->device, nmf_problem_needs(problem), backend)) != NMF_STATUS_OK ||
         (st = nmf_backend_check_precision(*backend, p->precision)) != NMF_STATUS_OK)
         return st;
     if ((st = check_factor("W0", W, problem->m, (size_t)p->k, nmf_row0(problem))) != NMF_STATUS_OK ||

@@ -36,6 +36,7 @@ double nmf_sum_parts(size_t parts, nmf_part_sum part_sum, const void *ctx)
 typedef struct {
     const float *a, *b;
     size_t len;
+    const uint8_t *mask; /* or NULL: the entries where it is 0 left out */
 } dot_job;
 
 static double dot_block(const void *ctx, size_t block)
@@ -43,6 +44,12 @@ static double dot_block(const void *ctx, size_t block)
     const dot_job *d = ctx;
     const size_t lo = block * DOT_BLOCK, hi = lo + DOT_BLOCK < d->len ? lo + DOT_BLOCK : d->len;
     double s = 0.0;
+    if (d->mask) {
+        for (size_t i = lo; i < hi; i++)
+            if (d->mask[i])
+                s += (double)d->a[i] * (double)(d->b ? d->b[i] : d->a[i]);
+        return s;
+    }
     for (size_t i = lo; i < hi; i++)
         s += (double)d->a[i] * (double)(d->b ? d->b[i] : d->a[i]);
     return s;
@@ -50,7 +57,7 @@ static double dot_block(const void *ctx, size_t block)
 
 double nmf_dot_double(const float *a, const float *b, size_t len)
 {
-    const dot_job d = {a, b, len};
+    const dot_job d = {a, b, len, NULL};
     return nmf_sum_parts((len + DOT_BLOCK - 1) / DOT_BLOCK, dot_block, &d);
 }
 
@@ -65,7 +72,7 @@ double nmf_problem_norm_sq(const nmf_problem *problem)
                                          DOT_BLOCK
                                    : parts;
     const size_t step = block_parts ? block_parts : 1;
-    const dot_job d = {problem->V, NULL, len};
+    const dot_job d = {problem->V, NULL, len, problem->mask};
     double total = 0.0;
     uint64_t sum = 0;
     for (size_t p0 = 0; p0 < parts; p0 += step) {
@@ -74,9 +81,10 @@ double nmf_problem_norm_sq(const nmf_problem *problem)
         if (problem->V) {
             total = sum_parts_onto(total, p0, p1, dot_block, &d);
         } else {
+            const uint8_t *M = problem->mask;
             #pragma omp parallel for schedule(static) reduction(+ : sum)
             for (size_t i = first; i < last; i++)
-                sum += (uint64_t)problem->V8[i] * problem->V8[i];
+                sum += M && !M[i] ? 0u : (uint64_t)problem->V8[i] * problem->V8[i];
         }
         nmf_problem_release(problem, first, last - first);
     }

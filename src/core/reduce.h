@@ -23,8 +23,9 @@ double nmf_sum_parts(size_t parts, nmf_part_sum part_sum, const void *ctx);
  * 4096 elements. A NaN result means a NaN (or inf - inf) in the data. */
 double nmf_dot_double(const float *a, const float *b, size_t len);
 
-/* ||V||², either form of V: bytes summed exactly in integers (the same
- * value the float sum gives for whole numbers, below 2^53). Over ranks
+/* ||V||², either form of V, over its observed entries (nmf_problem.mask):
+ * bytes summed exactly in integers (the same value the float sum gives
+ * for whole numbers, below 2^53). Over ranks
  * (nmf_comm), of this rank's rows alone: the caller sums. */
 double nmf_problem_norm_sq(const nmf_problem *problem);
 

@@ -64,7 +64,10 @@ typedef struct {
     float *VHt;     /* (m, k) of the current H when VHt_valid, else scratch */
     float *den_W;   /* (m, k) scratch */
     float *den_H;   /* (k, n) scratch */
-    nmf_beta_cpu beta_fit; /* beta != 2 only: its blocks of V and their scratch */
+    /* beta != 2 or a mask: the updates form WH (beta_mu.c), and beta_fit
+     * holds their blocks of V and scratch. */
+    int elementwise;
+    nmf_beta_cpu beta_fit;
     nmf_solver solver;
     int sweeps_W, sweeps_H; /* HALS sweeps per iteration (nmf_params) */
     float beta;
@@ -385,7 +388,8 @@ static void mu_iteration(cpu_ctx *c)
     mu_update_H(c);
 }
 
-/* One beta-divergence MU iteration (beta_mu.c): W, then H. */
+/* One element-wise MU iteration (beta_mu.c: any beta with a mask, or
+ * beta != 2): W, then H. */
 static void beta_mu_iteration(cpu_ctx *c)
 {
     nmf_beta_update_W_cpu(&c->beta_fit, c->beta, c->W, c->H, c->l1_W, c->l2_W, c->VHt, c->den_W);
@@ -510,7 +514,8 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
     c->l2_W = (float)reg.l2_W;
     c->l1_H = (float)reg.l1_H;
     c->l2_H = (float)reg.l2_H;
-    if (params->beta != 2.0) {
+    c->elementwise = params->beta != 2.0 || problem->mask;
+    if (c->elementwise) {
         /* Not cut to a streamed V's block: the loss is summed block by
          * block, so its bits follow the block (at most 4 MiB of V). */
         const size_t block = nmf_beta_block_rows(m, n);
@@ -524,7 +529,7 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
         c->H_mark = malloc(k * n * sizeof(float));
     }
     if (!c->W || !c->H || !c->HHt || !c->WtW || !c->WtV || !c->VHt || !c->den_W || !c->den_H ||
-        (params->beta != 2.0 && (!c->beta_fit.WH || !c->beta_fit.R || !c->beta_fit.colsum)) ||
+        (c->elementwise && (!c->beta_fit.WH || !c->beta_fit.R || !c->beta_fit.colsum)) ||
         (c->track_violation && (!c->W_mark || !c->H_mark))) {
         cpu_free(c);
         return nmf_error(NMF_STATUS_NO_MEMORY,
@@ -555,7 +560,7 @@ static nmf_status cpu_iterate(void *ctx, int n_iter)
     for (int it = 0; it < n_iter; it++) {
         if (c->solver == NMF_SOLVER_HALS)
             c->violations[it] = hals_iteration(c);
-        else if (c->beta != 2.0f)
+        else if (c->elementwise)
             beta_mu_iteration(c);
         else
             mu_iteration(c);
@@ -587,7 +592,7 @@ static nmf_status cpu_rewind(void *ctx)
 static nmf_status cpu_loss(void *ctx, double *error)
 {
     cpu_ctx *c = ctx;
-    if (c->beta != 2.0f) {
+    if (c->elementwise) {
         *error = nmf_beta_error_cpu(&c->beta_fit, c->beta, c->W, c->H);
         return NMF_STATUS_OK;
     }
@@ -621,7 +626,7 @@ static nmf_status cpu_frobenius(void *ctx, double *error)
     cpu_ctx *c = ctx;
     if (c->beta == 2.0f)
         return cpu_loss(ctx, error);
-    /* A beta != 2 fit has the scratch its loss uses. */
+    /* A beta != 2 fit is element-wise: it has the scratch this loss uses. */
     *error = nmf_beta_error_cpu(&c->beta_fit, 2.0f, c->W, c->H);
     return NMF_STATUS_OK;
 }
@@ -756,6 +761,7 @@ const nmf_backend nmf_backend_cpu = {
     .kernels = cpu_kernels,
     .device = NMF_DEVICE_CPU,
     .precisions = 1u << NMF_PRECISION_FP32,
+    .meets = NMF_NEEDS_RANKS | NMF_NEEDS_MASK,
     .init = cpu_init,
     .iterate = cpu_iterate,
     .violations = cpu_violations,

@@ -1,5 +1,6 @@
 /* beta_mu.c - multiplicative updates and the loss for a beta-divergence
- * (beta != 2) on the CPU, following scikit-learn 1.2.1's dense code path
+ * (beta != 2, or any beta with a mask of missing entries) on the CPU,
+ * following scikit-learn 1.2.1's dense code path
  * (_multiplicative_update_w/_h, the thresholds of _fit_multiplicative_update
  * and _beta_divergence); see beta_mu.h. Products through the kernels table, element-wise
  * loops in OpenMP over the per-element math of nmf_elementwise.h, which the
@@ -12,8 +13,8 @@
  *   den = WH Hᵀ                   (m, k)  2mnk
  *   W   = W ∘ (num / (den + l1 + l2 W))^γ
  * 6mnk flops; for beta = 1 the denominator is the row sums of H (kn adds)
- * and the update costs 4mnk. The H update mirrors it: 6mnk (4mnk at
- * beta = 1). Both run over V in blocks of rows (nmf_beta_cpu), WH and R
+ * and the update costs 4mnk (6mnk with a mask, whose denominators are
+ * products). The H update mirrors it: 6mnk (4mnk at beta = 1). Both run over V in blocks of rows (nmf_beta_cpu), WH and R
  * made block by block, the H update's products with Wᵀ added block after
  * block. */
 #include "beta_mu.h"
@@ -55,15 +56,41 @@ static void product(const nmf_beta_cpu *b, const float *W, const float *H, size_
     b->kt->times(rows, k, n, W + i0 * k, k, H, n, b->WH, n);
 }
 
+/* Whether the denominators are W's column sums and H's row sums (KL over
+ * a complete V), rather than products with WH^(β-1). */
+static int sums_for_den(const nmf_beta_cpu *b, float beta)
+{
+    return beta == 1.0f && !b->V->mask;
+}
+
 /* R = V ∘ WH^(β-2) with scikit-learn's clamps over the block of rows from
- * i0 whose WH is in b->WH, and, for β != 1, WH ← WH^(β-1) in place (its
- * denominator). */
+ * i0 whose WH is in b->WH, and, unless sums_for_den, WH ← WH^(β-1) in
+ * place (its denominator). With a mask both are 0 at missing entries,
+ * whose value of V is never read. */
 static inline void beta_terms_of(const nmf_beta_cpu *b, size_t i0, size_t rows, float beta,
                                  const int bytes)
 {
     const size_t len = rows * b->V->n, first = i0 * b->V->n;
     float *WH = b->WH, *R = b->R;
-    if (beta == 1.0f) {
+    if (b->V->mask && beta == 2.0f) {
+        /* nmf_beta_*_term at 2 (v and wh) in a loop that vectorises */
+        const uint8_t *M = b->V->mask + first;
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < len; i++) {
+            const float v = v_at(b->V, first + i, bytes), wh = WH[i];
+            const int seen = M[i] != 0;
+            R[i] = seen ? v : 0.0f;
+            WH[i] = seen ? wh : 0.0f;
+        }
+    } else if (b->V->mask) {
+        const uint8_t *M = b->V->mask + first;
+        #pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < len; i++) {
+            const int seen = M[i] != 0;
+            R[i] = seen ? nmf_beta_numerator_term(v_at(b->V, first + i, bytes), WH[i], beta) : 0.0f;
+            WH[i] = seen ? nmf_beta_denominator_term(WH[i], beta) : 0.0f;
+        }
+    } else if (beta == 1.0f) {
         #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < len; i++)
             R[i] = nmf_beta_numerator_term(v_at(b->V, first + i, bytes), WH[i], beta);
@@ -109,10 +136,10 @@ void nmf_beta_update_W_cpu(const nmf_beta_cpu *b, float beta, float *W, const fl
         /* num = R Hᵀ, (rows, k) */
         kt->dots(rows, k, n, b->R, n, H, n, num + i0 * k, k);
         /* den = WH^(β-1) Hᵀ, (rows, k) */
-        if (beta != 1.0f)
+        if (!sums_for_den(b, beta))
             kt->dots(rows, k, n, b->WH, n, H, n, den + i0 * k, k);
     }
-    if (beta == 1.0f) {
+    if (sums_for_den(b, beta)) {
         /* den[i][t] = Σ_j H[t][j] for every row i, summed in double (numpy
          * sums float64; a float sum over n pixels would lose digits). No
          * zero rule here: nmf_mu_update's EPSILON takes care of it. */
@@ -143,14 +170,14 @@ void nmf_beta_update_H_cpu(const nmf_beta_cpu *b, float beta, const float *W, fl
         /* num (+)= W_bᵀ R, (k, n) */
         into(rows, k, n, W + i0 * k, k, b->R, n, num, n);
         /* den (+)= W_bᵀ WH^(β-1), (k, n) */
-        if (beta != 1.0f)
+        if (!sums_for_den(b, beta))
             into(rows, k, n, W + i0 * k, k, b->WH, n, den, n);
     }
     /* The sums over rows are the ranks' (nmf_comm). */
     nmf_sum_floats(b->V, num, k * n);
-    if (beta != 1.0f)
+    if (!sums_for_den(b, beta))
         nmf_sum_floats(b->V, den, k * n);
-    if (beta == 1.0f) {
+    else {
         /* den[t][j] = Σ_i W[i][t] for every column j, zero sums -> 1
          * (scikit-learn's W_sum[W_sum == 0] = 1.0). */
         #pragma omp parallel for schedule(static)
@@ -183,9 +210,11 @@ static inline double loss_slice_of(const loss_job *j, size_t s, const int bytes)
     const size_t len = j->len;
     size_t lo = len / ERROR_SLICES * s + (len % ERROR_SLICES) * s / ERROR_SLICES;
     size_t hi = len / ERROR_SLICES * (s + 1) + (len % ERROR_SLICES) * (s + 1) / ERROR_SLICES;
+    const uint8_t *M = j->V->mask ? j->V->mask + j->first : NULL;
     double sum = 0.0;
     for (size_t i = lo; i < hi; i++)
-        sum += nmf_beta_loss_term(v_at(j->V, j->first + i, bytes), j->WH[i], j->beta);
+        if (!M || M[i])
+            sum += nmf_beta_loss_term(v_at(j->V, j->first + i, bytes), j->WH[i], j->beta);
     return sum;
 }
 
@@ -196,7 +225,8 @@ static double loss_slice(const void *ctx, size_t s)
     return j->V->V8 ? loss_slice_of(j, s, 1) : loss_slice_of(j, s, 0);
 }
 
-/* D = Σ beta_loss_term over all m·n entries, divided by β(β-1) unless β is
+/* D = Σ beta_loss_term over all m·n entries (the observed ones of a
+ * mask), divided by β(β-1) unless β is
  * 0 or 1; the error is sqrt(2·max(D, 0)) (NaN stays NaN, as Python's max
  * keeps it). Σ WH for β = 1 is summed from WH's entries rather than from
  * scikit-learn's Σ_t colsum(W)_t·rowsum(H)_t: equal up to rounding, and

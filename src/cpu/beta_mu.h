@@ -5,6 +5,12 @@
  * kernels/beta_mu.cuh. Frobenius (beta = 2) has its products in
  * backend_cpu.c and shares the multiplicative step, nmf_mu_apply_cpu.
  *
+ * With a mask of missing entries (nmf_problem.mask), every beta, 2
+ * included, comes here: the weighted updates multiply both element-wise
+ * factors by the mask, num = Wᵀ(M ∘ V ∘ WH^(β-2)), den = Wᵀ(M ∘ WH^(β-1))
+ * (and likewise for W), so that KL's denominator is a product too, not
+ * W's column sums; the loss sums the observed entries.
+ *
  * Shapes: V (m, n), floats or bytes, W (m, k), H (k, n), row-major. l1, l2 are the
  * scaled regularisation terms of the factor being updated (see
  * nmf_mu_update in nmf_elementwise.h). Products through the table kt of

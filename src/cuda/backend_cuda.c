@@ -496,12 +496,6 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     /* An error left by an earlier fit in this process (a failed cudaMalloc
      * in one nmf-bench case) would otherwise fail this one's first launch. */
     cudaGetLastError();
-    /* Its products are not summed over ranks yet: a distributed fit would
-     * be each rank's own, silently wrong. */
-    if (problem->comm && problem->comm->ranks > 1)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "the CUDA backend fits one process's images; with %d ranks use the "
-                         "CPU device", problem->comm->ranks);
     if (m > INT32_MAX || n > INT32_MAX)
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "%zu x %zu is beyond cuBLAS's 32-bit matrix dimensions", m, n);

@@ -64,10 +64,32 @@ static nmf_status check_args(const nmf_problem *problem, int k, const float *W,
     return NMF_STATUS_OK;
 }
 
+/* The mean of the observed entries of a masked V (summed as mean_of). */
+static double observed_mean(const nmf_problem *problem)
+{
+    const size_t m = problem->m, n = problem->n;
+    double sums[2] = {0.0, 0.0}; /* the values, their count */
+    for (size_t i = 0; i < m; i++) {
+        double s = 0.0, c = 0.0;
+        for (size_t j = 0; j < n; j++)
+            if (problem->mask[i * n + j]) {
+                s += nmf_problem_value(problem, i * n + j);
+                c += 1.0;
+            }
+        sums[0] += s;
+        sums[1] += c;
+    }
+    nmf_sum_doubles(problem, sums, 2);
+    return sums[1] > 0.0 ? sums[0] / sums[1] : 0.0;
+}
+
 /* mean(V) accumulated in double, row by row (rows summed separately first,
- * which keeps the rounding error small for large V). */
+ * which keeps the rounding error small for large V); of the observed
+ * entries with a mask. */
 static double mean_of(const nmf_problem *problem)
 {
+    if (problem->mask)
+        return observed_mean(problem);
     const size_t m = problem->m, n = problem->n, block = nmf_problem_block_rows(problem, m);
     double total = 0.0;
     for (size_t i = 0; i < m; i++) {
@@ -494,8 +516,47 @@ cleanup:
     return status;
 }
 
+/* A masked V as floats with each missing entry filled in, into *out
+ * (m, n), for the NNDSVD starts: the mean of its column's observed entries
+ * (the same pixel in the images that show it), or of all observed entries
+ * for a column none shows. */
+static nmf_status fill_missing(const nmf_problem *problem, float **out)
+{
+    const size_t m = problem->m, n = problem->n;
+    double *sums = calloc(2 * n, sizeof *sums); /* per column: the values, their count */
+    float *V = malloc(m * n * sizeof *V);
+    nmf_status st = !sums || !V ? nmf_error(NMF_STATUS_NO_MEMORY,
+                                            "out of memory for V with its missing pixels filled "
+                                            "(%zu x %zu floats)", m, n)
+                                : NMF_STATUS_OK;
+    /* Every rank reaches the sums below, or none does. */
+    if ((st = nmf_comm_agree(problem->comm, st)) != NMF_STATUS_OK) {
+        free(sums);
+        free(V);
+        return st;
+    }
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            if (problem->mask[i * n + j]) {
+                sums[j] += nmf_problem_value(problem, i * n + j);
+                sums[n + j] += 1.0;
+            }
+    nmf_sum_doubles(problem, sums, 2 * n); /* the ranks' rows */
+    const double overall = observed_mean(problem);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            V[i * n + j] = problem->mask[i * n + j] ? nmf_problem_value(problem, i * n + j)
+                           : sums[n + j] > 0.0     ? (float)(sums[j] / sums[n + j])
+                                                   : (float)overall;
+    free(sums);
+    *out = V;
+    return NMF_STATUS_OK;
+}
+
 /* Dispatches on p->init: random or the NNDSVD family into the caller's
- * W (m, k) and H (k, n). NMF_STATUS_BAD_ARGUMENT for CUSTOM (the caller
+ * W (m, k) and H (k, n); with a mask, the NNDSVD family starts from V
+ * with its missing entries filled (fill_missing), the random init from the
+ * observed entries' mean. NMF_STATUS_BAD_ARGUMENT for CUSTOM (the caller
  * supplies W and H), an unknown init, NULL pointers, k < 1, or an NNDSVD
  * init with k > min(m, n); otherwise the statuses of the init called. */
 nmf_status nmf_initialize(const nmf_problem *problem, const nmf_params *p,
@@ -508,8 +569,19 @@ nmf_status nmf_initialize(const nmf_problem *problem, const nmf_params *p,
         return nmf_init_random(problem, p->k, p->seed, W, H);
     case NMF_INIT_NNDSVD:
     case NMF_INIT_NNDSVDA:
-    case NMF_INIT_NNDSVDAR:
-        return nmf_init_nndsvd(problem, p->k, p->init, p->seed, W, H);
+    case NMF_INIT_NNDSVDAR: {
+        if (!problem->mask)
+            return nmf_init_nndsvd(problem, p->k, p->init, p->seed, W, H);
+        float *filled = NULL;
+        nmf_status st = fill_missing(problem, &filled);
+        if (st != NMF_STATUS_OK)
+            return st;
+        nmf_problem whole = *problem;
+        whole.V = filled, whole.V8 = NULL, whole.mask = NULL;
+        st = nmf_init_nndsvd(&whole, p->k, p->init, p->seed, W, H);
+        free(filled);
+        return st;
+    }
     case NMF_INIT_CUSTOM:
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "custom init needs W and H from the caller");
     }

@@ -70,13 +70,18 @@ typedef enum {
     DECODE_CORRUPT,   /* reason holds stb's static string */
     DECODE_CHANGED,   /* the size, or a colour file's channels, differ from the first pass */
     DECODE_NONFINITE,
-    DECODE_NO_MEMORY
+    DECODE_NO_MEMORY,
+    DECODE_MASK_OPEN,    /* the mask file: err holds errno */
+    DECODE_MASK_CORRUPT, /* reason holds stb's or stb_guard's string */
+    DECODE_MASK_SIZE,    /* the mask's size (w, h) is not the image's */
+    DECODE_ALL_MISSING   /* no pixel observed */
 } decode_outcome;
 
 typedef struct {
     decode_outcome outcome;
     int err;
     const char *reason;
+    int w, h; /* DECODE_MASK_SIZE: the mask's */
 } decode_result;
 
 static const char *const grey_names[] = {[DATASET_GREY_LUMA] = "luma",
@@ -86,6 +91,11 @@ NMF_NAMES(dataset_grey, dataset_grey_name, dataset_grey_parse, grey_names)
 static const char *const storage_names[] = {[DATASET_STORAGE_AUTO] = "auto",
                                             [DATASET_STORAGE_FLOAT32] = "float32"};
 NMF_NAMES(dataset_storage, dataset_storage_name, dataset_storage_parse, storage_names)
+
+static const char *const missing_names[] = {[DATASET_MISSING_NONE] = "none",
+                                            [DATASET_MISSING_ALPHA] = "alpha",
+                                            [DATASET_MISSING_MASKS] = "masks"};
+NMF_NAMES(dataset_missing, dataset_missing_name, dataset_missing_parse, missing_names)
 
 void dataset_options_default(dataset_options *opt)
 {
@@ -537,14 +547,71 @@ static float round_level(float x)
     return x <= 0.0f ? 0.0f : x >= 255.0f ? 255.0f : roundf(x);
 }
 
+/* The mask row (count pixels, ch values each) from the decoded image's
+ * alpha: 0 where it is 0; every pixel observed in an image without alpha. */
+static void mask_from_alpha(const void *pix, pixel_format format, int channels, size_t count,
+                            int ch, unsigned char *mask)
+{
+    const int alpha = channels == 2 || channels == 4;
+    for (size_t p = 0; p < count; p++) {
+        const unsigned char seen =
+            !alpha || sample(pix, format, p * (size_t)channels + (size_t)channels - 1) != 0.0;
+        memset(mask + p * (size_t)ch, seen, (size_t)ch);
+    }
+}
+
+/* The mask row from the mask file at path, which must be a w x h image:
+ * 0 where its first channel is 0 (read at 16 bits, or as floats for HDR,
+ * so that no value above 0 rounds to it). */
+static decode_result mask_from_file(const char *path, int w, int h, int ch, unsigned char *mask)
+{
+    decode_result r = {DECODE_OK, 0, NULL, 0, 0};
+    unsigned char *data = NULL;
+    void *pix = NULL;
+    size_t len;
+    int channels;
+    if ((r.err = read_whole_file(path, &data, &len)) != 0) {
+        r.outcome = r.err == ENOMEM ? DECODE_NO_MEMORY : DECODE_MASK_OPEN;
+        goto cleanup;
+    }
+    if ((r.reason = stb_guard_check(data, len)) != NULL ||
+        (r.reason = stb_guard_truncated(data, len)) != NULL) {
+        r.outcome = DECODE_MASK_CORRUPT;
+        goto cleanup;
+    }
+    const pixel_format format = stbi_is_hdr_from_memory(data, (int)len) ? PIXELS_HDR : PIXELS_16;
+    if (format == PIXELS_HDR)
+        pix = stbi_loadf_from_memory(data, (int)len, &r.w, &r.h, &channels, 0);
+    else
+        pix = stbi_load_16_from_memory(data, (int)len, &r.w, &r.h, &channels, 0);
+    if (!pix) {
+        r.outcome = DECODE_MASK_CORRUPT;
+        r.reason = stb_reason();
+        goto cleanup;
+    }
+    if (r.w != w || r.h != h) {
+        r.outcome = DECODE_MASK_SIZE;
+        goto cleanup;
+    }
+    const size_t count = (size_t)w * (size_t)h;
+    for (size_t p = 0; p < count; p++)
+        memset(mask + p * (size_t)ch, sample(pix, format, p * (size_t)channels) != 0.0, (size_t)ch);
+cleanup:
+    free(data);
+    stbi_image_free(pix);
+    return r;
+}
+
 /* Decodes one image into its row of V, n values: the probed size, or the
  * resize target, times row_channels(opt); into row (floats) or, when V is
- * bytes, row8 (then the file is 8-bit). Runs inside the parallel region:
- * reports through its result, never through nmf_error(). */
+ * bytes, row8 (then the file is 8-bit). With opt->missing, its mask row
+ * too (from its alpha, or from the file at mask_path). Runs inside the
+ * parallel region: reports through its result, never through nmf_error(). */
 static decode_result decode_image(const image_entry *e, const dataset_options *opt, float *row,
-                                  unsigned char *row8, size_t n)
+                                  unsigned char *row8, size_t n, unsigned char *mask,
+                                  const char *mask_path)
 {
-    decode_result r = {DECODE_OK, 0, NULL};
+    decode_result r = {DECODE_OK, 0, NULL, 0, 0};
     void *pix = NULL;
     float *unsized = NULL; /* the image at its own size, before resizing */
     float *sized = NULL;   /* resized, before rounding into row8 */
@@ -618,8 +685,17 @@ static decode_result decode_image(const image_entry *e, const dataset_options *o
             for (size_t i = 0; i < n; i++)
                 row[i] = round_level(row[i]);
     }
-    for (size_t i = 0; row && i < n; i++) {
-        if (!isfinite(row[i])) {
+    if (mask) {
+        if (opt->missing == DATASET_MISSING_ALPHA)
+            mask_from_alpha(pix, e->format, channels, count, ch, mask);
+        else
+            r = mask_from_file(mask_path, w, h, ch, mask);
+        if (r.outcome == DECODE_OK && !memchr(mask, 1, n))
+            r.outcome = DECODE_ALL_MISSING;
+    }
+    /* A missing pixel's value is never used: it may be anything. */
+    for (size_t i = 0; row && r.outcome == DECODE_OK && i < n; i++) {
+        if (!isfinite(row[i]) && (!mask || mask[i])) {
             r.outcome = DECODE_NONFINITE;
             break;
         }
@@ -632,9 +708,53 @@ cleanup:
     return r;
 }
 
-/* The error for a decode failure of path. */
-static nmf_status decode_error(const decode_result *r, const char *path)
+/* Where image e's mask is (dataset_options.mask_dir), allocated; NULL
+ * when out of memory. */
+static char *mask_path_of(const dataset_options *opt, const char *const *inputs,
+                          const image_entry *e)
 {
+    const char *rel;
+    if (e->in_dir) {
+        rel = e->path + strlen(inputs[e->input]);
+    } else {
+        const char *slash = strrchr(e->path, '/');
+        rel = slash ? slash + 1 : e->path;
+    }
+    while (*rel == '/')
+        rel++;
+    return join_path(opt->mask_dir, rel);
+}
+
+/* The options' missing pixels, checked: a mask folder that is one, and no
+ * resizing (a resized mask's pixels would be part missing). */
+static nmf_status check_missing(const dataset_options *opt)
+{
+    struct stat sb;
+    if (opt->missing == DATASET_MISSING_NONE)
+        return NMF_STATUS_OK;
+    if (opt->missing != DATASET_MISSING_ALPHA && opt->missing != DATASET_MISSING_MASKS)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "missing %d: not a dataset_missing",
+                         (int)opt->missing);
+    if (opt->resize_w)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                         "resize %dx%d: not with missing pixels yet (a resized mask would be "
+                         "part missing); hint: resize the images and masks beforehand",
+                         opt->resize_w, opt->resize_h);
+    if (opt->missing == DATASET_MISSING_MASKS && !opt->mask_dir)
+        return nmf_error(NMF_STATUS_BAD_ARGUMENT, "missing masks: no mask folder given");
+    if (opt->missing == DATASET_MISSING_MASKS && stat(opt->mask_dir, &sb) != 0)
+        return nmf_error(NMF_STATUS_IO, "%s: %s", opt->mask_dir, strerror(errno));
+    if (opt->missing == DATASET_MISSING_MASKS && !S_ISDIR(sb.st_mode))
+        return nmf_error(NMF_STATUS_BAD_INPUT, "%s: not a directory (masks are read from one)",
+                         opt->mask_dir);
+    return NMF_STATUS_OK;
+}
+
+/* The error for a decode failure of image e, whose mask is at mask_path
+ * (or NULL: from its alpha). */
+static nmf_status decode_error(const decode_result *r, const image_entry *e, const char *mask_path)
+{
+    const char *path = e->path;
     switch (r->outcome) {
     case DECODE_OK: break;
     case DECODE_OPEN: return nmf_error(NMF_STATUS_IO, "%s: %s", path, strerror(r->err));
@@ -647,6 +767,20 @@ static nmf_status decode_error(const decode_result *r, const char *path)
         return nmf_error(NMF_STATUS_BAD_INPUT, "%s: non-finite pixel value", path);
     case DECODE_NO_MEMORY:
         return nmf_error(NMF_STATUS_NO_MEMORY, "%s: out of memory decoding the image", path);
+    case DECODE_MASK_OPEN:
+        return nmf_error(NMF_STATUS_IO, "%s: its mask %s: %s", path, mask_path, strerror(r->err));
+    case DECODE_MASK_CORRUPT:
+        return nmf_error(NMF_STATUS_BAD_INPUT, "%s: corrupt mask image (%s)", mask_path, r->reason);
+    case DECODE_MASK_SIZE:
+        return nmf_error(NMF_STATUS_BAD_INPUT, "%s: a %dx%d mask for %s, which is %dx%d",
+                         mask_path, r->w, r->h, path, e->w, e->h);
+    case DECODE_ALL_MISSING:
+        if (mask_path)
+            return nmf_error(NMF_STATUS_BAD_INPUT,
+                             "%s: every pixel is missing (its mask %s is 0 everywhere)", path,
+                             mask_path);
+        return nmf_error(NMF_STATUS_BAD_INPUT, "%s: every pixel is missing (alpha 0 everywhere)",
+                         path);
     }
     return NMF_STATUS_OK;
 }
@@ -781,8 +915,9 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     image_list images = {0};
     decode_result *results = NULL;
     float *V = NULL;
-    unsigned char *V8 = NULL;
-    char **paths = NULL;
+    unsigned char *V8 = NULL, *mask = NULL;
+    char **paths = NULL, **mask_paths = NULL;
+    size_t mask_count = 0; /* of mask_paths */
     size_t skipped = 0, mapped_bytes = 0;
     int w = 0, h = 0;
 
@@ -795,6 +930,8 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     if (!dataset_storage_name(opt->storage))
         return nmf_error(NMF_STATUS_BAD_ARGUMENT, "storage %d: not a dataset_storage",
                          (int)opt->storage);
+    if ((st = check_missing(opt)) != NMF_STATUS_OK)
+        return st;
 
     size_t *input_skipped = calloc(n_inputs, sizeof *input_skipped);
     if (!input_skipped)
@@ -838,8 +975,12 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
                        rows_total, rows_total == 1 ? "" : "s");
         goto cleanup;
     }
-    if ((st = plan_V(inputs, n_inputs, opt, m, rows_total, w, h, n, elem, storage, &stream_block)) !=
-        NMF_STATUS_OK)
+    /* Missing pixels are fitted on a V in memory (nmf_problem.mask). */
+    dataset_options planned = *opt;
+    if (opt->missing != DATASET_MISSING_NONE)
+        planned.memory.max_memory = 0;
+    if ((st = plan_V(inputs, n_inputs, &planned, m, rows_total, w, h, n, elem, storage,
+                     &stream_block)) != NMF_STATUS_OK)
         goto cleanup;
     if (stream_block) {
         void *map = NULL;
@@ -855,9 +996,24 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
         V = malloc(m * n * sizeof *V);
     }
     /* A streamed V's rows are handed back once decoded (nmf_problem_release). */
-    const nmf_problem written = {m, n, V, V8, stream_block, NULL};
+    const nmf_problem written = {m, n, V, V8, stream_block, NULL, NULL};
     results = malloc(m * sizeof *results);
     paths = malloc(rows_total * sizeof *paths);
+    int masks_ok = 1;
+    if (opt->missing != DATASET_MISSING_NONE)
+        masks_ok = (mask = malloc(m * n)) != NULL;
+    if (masks_ok && opt->missing == DATASET_MISSING_MASKS) {
+        masks_ok = (mask_paths = calloc(m, sizeof *mask_paths)) != NULL;
+        for (; masks_ok && mask_count < m; mask_count++) {
+            const image_entry *e = &images.v[row0 + mask_count];
+            masks_ok = (mask_paths[mask_count] = mask_path_of(opt, inputs, e)) != NULL;
+        }
+    }
+    if (!masks_ok) {
+        st = nmf_error(NMF_STATUS_NO_MEMORY,
+                       "out of memory for the mask of missing pixels (%zu bytes)", m * n);
+        goto cleanup;
+    }
     if ((!V && !V8) || !results || !paths) {
         char need_s[32];
         format_bytes((double)m * (double)n * (double)elem, need_s, sizeof need_s);
@@ -871,7 +1027,8 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
     for (size_t i = 0; i < m; i++) {
         results[i] = decode_image(&images.v[row0 + i], opt, V ? V + i * n : NULL,
-                                  V8 ? V8 + i * n : NULL, n);
+                                  V8 ? V8 + i * n : NULL, n, mask ? mask + i * n : NULL,
+                                  mask_paths ? mask_paths[i] : NULL);
         nmf_problem_release(&written, i * n, n);
         size_t done;
 #pragma omp atomic capture
@@ -882,7 +1039,7 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     if (opt->progress)
         opt->progress(m, m, opt->progress_user);
     for (size_t i = 0; i < m && st == NMF_STATUS_OK; i++)
-        st = decode_error(&results[i], images.v[row0 + i].path);
+        st = decode_error(&results[i], &images.v[row0 + i], mask_paths ? mask_paths[i] : NULL);
     if (st == NMF_STATUS_OK && mapped_bytes)
         st = mapped_file_sync(V ? (void *)V : (void *)V8, mapped_bytes, opt->memory.cache_dir);
     if (st != NMF_STATUS_OK)
@@ -904,13 +1061,27 @@ nmf_status dataset_load(const char *const *inputs, size_t n_inputs, const datase
     out->storage = storage;
     out->stream_block = stream_block;
     out->mapped_bytes = mapped_bytes;
+    out->mask = mask;
+    out->observed = m * n;
+    if (mask) {
+        size_t missing = 0;
+        #pragma omp parallel for schedule(static) reduction(+ : missing)
+        for (size_t i = 0; i < m * n; i++)
+            missing += mask[i] == 0;
+        out->observed -= missing;
+    }
     out->paths = paths;
     out->skipped = skipped;
     V = NULL;
     V8 = NULL;
+    mask = NULL;
     mapped_bytes = 0;
     paths = NULL;
 cleanup:
+    for (size_t i = 0; i < mask_count; i++)
+        free(mask_paths[i]);
+    free(mask_paths);
+    free(mask);
     for (size_t i = 0; i < images.len; i++)
         free(images.v[i].path);
     free(images.v);
@@ -933,6 +1104,7 @@ void dataset_free(dataset *d)
         for (size_t i = 0; i < d->rows_total; i++)
             free(d->paths[i]);
     free(d->paths);
+    free(d->mask);
     if (d->mapped_bytes) {
         mapped_file_free(d->V ? (void *)d->V : (void *)d->V8, d->mapped_bytes);
     } else {

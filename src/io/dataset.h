@@ -93,6 +93,18 @@ typedef struct {
     void (*share)(void *items, size_t item_bytes, size_t total);
 } dataset_ranks;
 
+/* Where missing pixels are read from (see dataset.mask). */
+typedef enum {
+    DATASET_MISSING_NONE,  /* every pixel observed */
+    DATASET_MISSING_ALPHA, /* a pixel whose alpha is 0 (partial alpha is observed) */
+    DATASET_MISSING_MASKS  /* a pixel that is 0 in the image's mask (dataset_options.mask_dir) */
+} dataset_missing;
+
+/* "none", "alpha" or "masks"; dataset_missing_parse returns 0, or -1 for
+ * another name. */
+const char *dataset_missing_name(dataset_missing missing);
+int dataset_missing_parse(const char *name, dataset_missing *out);
+
 typedef struct {
     dataset_grey grey;      /* unused in a colour run */
     int colour;             /* 0: grey; 1: keep R, G, B (see above) */
@@ -100,6 +112,14 @@ typedef struct {
     int threads;            /* decoding threads; 0 = OpenMP default */
     dataset_storage storage; /* how V is held; AUTO (0) by default */
     dataset_memory_plan memory; /* in memory or streamed; all 0 by default */
+    /* Missing pixels (NONE by default); V is then in memory whatever the
+     * plan, and no resizing is done. MASKS: image INPUT/REL of a directory
+     * input has its mask at mask_dir/REL, a file given by name at
+     * mask_dir/its name; a mask is an image of the same size whose pixels
+     * are 0 (missing) or not (observed; the first channel of a colour
+     * mask). No mask file is an error. */
+    dataset_missing missing;
+    const char *mask_dir;
     /* Optional (NULL: one process): the ranks of an MPI job, each of
      * which decodes and holds its slice of the images. */
     const dataset_ranks *ranks;
@@ -125,6 +145,11 @@ typedef struct {
      * the most of it a pass should hold at once (nmf_problem.stream_block). */
     size_t stream_block;
     size_t mapped_bytes; /* of the mapping, when streamed */
+    /* NULL, or with opt->missing (m, n) bytes: 0 where the pixel is missing
+     * (each of a colour pixel's values alike), 1 where observed; every row
+     * has one observed at least. */
+    unsigned char *mask;
+    size_t observed;   /* entries of this process's V observed: m·n without a mask */
     char **paths;      /* rows_total display paths, in row order (the whole set's) */
     size_t skipped;    /* files that were not images */
 } dataset;
@@ -164,7 +189,7 @@ void dataset_free(dataset *d);
 /* The loaded V as the library takes it (borrowed from d). */
 static inline nmf_problem dataset_problem(const dataset *d)
 {
-    return (nmf_problem){d->m, d->n, d->V, d->V8, d->stream_block, NULL};
+    return (nmf_problem){d->m, d->n, d->V, d->V8, d->stream_block, NULL, d->mask};
 }
 
 /* strcmp-like natural order: runs of digits compare by numeric value. */

@@ -301,6 +301,20 @@ cleanup:
 
 /* ---- the reconstructions ---- */
 
+/* A tile's missing pixels (mask 0) as grey checks of 4 x 4 pixels, as
+ * image editors show transparency: no pixel value looks like them. */
+static void mark_missing(unsigned char *tile, const uint8_t *mask, int width, int height,
+                         int channels)
+{
+    for (size_t y = 0; y < (size_t)height; y++)
+        for (size_t x = 0; x < (size_t)width; x++)
+            for (size_t c = 0; c < (size_t)channels; c++) {
+                const size_t at = (y * (size_t)width + x) * (size_t)channels + c;
+                if (!mask[at])
+                    tile[at] = (x / 4 + y / 4) % 2 ? 96 : 160;
+            }
+}
+
 nmf_status output_write_reconstructions(const char *dir, const nmf_problem *V, const float *W,
                                         const float *H, int k, int width, int height,
                                         int channels, int count)
@@ -350,6 +364,11 @@ nmf_status output_write_reconstructions(const char *dir, const nmf_problem *V, c
     for (size_t t = 0; t < (size_t)count; t++) {
         size_t x0 = t * (tw + OUTPUT_GAP), i = picks[t];
         nmf_problem_rows(V, i, 1, pair);
+        /* A missing value is anything: left out of the scale, shown as
+         * the checks below. */
+        for (size_t p = 0; p < n; p++)
+            if (!nmf_problem_observed(V, i * n + p))
+                pair[p] = 0.0f;
 
         /* row i of W·H: sum over components of W[i][j] * H[j] */
         memset(acc, 0, n * sizeof *acc);
@@ -365,6 +384,8 @@ nmf_status output_write_reconstructions(const char *dir, const nmf_problem *V, c
         /* one scale for both, so that a darker reconstruction looks darker */
         double scale = output_tile_scale(pair, 2 * n, scratch);
         output__scale_bytes(pair, n, scale, tile);
+        if (V->mask)
+            mark_missing(tile, V->mask + i * n, width, height, channels);
         output__blit(canvas, gw, x0, 0, tile, width, height, channels, f);
         output__scale_bytes(pair + n, n, scale, tile);
         output__blit(canvas, gw, x0, th + OUTPUT_GAP, tile, width, height, channels, f);

@@ -21,7 +21,8 @@ nmf_status output_write_components(const char *dir, const float *H, int k,
 
 /* Writes `dir`/reconstructions.png: `count` rows of V spread over the set
  * (output_pick_spread) in the top row above their reconstructions W·H in
- * the bottom row. Each input and its reconstruction share one scale, the
+ * the bottom row; V's missing pixels (a mask) are grey checks, W·H
+ * completes them. Each input and its reconstruction share one scale, the
  * output_tile_scale of the two together, so the pair compares pixel for
  * pixel. count is clipped to m. V is (m, n), floats or bytes, W is (m, k),
  * H is (k, n), n = width * height * channels. */

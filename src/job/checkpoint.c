@@ -14,8 +14,9 @@
 
 /* 2: the stopping rule recorded (version 1, without it, ran scikit-learn's);
  * 3: colour recorded; 4: 8-bit values rounded after luma and resize (0.3's
- * rows were not, so its checkpoints would resume on other values). */
-#define MAGIC "nmf-faces checkpoint 4"
+ * rows were not, so its checkpoints would resume on other values); 5:
+ * missing pixels recorded (0.7). */
+#define MAGIC "nmf-faces checkpoint 5"
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
@@ -37,7 +38,10 @@ uint64_t dataset_fingerprint(const dataset *d)
     for (size_t i = 0; i < d->rows_total; i++)
         h = fnv1a(h, d->paths[i], strlen(d->paths[i]) + 1);
     uint64_t dims[4] = {d->rows_total, (uint64_t)d->width, (uint64_t)d->height, (uint64_t)d->channels};
-    return fnv1a(h, dims, sizeof dims);
+    h = fnv1a(h, dims, sizeof dims);
+    /* A resume with other missing pixels is another problem (masks are
+     * one process's: the whole V's). */
+    return d->mask ? fnv1a(h, d->mask, d->m * d->n) : h;
 }
 
 nmf_status checkpoint_write(const char *dir, const checkpoint_info *info, const nmf_result *state,
@@ -124,15 +128,18 @@ nmf_status checkpoint_read(const char *dir, checkpoint_info *info, resume_point 
     nmf_params *p = &info->config.params;
     run_config_default(&info->config);
     if (!fgets(r->line, sizeof r->line, r->fp) || strncmp(r->line, MAGIC, strlen(MAGIC))) {
-        /* Format N < 4 was nmf-faces 0.N's. */
-        const int older = strncmp(r->line, "nmf-faces checkpoint 1", 22) == 0   ? 1
-                          : strncmp(r->line, "nmf-faces checkpoint 2", 22) == 0 ? 2
-                          : strncmp(r->line, "nmf-faces checkpoint 3", 22) == 0 ? 3
-                                                                                : 0;
+        /* Format N < 4 was nmf-faces 0.N's, 4 that of 0.4 to 0.6. */
+        static const char *const versions[] = {"", "0.1", "0.2", "0.3", "0.4 to 0.6"};
+        int older = 0;
+        for (int f = 1; f <= 4 && !older; f++) {
+            char magic[32];
+            snprintf(magic, sizeof magic, "nmf-faces checkpoint %d", f);
+            older = strncmp(r->line, magic, strlen(magic)) == 0 ? f : 0;
+        }
         st = older ? nmf_error(NMF_STATUS_BAD_INPUT,
-                               "%s: a checkpoint of nmf-faces 0.%d (format %d), which this "
+                               "%s: a checkpoint of nmf-faces %s (format %d), which this "
                                "version does not resume; resume it with that version",
-                               path, older, older)
+                               path, versions[older], older)
                    : nmf_error(NMF_STATUS_BAD_INPUT, "%s: not an nmf-faces checkpoint", path);
         goto cleanup;
     }

@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "checkpoint.h"
 #include "clock.h"
+#include "completed.h"
 #include "error.h"
 #include "fsutil.h"
 #include "metrics.h"
@@ -88,6 +89,9 @@ void job_print_loaded(const dataset *d, double load_s)
     if (d->stream_block)
         fprintf(stderr, ", on disk (beyond the memory budget), read in blocks of up to %.1f MB",
                 (double)d->stream_block / 1e6);
+    if (d->mask)
+        fprintf(stderr, "; %.2f%% of the pixels missing",
+                100.0 * (double)(d->m * d->n - d->observed) / (double)(d->m * d->n));
     fputc('\n', stderr);
 }
 
@@ -190,7 +194,7 @@ static nmf_status write_checkpoint(const nmf_result *state, const float *W, cons
  * run's goes. */
 static const char *const run_files[] = {"metrics.json", MODEL_FILE, "W.npy", "H.npy",
                                         "inputs.txt", "components.png", "components",
-                                        "reconstructions.png", CHECKPOINT_FILE};
+                                        "reconstructions.png", "completed", CHECKPOINT_FILE};
 #define RUN_FILES (sizeof run_files / sizeof *run_files)
 
 /* Writes every output into a stage folder, then replaces the previous
@@ -219,7 +223,8 @@ static nmf_status write_outputs(const job_options *opt, const dataset *d, const 
                                            d->channels, opt->config.recon_count)) !=
             NMF_STATUS_OK ||
         (st = job_write_inputs_list(dir, d)) != NMF_STATUS_OK ||
-        (st = model_write(dir, &model)) != NMF_STATUS_OK)
+        (st = model_write(dir, &model)) != NMF_STATUS_OK ||
+        (opt->write_completed && (st = job_write_completed(dir, d, W, H, (size_t)k)) != NMF_STATUS_OK))
         goto fail;
     rm->write_s = nmf_clock_s() - t0;
 
@@ -274,19 +279,15 @@ nmf_status job_check_output_dir(const char *dir, const char *const *files, size_
                      "or -o a new folder", dir, found);
 }
 
-/* The backend of a run on this many ranks: the CUDA backend fits one
- * process's images, so over ranks a fit runs on the CPU. */
-static nmf_status select_backend(const nmf_params *p, const nmf_backend **backend)
+/* The backend for the run's device that meets its needs (ranks, missing
+ * pixels): nmf_backend_select's one rule, before any image is read. */
+static nmf_status select_backend(const job_options *opt, const nmf_backend **backend)
 {
-    nmf_status st;
-    if (ranks_size() > 1 && p->device == NMF_DEVICE_GPU)
-        return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "--device gpu: the CUDA backend fits in one process, not yet over the "
-                         "%d ranks of an MPI job; use --device cpu, or one process", ranks_size());
-    if ((st = nmf_backend_select(ranks_size() > 1 ? NMF_DEVICE_CPU : p->device, backend)) !=
-        NMF_STATUS_OK)
-        return st;
-    return nmf_backend_check_precision(*backend, p->precision);
+    const nmf_params *p = &opt->config.params;
+    const unsigned needs = (ranks_size() > 1 ? NMF_NEEDS_RANKS : 0u) |
+                           (opt->config.data.missing != DATASET_MISSING_NONE ? NMF_NEEDS_MASK : 0u);
+    nmf_status st = nmf_backend_select(p->device, needs, backend);
+    return st != NMF_STATUS_OK ? st : nmf_backend_check_precision(*backend, p->precision);
 }
 
 /* The start W (this rank's rows) and H: the checkpoint's, the files of
@@ -335,7 +336,17 @@ nmf_status job_run(const job_options *opt)
                                      opt->overwrite || opt->resume != NULL)
               : NMF_STATUS_OK;
     if (st == NMF_STATUS_OK)
-        st = select_backend(p, &backend);
+        st = select_backend(opt, &backend);
+    const int missing = opt->config.data.missing != DATASET_MISSING_NONE;
+    if (st == NMF_STATUS_OK && opt->write_completed && !missing)
+        st = nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                       "--write-completed: needs missing pixels (--missing alpha or --mask DIR)");
+    /* The count of observed pixels and the masks of the images shown are
+     * one process's (the library fits masks over ranks). */
+    if (st == NMF_STATUS_OK && ranks_size() > 1 && missing)
+        st = nmf_error(NMF_STATUS_BAD_ARGUMENT,
+                       "--missing/--mask: missing pixels are fitted in one process, not yet over "
+                       "the ranks of an MPI job; start it without mpirun or srun");
     if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         return st;
     nmf_params fit_params = *p;
@@ -437,7 +448,7 @@ nmf_status job_run(const job_options *opt)
         goto cleanup;
     run_metrics rm = {&opt->config, threads, ranks_size(), d.rows_total, d.skipped, d.height,
                       d.width, d.storage, job_V_bytes(&d) / d.m * d.rows_total, d.stream_block,
-                      &result, load_s, init_s, 0.0};
+                      d.mask ? d.observed : d.rows_total * d.n, &result, load_s, init_s, 0.0};
     st = root ? write_outputs(opt, &d, W_out, H, &shown, &rm, cc.written || opt->resume)
               : NMF_STATUS_OK;
     if ((st = ranks_agree(st)) != NMF_STATUS_OK)

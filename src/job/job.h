@@ -41,6 +41,9 @@ typedef struct {
      * output directory) when it does not fit (dataset_memory_plan). */
     size_t max_memory;
     const char *cache_dir;
+    /* --write-completed: every image with its missing pixels filled from
+     * W·H, in completed/ (completed.h); a fit with missing pixels only. */
+    int write_completed;
 } job_options;
 
 /* Loads, checks, initialises, fits and writes every output. Everything that

@@ -42,7 +42,7 @@ nmf_status job_gather_shown(const dataset *d, const float *W_all, size_t k, int 
         ranks_gather(mine, held * n, out->V_rows);
         for (size_t t = 0; t < shown && root; t++)
             memcpy(out->W_rows + t * k, W_all + picks[t] * k, k * sizeof *W_all);
-        out->V = (nmf_problem){shown, n, out->V_rows, NULL, 0, NULL};
+        out->V = (nmf_problem){shown, n, out->V_rows, NULL, 0, NULL, NULL};
         out->W = out->W_rows;
     }
     free(picks);

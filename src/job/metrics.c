@@ -43,6 +43,10 @@ nmf_status metrics_to_json(const run_metrics *rm, char **json, size_t *len)
     sb_printf(&sb, "  \"storage\": \"%s\",\n  \"V_bytes\": %zu,\n", rm->storage, rm->V_bytes);
     sb_printf(&sb, "  \"streamed\": %s,\n  \"stream_block_bytes\": %zu,\n",
               rm->stream_block ? "true" : "false", rm->stream_block);
+    const size_t values = rm->images * (size_t)rm->height * (size_t)rm->width *
+                          (size_t)(rm->config->data.colour ? 3 : 1);
+    sb_printf(&sb, "  \"observed_values\": %zu,\n  \"missing_values\": %zu,\n", rm->observed,
+              values - rm->observed);
     metrics_outcome(&sb, r);
     sb_printf(&sb, ",\n  \"beta_divergence\": ");
     sb_number(&sb, 0.5 * r->reconstruction_err * r->reconstruction_err);

@@ -16,6 +16,7 @@ typedef struct {
     const char *storage;   /* how V was held: "uint8" or "float32" */
     size_t V_bytes;
     size_t stream_block;   /* 0: V in memory; else streamed in blocks of this many bytes */
+    size_t observed;       /* V's entries the fit saw: all but the missing pixels' */
     const nmf_result *result;
     double load_s, init_s, write_s;
 } run_metrics;

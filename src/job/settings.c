@@ -114,6 +114,7 @@ ENUM_KIND(STOPPING, nmf_stopping, nmf_stopping_name, nmf_stopping_parse)
 ENUM_KIND(DEVICE, nmf_device, nmf_device_name, nmf_device_parse)
 ENUM_KIND(PRECISION, nmf_precision, nmf_precision_name, nmf_precision_parse)
 ENUM_KIND(GREY, dataset_grey, dataset_grey_name, dataset_grey_parse)
+ENUM_KIND(MISSING, dataset_missing, dataset_missing_name, dataset_missing_parse)
 
 /* "W H" (0 0: no resizing); in JSON [W, H], or null for none. */
 static void show_RESIZE(char *buf, int json, const dataset_options *v)

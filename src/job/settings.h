@@ -17,7 +17,8 @@
  * directory, --quiet): what a checkpoint keeps and a resumed run restores. */
 typedef struct {
     nmf_params params;    /* the fit's; its callbacks are the job's, never recorded */
-    dataset_options data; /* grey and resize recorded; threads follow params.threads */
+    dataset_options data; /* grey, colour, resize and missing recorded; threads follow
+                             params.threads */
     int recon_count;      /* images shown in reconstructions.png */
 } run_config;
 
@@ -25,7 +26,8 @@ typedef struct {
  *   KEY        the name in the checkpoint header and in metrics.json
  *   OPTION     the command-line option that sets it, for messages
  *   KIND       how it is shown, read and compared (settings.c): INT, U32,
- *              DOUBLE, an enum (INIT, STOPPING, SOLVER, DEVICE, PRECISION, GREY), or
+ *              DOUBLE, an enum (INIT, STOPPING, SOLVER, DEVICE, PRECISION, GREY,
+ *              MISSING: the folder of --mask is the invocation's, not recorded), or
  *              RESIZE (dataset_options' resize_w and resize_h)
  *   MEMBER     where it lives in run_config
  *   IN_METRICS 1 when metrics.json shows it as set; 0 for device and
@@ -52,6 +54,7 @@ typedef struct {
     X(GREY, "grey", "--grey", GREY, data.grey, 1)                                    \
     X(COLOUR, "colour", "--colour", INT, data.colour, 1)                             \
     X(RESIZE, "resize", "--resize", RESIZE, data, 1)                                 \
+    X(MISSING, "missing", "--missing/--mask", MISSING, data.missing, 1)              \
     X(RECON, "recon", "--recon", INT, recon_count, 1)
 
 typedef enum {

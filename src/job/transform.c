@@ -37,6 +37,8 @@ static nmf_status load_like_model(const transform_options *opt, const model_info
     data.resize_h = mi->resize_h;
     data.threads = opt->job.config.params.threads;
     data.storage = opt->job.config.data.storage;
+    data.missing = opt->job.config.data.missing;
+    data.mask_dir = opt->job.config.data.mask_dir;
     data.progress = progress_loading;
     data.progress_user = ps;
     nmf_status st = dataset_load(opt->job.inputs, opt->job.n_inputs, &data, d);
@@ -63,8 +65,11 @@ static nmf_status transform_params(const transform_options *opt, const model_inf
     p->alpha_W = mi->alpha_W;
     p->alpha_H = mi->alpha_H;
     p->l1_ratio = mi->l1_ratio;
+    /* MU for a loss HALS does not fit, and for missing pixels. */
     if (!opt->solver_given)
-        p->solver = mi->beta == 2.0 ? mi->solver : NMF_SOLVER_MU;
+        p->solver = mi->beta == 2.0 && opt->job.config.data.missing == DATASET_MISSING_NONE
+                        ? mi->solver
+                        : NMF_SOLVER_MU;
     if (p->solver == NMF_SOLVER_HALS && p->beta != 2.0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
                          "--solver hals: minimises the Frobenius loss only, and the model in %s "
@@ -84,7 +89,8 @@ static double wh_at(const float *W, const float *H, size_t k, size_t n, size_t i
 }
 
 /* err[i] = ||V_i - W_i H|| / ||V_i|| for every image (0 for an all-zero
- * image reconstructed exactly, else infinite), in double. */
+ * image reconstructed exactly, else infinite), in double, over its observed
+ * pixels. */
 static void per_image_errors(const dataset *d, const float *W, const float *H, size_t k,
                              double *err)
 {
@@ -94,6 +100,8 @@ static void per_image_errors(const dataset *d, const float *W, const float *H, s
     for (size_t i = 0; i < d->m; i++) {
         double diff = 0.0, norm = 0.0;
         for (size_t j = 0; j < n; j++) {
+            if (!nmf_problem_observed(&V, i * n + j))
+                continue;
             const double wh = wh_at(W, H, k, n, i, j);
             const double v = nmf_problem_value(&V, i * n + j);
             diff += (v - wh) * (v - wh);
@@ -122,6 +130,9 @@ static nmf_status transform_metrics(const transform_options *opt, const dataset 
     sb_printf(&sb, "  \"images\": %zu,\n  \"height\": %d,\n  \"width\": %d,\n  \"channels\": %d,\n",
               d->m, d->height, d->width, d->channels);
     sb_printf(&sb, "  \"storage\": \"%s\",\n  \"V_bytes\": %zu,\n", d->storage, job_V_bytes(d));
+    sb_printf(&sb, "  \"missing\": \"%s\",\n", dataset_missing_name(opt->job.config.data.missing));
+    sb_printf(&sb, "  \"observed_values\": %zu,\n  \"missing_values\": %zu,\n", d->observed,
+              d->m * d->n - d->observed);
     metrics_outcome(&sb, r);
     sb_printf(&sb, ",\n  \"image_relative_err\": [");
     for (size_t i = 0; i < d->m; i++) {
@@ -177,12 +188,13 @@ nmf_status job_transform(const transform_options *opt)
     nmf_result result = {0};
     nmf_params p;
     const nmf_backend *backend;
+    const unsigned needs = job->config.data.missing != DATASET_MISSING_NONE ? NMF_NEEDS_MASK : 0u;
     nmf_status st;
     if ((st = job_check_output_dir(job->output_dir, transform_files, TRANSFORM_FILES,
                                    job->overwrite)) != NMF_STATUS_OK ||
         (st = model_read(opt->model_dir, &mi, &H)) != NMF_STATUS_OK ||
         (st = transform_params(opt, &mi, &p)) != NMF_STATUS_OK ||
-        (st = nmf_backend_select(p.device, &backend)) != NMF_STATUS_OK ||
+        (st = nmf_backend_select(p.device, needs, &backend)) != NMF_STATUS_OK ||
         (st = nmf_backend_check_precision(backend, p.precision)) != NMF_STATUS_OK)
         goto cleanup;
     p.device = backend->device;
