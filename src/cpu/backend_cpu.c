@@ -535,7 +535,10 @@ static nmf_status cpu_init(void **ctx, const nmf_problem *problem,
         return nmf_error(NMF_STATUS_NO_MEMORY,
                          "out of memory for the factors (%zu x %zu, k = %zu)", m, n, k);
     }
-    if ((st = pack_V(c)) != NMF_STATUS_OK || (st = choose_schedule(c)) != NMF_STATUS_OK) {
+    /* An element-wise fit reads V through beta_fit, never the Frobenius
+     * products' copy of it. */
+    if ((!c->elementwise && (st = pack_V(c)) != NMF_STATUS_OK) ||
+        (st = choose_schedule(c)) != NMF_STATUS_OK) {
         cpu_free(c);
         return st;
     }
