@@ -3,7 +3,11 @@
  * leave every tile and vector edge partial, and the properties the backend
  * relies on: the same bits for 1 and 2 threads, exactly symmetric Grams,
  * rows `ld` apart, bytes giving the bits of the same values as floats. A
- * table the CPU cannot run is reported as not run, by name. */
+ * table the CPU cannot run is reported as not run, by name. The blas table
+ * (OpenBLAS's SGEMM, for comparison) is held to the accuracy alone: its
+ * bits follow its kernels' own split by threads, which OpenBLAS does not
+ * promise to keep (with OPENBLAS_CORETYPE=Haswell, as some machines set
+ * it, 1 and 2 threads differ in the last bits and WᵀW is not symmetric). */
 #define _POSIX_C_SOURCE 200809L
 #include "init.h"
 #include "kernels.h"
@@ -12,6 +16,12 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Our own kernels, whose bits the backend's properties rest on (not blas). */
+static int ours(const nmf_cpu_kernels *kt)
+{
+    return kt != &nmf_cpu_kernels_blas;
+}
 
 static void fill(float *x, size_t len, unsigned seed, float scale)
 {
@@ -72,7 +82,7 @@ static void check_times(const nmf_cpu_kernels *kt, const char *what, size_t m, s
     check_matrix(name, C, ref, m * n, 1e-6, bound(k));
     omp_set_num_threads(1);
     kt->times(m, k, n, A, lda, B, ldb, C2, n);
-    CHECK(memcmp(C, C2, m * n * sizeof *C) == 0);
+    CHECK(!ours(kt) || memcmp(C, C2, m * n * sizeof *C) == 0);
     free(C), free(C2), free(ref);
 }
 
@@ -96,7 +106,7 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
     check_matrix(name, C, ref, m * k, 1e-3, bound(n));
     omp_set_num_threads(1);
     kt->dots(m, k, n, A, lda, B, lda, C2, k);
-    CHECK(memcmp(C, C2, m * k * sizeof *C) == 0); /* the thread count changes no bit */
+    CHECK(!ours(kt) || memcmp(C, C2, m * k * sizeof *C) == 0); /* the thread count changes no bit */
 
     omp_set_num_threads(2);
     kt->outer(m, k, n, Wk, ldk, A, lda, D, n);
@@ -105,7 +115,7 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
     check_matrix(name, D, ref, k * n, 1e-3, bound(m));
     omp_set_num_threads(1);
     kt->outer(m, k, n, Wk, ldk, A, lda, D2, n);
-    CHECK(memcmp(D, D2, k * n * sizeof *D) == 0);
+    CHECK(!ours(kt) || memcmp(D, D2, k * n * sizeof *D) == 0);
 
     check_times(kt, "W·H", m, k, n, Wk, ldk, B, lda);
 
@@ -146,7 +156,7 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
             symmetric &= G[t * k + u] == G[u * k + t];
     /* gram, half of it computed, is dots' bits (blas: syrk, its own). */
     kt->gram(k, n, B, lda, G2);
-    if (kt != &nmf_cpu_kernels_blas)
+    if (ours(kt))
         CHECK(memcmp(G, G2, k * k * sizeof *G) == 0);
     dots_ref(k, k, n, B, lda, B, lda, ref);
     check_matrix("gram", G2, ref, k * k, 1e-3, bound(n));
@@ -154,7 +164,7 @@ static void check_shape(const nmf_cpu_kernels *kt, size_t m, size_t k, size_t n,
     for (size_t t = 0; t < k; t++)
         for (size_t u = 0; u < t; u++)
             symmetric &= G[t * k + u] == G[u * k + t];
-    CHECK(symmetric);
+    CHECK(!ours(kt) || symmetric);
 
     check_times(kt, "W·HHt", m, k, k, Wk, ldk, G2, k);
     free(G), free(G2);
