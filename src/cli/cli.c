@@ -27,6 +27,7 @@ static void usage(FILE *out)
 "usage: nmf-faces [options] [INPUT...]\n"
 "       nmf-faces transform --model DIR [options] INPUT...\n"
 "       nmf-faces reconstruct --model DIR --codes W.npy [-o DIR]\n"
+"       nmf-faces survey [-k A:B[:STEP]] [--restarts R] [--null] [options] INPUT...\n"
 "Finds the latent parts of a collection of images with non-negative matrix\n"
 "factorisation V ~ W H and writes them as images. INPUTs are directories\n"
 "(searched recursively) and image files; default: the bundled ORL faces.\n"
@@ -114,7 +115,7 @@ static void usage(FILE *out)
 "Several processes: mpirun -np P nmf-faces [options] INPUT... (or srun) splits\n"
 "the images over P ranks, --threads each, and writes what one process writes\n"
 "(when built with MPI: nmf-faces --version says).\n"
-"nmf-faces help transform (or reconstruct) describes the other commands.\n");
+"nmf-faces help transform (reconstruct, survey) describes the other commands.\n");
 }
 
 static void usage_transform(FILE *out)
@@ -165,6 +166,36 @@ static void usage_reconstruct(FILE *out)
 "  -o, --output DIR     output directory (default nmf-reconstruct-out)\n"
 "      --overwrite      replace another run's images in DIR\n"
 "  -q, --quiet          no summary on stderr\n");
+}
+
+static void usage_survey(FILE *out)
+{
+    fprintf(out,
+"usage: nmf-faces survey [-k A:B[:STEP]] [--restarts R] [--null] [options] INPUT...\n"
+"Helps choose the number of components: fits every k of a range on one load\n"
+"of the images, each from R starts, and suggests a k. Takes a fit's options\n"
+"(solver, loss, regularisation, init, tolerance, device, images) but those\n"
+"of one run (--resume, --checkpoint-every, --init custom, --write-completed,\n"
+"--recon).\n"
+"\n"
+"  -k, --components A:B[:STEP]  the ks: A, A + STEP, ... up to B, at most 1000\n"
+"                       (default " SURVEY_DEFAULT_K ")\n"
+"      --restarts R     fits of each k, from seeds S, S + 1, ... (--seed S),\n"
+"                       the best one's error reported; 2 or more measure the\n"
+"                       stability and start from --init random; 1 starts\n"
+"                       from a fit's default init (default 4)\n"
+"      --null           also survey the images with each one's pixels shuffled,\n"
+"                       and suggest k against it (twice the fits, V held twice)\n"
+"  -o, --output DIR     output directory (default " SURVEY_DEFAULT_DIR ")\n"
+"      --overwrite      replace another survey's results in DIR\n"
+"\n"
+"Outputs in DIR: survey.json (settings; per k the best restart's relative\n"
+"error, explained variance, iterations, time, stability, the shuffled data's\n"
+"error; suggested_k and the rule), survey.csv (a row per k), survey.png (the\n"
+"chart). A line per k on stderr; the suggested k on stdout, last.\n"
+"The suggestion: with --null, the first k from which the next k lowers the\n"
+"error less than it lowers the shuffled data's; else the elbow of the error\n"
+"curve (the k farthest below the line from its first point to its last).\n");
 }
 
 static void print_version(void)
@@ -240,6 +271,27 @@ static void print_job_error(nmf_status st)
 
 static int run(int argc, char **argv);
 
+/* The exit of a command run in one process (not a fit): its error printed,
+ * an interruption's message and signal code. */
+static int command_exit(nmf_status st)
+{
+    if (st == NMF_STATUS_INTERRUPTED) {
+        fprintf(stderr, "nmf-faces: %s\n", nmf_last_error());
+        return 128 + (stop_signal ? stop_signal : SIGINT);
+    }
+    if (st != NMF_STATUS_OK)
+        print_error();
+    return exit_code(st);
+}
+
+static const char *command_name(cli_command command)
+{
+    return command == CLI_TRANSFORM     ? "transform"
+           : command == CLI_RECONSTRUCT ? "reconstruct"
+           : command == CLI_SURVEY      ? "survey"
+                                        : "a fit";
+}
+
 int main(int argc, char **argv)
 {
     ranks_start(&argc, &argv);
@@ -259,6 +311,7 @@ static int run(int argc, char **argv)
             fprintf(stderr, "hint: nmf-faces %s lists the options\n",
                     cli.command == CLI_TRANSFORM     ? "help transform"
                     : cli.command == CLI_RECONSTRUCT ? "help reconstruct"
+                    : cli.command == CLI_SURVEY      ? "help survey"
                                                      : "--help");
         return EXIT_USAGE;
     }
@@ -267,6 +320,7 @@ static int run(int argc, char **argv)
     if (cli.action == CLI_HELP) {
         (cli.command == CLI_TRANSFORM     ? usage_transform
          : cli.command == CLI_RECONSTRUCT ? usage_reconstruct
+         : cli.command == CLI_SURVEY      ? usage_survey
                                           : usage)(stdout);
         return 0;
     }
@@ -281,35 +335,32 @@ static int run(int argc, char **argv)
         if (ranks_rank() == 0)
             fprintf(stderr, "nmf-faces: error: %s runs in one process; start it without mpirun "
                             "or srun (only a fit runs over ranks)\n",
-                    cli.command == CLI_TRANSFORM ? "transform" : "reconstruct");
+                    command_name(cli.command));
         return EXIT_USAGE;
     }
     if (cli.command == CLI_RECONSTRUCT) {
         reconstruct_options ro = {cli.model_dir, cli.codes_path, cli.job.output_dir,
                                   cli.job.overwrite, cli.job.quiet};
-        st = job_reconstruct(&ro);
-        if (st != NMF_STATUS_OK)
-            print_error();
-        return exit_code(st);
+        return command_exit(job_reconstruct(&ro));
     }
     if (cli.command == CLI_TRANSFORM) {
         install_signal_handlers();
         cli.job.stop_flag = &stop_signal;
         transform_options to = {cli.job, cli.model_dir,
                                 (cli.given & SETTING_BIT(SETTING_SOLVER)) != 0};
-        st = job_transform(&to);
-        if (st == NMF_STATUS_INTERRUPTED) {
-            fprintf(stderr, "nmf-faces: %s\n", nmf_last_error());
-            return 128 + (stop_signal ? stop_signal : SIGINT);
-        }
-        if (st != NMF_STATUS_OK)
-            print_error();
-        return exit_code(st);
+        return command_exit(job_transform(&to));
     }
     const char *fallback[1] = {default_input()};
     if (cli.job.n_inputs == 0 && !cli.resume_dir) {
         cli.job.inputs = fallback;
         cli.job.n_inputs = 1;
+    }
+    if (cli.command == CLI_SURVEY) {
+        install_signal_handlers();
+        cli.job.stop_flag = &stop_signal;
+        survey_options so = {cli.job, cli.k_first, cli.k_last, cli.k_step, cli.restarts,
+                             cli.null_data};
+        return command_exit(job_survey(&so));
     }
 
     /* --resume: the checkpoint's inputs and options, --max-iter and --quiet

@@ -46,6 +46,36 @@ static int parse_memory(const char *s, size_t *out)
     return parse_bytes(s, out);
 }
 
+/* survey's -k: "A:B" or "A:B:STEP" (every STEP-th k from A up to B), or
+ * one "K"; at most SURVEY_MAX_KS values. */
+static int parse_k_range(const char *s, int *first, int *last, int *step)
+{
+    char buf[80];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    char *part[3] = {buf, NULL, NULL};
+    int parts = 1;
+    for (char *c = buf; *c; c++)
+        if (*c == ':') {
+            if (parts == 3)
+                return -1;
+            *c = '\0';
+            part[parts++] = c + 1;
+        }
+    long a, b, c = 1;
+    if (parse_whole(part[0], 1, INT_MAX, &a))
+        return -1;
+    b = a;
+    if ((parts > 1 && parse_whole(part[1], a, INT_MAX, &b)) ||
+        (parts > 2 && parse_whole(part[2], 1, INT_MAX, &c)) || (b - a) / c + 1 > SURVEY_MAX_KS)
+        return -1;
+    *first = (int)a;
+    *step = (int)c;
+    *last = (int)(a + (b - a) / c * c); /* the last k the steps reach */
+    return 0;
+}
+
 static int parse_loss(const char *s, double *beta)
 {
     if (!strcmp(s, "frobenius"))
@@ -63,7 +93,7 @@ enum { OPT_MAX_ITER = 256, OPT_TOL, OPT_INIT, OPT_INIT_W, OPT_INIT_H, OPT_SEED, 
        OPT_STOPPING, OPT_SKLEARN, OPT_SWEEPS, OPT_DEVICE, OPT_PRECISION, OPT_RECON, OPT_GREY, OPT_RESIZE, OPT_SOLVER, OPT_LOSS,
        OPT_BETA, OPT_ALPHA_W, OPT_ALPHA_H, OPT_L1_RATIO, OPT_CHECKPOINT, OPT_RESUME,
        OPT_OVERWRITE, OPT_COLOUR, OPT_MODEL, OPT_CODES, OPT_STORAGE, OPT_MAX_MEMORY, OPT_CACHE,
-       OPT_MISSING, OPT_MASK, OPT_WRITE_COMPLETED };
+       OPT_MISSING, OPT_MASK, OPT_WRITE_COMPLETED, OPT_RESTARTS, OPT_NULL };
 
 static const struct option long_options[] = {
     {"components", required_argument, NULL, 'k'},
@@ -100,6 +130,8 @@ static const struct option long_options[] = {
     {"missing", required_argument, NULL, OPT_MISSING},
     {"mask", required_argument, NULL, OPT_MASK},
     {"write-completed", no_argument, NULL, OPT_WRITE_COMPLETED},
+    {"restarts", required_argument, NULL, OPT_RESTARTS},
+    {"null", no_argument, NULL, OPT_NULL},
     {"model", required_argument, NULL, OPT_MODEL},
     {"codes", required_argument, NULL, OPT_CODES},
     {"quiet", no_argument, NULL, 'q'},
@@ -117,6 +149,13 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
     long v;
     switch (c) {
     case 'k':
+        if (out->command == CLI_SURVEY) {
+            if (parse_k_range(arg, &out->k_first, &out->k_last, &out->k_step))
+                return usage_error("-k/--components", arg,
+                                   "must be A:B or A:B:STEP (every STEP-th k from A to B), "
+                                   "whole numbers with 1 <= A <= B, at most 1000 values");
+            break;
+        }
         if (parse_whole(arg, 1, INT_MAX, &v))
             return usage_error("-k/--components", arg, "must be a whole number >= 1");
         p->k = (int)v;
@@ -297,6 +336,14 @@ static nmf_status apply_option(int c, const char *arg, cli_options *out)
             return usage_error("--codes", "''", "must not be empty");
         out->codes_path = arg;
         break;
+    case OPT_RESTARTS:
+        if (parse_whole(arg, 1, 1000, &v))
+            return usage_error("--restarts", arg, "must be a whole number in 1..1000");
+        out->restarts = (int)v;
+        break;
+    case OPT_NULL:
+        out->null_data = 1;
+        break;
     case 'q':
         o->quiet = 1;
         break;
@@ -390,10 +437,18 @@ static nmf_status apply_solver_defaults(cli_options *out)
 }
 
 /* The commands' first words, and the options each takes: fit all but
- * the model's, transform those of the solve and the output, reconstruct
- * only the model, the codes and the output. */
+ * the model's and the survey's, transform those of the solve and the
+ * output, reconstruct only the model, the codes and the output, survey a
+ * fit's but those of one run (resume, checkpoints, start files, what is
+ * written of one fit) and its own. */
 static const char *const command_words[] = {[CLI_FIT] = "fit", [CLI_TRANSFORM] = "transform",
-                                            [CLI_RECONSTRUCT] = "reconstruct"};
+                                            [CLI_RECONSTRUCT] = "reconstruct",
+                                            [CLI_SURVEY] = "survey"};
+
+static int is_survey_option(int c)
+{
+    return c == OPT_RESTARTS || c == OPT_NULL;
+}
 
 static int takes_option(cli_command command, int c)
 {
@@ -403,7 +458,10 @@ static int takes_option(cli_command command, int c)
                                           OPT_MASK, 'q', 0};
     static const int reconstruct_takes[] = {OPT_MODEL, OPT_CODES, 'o', OPT_OVERWRITE, 'q', 0};
     if (command == CLI_FIT)
-        return c != OPT_MODEL && c != OPT_CODES;
+        return c != OPT_MODEL && c != OPT_CODES && !is_survey_option(c);
+    if (command == CLI_SURVEY)
+        return c != OPT_MODEL && c != OPT_CODES && c != OPT_RESUME && c != OPT_CHECKPOINT &&
+               c != OPT_INIT_W && c != OPT_INIT_H && c != OPT_WRITE_COMPLETED && c != OPT_RECON;
     const int *list = command == CLI_TRANSFORM ? transform_takes : reconstruct_takes;
     for (; *list; list++)
         if (*list == c)
@@ -419,16 +477,35 @@ static nmf_status parse_command(int argc, char **argv, cli_options *out, int *wo
     int help = argc > 1 && !strcmp(argv[1], "help");
     const char *word = argc > 1 + help ? argv[1 + help] : NULL;
     out->command = CLI_FIT;
-    for (int c = CLI_TRANSFORM; word && c <= CLI_RECONSTRUCT; c++)
+    for (int c = CLI_TRANSFORM; word && c <= CLI_SURVEY; c++)
         if (!strcmp(word, command_words[c]))
             out->command = (cli_command)c;
     if (help) {
         if (word && out->command == CLI_FIT && strcmp(word, "fit"))
-            return usage_error("help", word, "no such command (fit, transform or reconstruct)");
+            return usage_error("help", word, "no such command (fit, transform, reconstruct or survey)");
         out->action = CLI_HELP;
         return NMF_STATUS_OK;
     }
     *words = out->command != CLI_FIT;
+    return NMF_STATUS_OK;
+}
+
+/* survey's start: no custom one (its W0 is one k's), and with restarts a
+ * random one, the default then, since an NNDSVD start makes every restart
+ * the same fit. */
+static nmf_status survey_start(cli_options *out)
+{
+    nmf_params *p = &out->job.config.params;
+    if (p->init == NMF_INIT_CUSTOM)
+        return usage_error("--init", "custom",
+                           "starts one k; a survey starts each k afresh (random or nndsvd*)");
+    if (out->restarts < 2)
+        return NMF_STATUS_OK;
+    if ((out->given & SETTING_BIT(SETTING_INIT)) && p->init != NMF_INIT_RANDOM)
+        return usage_error("--init", nmf_init_name(p->init),
+                           "is one start whatever the seed, so every restart would be the same "
+                           "fit; --restarts takes --init random (its default)");
+    p->init = NMF_INIT_RANDOM;
     return NMF_STATUS_OK;
 }
 
@@ -447,7 +524,10 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
     argv += words;
     o->output_dir = out->command == CLI_TRANSFORM     ? TRANSFORM_DEFAULT_DIR
                     : out->command == CLI_RECONSTRUCT ? RECONSTRUCT_DEFAULT_DIR
+                    : out->command == CLI_SURVEY      ? SURVEY_DEFAULT_DIR
                                                       : "nmf-out";
+    out->restarts = SURVEY_DEFAULT_RESTARTS;
+    parse_k_range(SURVEY_DEFAULT_K, &out->k_first, &out->k_last, &out->k_step);
     if (out->command == CLI_TRANSFORM) {
         o->config.params.tol = TRANSFORM_DEFAULT_TOL;
         o->config.params.max_iter = TRANSFORM_DEFAULT_MAX_ITER;
@@ -475,9 +555,9 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
         default:
             if (!takes_option(out->command, c))
                 return usage_error(option_spelling(c, name, sizeof name), "",
-                                   out->command == CLI_FIT
-                                       ? "only for transform and reconstruct"
-                                       : "not an option of this command (see its help)");
+                                   out->command != CLI_FIT ? "not an option of this command (see its help)"
+                                   : is_survey_option(c)   ? "only for survey"
+                                                           : "only for transform and reconstruct");
             if ((st = apply_option(c, optarg, out)) != NMF_STATUS_OK)
                 return st;
         }
@@ -485,7 +565,7 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
     o->inputs = (const char *const *)argv + optind;
     o->n_inputs = (size_t)(argc - optind);
     out->action = CLI_RUN;
-    if (out->command != CLI_FIT) {
+    if (out->command == CLI_TRANSFORM || out->command == CLI_RECONSTRUCT) {
         if (!out->model_dir)
             return usage_error(command_words[out->command], "", "needs --model DIR");
         if (out->command == CLI_RECONSTRUCT && !out->codes_path)
@@ -506,6 +586,8 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
             return usage_error("--init-w/--init-h", "", "only go with --init custom");
         o->config.params.init = NMF_INIT_CUSTOM;
     }
+    if (out->command == CLI_SURVEY)
+        return survey_start(out);
     if (o->config.params.init == NMF_INIT_CUSTOM && (!o->init_w_path || !o->init_h_path))
         return usage_error("--init", "custom", "needs both --init-w FILE and --init-h FILE");
     return NMF_STATUS_OK;

@@ -8,13 +8,15 @@
 
 #include "checkpoint.h"
 #include "job.h"
+#include "survey.h"
 #include "transform.h"
 
 /* The first word of the command line; none means fit. */
 typedef enum {
     CLI_FIT,         /* nmf-faces [options] INPUT...: factorise */
     CLI_TRANSFORM,   /* nmf-faces transform --model DIR [options] INPUT... */
-    CLI_RECONSTRUCT  /* nmf-faces reconstruct --model DIR --codes W.npy [-o DIR] */
+    CLI_RECONSTRUCT, /* nmf-faces reconstruct --model DIR --codes W.npy [-o DIR] */
+    CLI_SURVEY       /* nmf-faces survey [-k A:B[:STEP]] [options] INPUT... */
 } cli_command;
 
 typedef enum {
@@ -39,12 +41,14 @@ typedef struct {
     const char *resume_dir; /* --resume DIR, or NULL */
     unsigned given;         /* SETTING_BITs and CLI_GIVEN_* */
     int sklearn;            /* --sklearn: scikit-learn's defaults and stopping rules */
+    /* survey: -k A:B[:STEP] (default SURVEY_DEFAULT_K), --restarts, --null */
+    int k_first, k_last, k_step, restarts, null_data;
 } cli_options;
 
 /* Parses argv[1..argc) with getopt_long (which reorders argv) into out,
  * starting from the defaults; may be called again, getopt's state is reset.
- * A first word "transform" or "reconstruct" selects that command (its own
- * defaults, and only its options); "help [COMMAND]" asks for a usage.
+ * A first word "transform", "reconstruct" or "survey" selects that command
+ * (its own defaults, and only its options); "help [COMMAND]" asks for a usage.
  * On a usage error returns NMF_STATUS_BAD_ARGUMENT with nmf_last_error()
  * "OPTION VALUE: why". Checks each value's range and the combinations the
  * command line alone decides (--init custom needs --init-w and --init-h);
