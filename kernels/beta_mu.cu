@@ -44,24 +44,52 @@ static __global__ void beta_terms_kernel(const T *__restrict__ V, float *__restr
     }
 }
 
+/* The weighted terms (beta_mu.cuh): one mask byte more read per element.
+ * At beta 2 the terms are V and WH themselves, as the CPU's masked loop
+ * takes them (powf(wh, 1) need not be exact on the GPU). */
 template <typename T>
-static cudaError_t launch_beta_terms(const T *V, float *WH, float *R, size_t len, float beta,
-                                     cudaStream_t stream)
+static __global__ void masked_beta_terms_kernel(const T *__restrict__ V,
+                                                const uint8_t *__restrict__ mask,
+                                                float *__restrict__ WH, float *__restrict__ R,
+                                                size_t len, float beta)
 {
-    beta_terms_kernel<<<grid_for(len, BETA_MAX_BLOCKS), BETA_BLOCK, 0, stream>>>(V, WH, R, len,
-                                                                                 beta);
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < len;
+         i += (size_t)gridDim.x * blockDim.x) {
+        const float wh = WH[i];
+        if (!mask[i]) {
+            R[i] = 0.0f;
+            WH[i] = 0.0f;
+        } else if (beta == 2.0f) {
+            R[i] = (float)V[i];
+        } else {
+            R[i] = nmf_beta_numerator_term((float)V[i], wh, beta);
+            WH[i] = nmf_beta_denominator_term(wh, beta);
+        }
+    }
+}
+
+template <typename T>
+static cudaError_t launch_beta_terms(const T *V, const uint8_t *mask, float *WH, float *R,
+                                     size_t len, float beta, cudaStream_t stream)
+{
+    const unsigned grid = grid_for(len, BETA_MAX_BLOCKS);
+    if (mask)
+        masked_beta_terms_kernel<<<grid, BETA_BLOCK, 0, stream>>>(V, mask, WH, R, len, beta);
+    else
+        beta_terms_kernel<<<grid, BETA_BLOCK, 0, stream>>>(V, WH, R, len, beta);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nmf_cuda_beta_terms(const void *V, size_t v_size, float *WH, float *R,
-                                           size_t len, float beta, cudaStream_t stream)
+extern "C" cudaError_t nmf_cuda_beta_terms(const void *V, size_t v_size, const uint8_t *mask,
+                                           float *WH, float *R, size_t len, float beta,
+                                           cudaStream_t stream)
 {
     if (len == 0)
         return cudaSuccess;
     if (!V || !WH || !R)
         return cudaErrorInvalidValue;
     return nmf_with_V_type(V, v_size, [&](auto *v) {
-        return launch_beta_terms(v, WH, R, len, beta, stream);
+        return launch_beta_terms(v, mask, WH, R, len, beta, stream);
     });
 }
 
@@ -168,29 +196,32 @@ extern "C" cudaError_t nmf_cuda_component_sums(const float *X, size_t rows, size
 template <typename T>
 struct beta_loss_term {
     const T *V;
+    const uint8_t *mask; /* NULL: every entry observed */
     const float *WH;
     double beta;
     __device__ double operator()(size_t i) const
     {
-        return nmf_beta_loss_term((float)V[i], WH[i], beta);
+        return mask && !mask[i] ? 0.0 : nmf_beta_loss_term((float)V[i], WH[i], beta);
     }
 };
 
 template <typename T>
-static cudaError_t reduce_beta_divergence(const T *V, const float *WH, size_t len, double beta,
-                                          double *partial, double *out, cudaStream_t stream)
+static cudaError_t reduce_beta_divergence(const T *V, const uint8_t *mask, const float *WH,
+                                          size_t len, double beta, double *partial, double *out,
+                                          cudaStream_t stream)
 {
-    return nmf_reduce(beta_loss_term<T>{V, WH, beta}, len, partial, out,
+    return nmf_reduce(beta_loss_term<T>{V, mask, WH, beta}, len, partial, out,
                       beta == 0.0 || beta == 1.0 ? 1.0 : beta * (beta - 1.0), stream);
 }
 
-extern "C" cudaError_t nmf_cuda_beta_divergence(const void *V, size_t v_size, const float *WH,
+extern "C" cudaError_t nmf_cuda_beta_divergence(const void *V, size_t v_size,
+                                                const uint8_t *mask, const float *WH,
                                                 size_t len, float beta, double *partial,
                                                 double *out, cudaStream_t stream)
 {
     if (len == 0 || !V || !WH || !partial || !out)
         return cudaErrorInvalidValue;
     return nmf_with_V_type(V, v_size, [&](auto *v) {
-        return reduce_beta_divergence(v, WH, len, (double)beta, partial, out, stream);
+        return reduce_beta_divergence(v, mask, WH, len, (double)beta, partial, out, stream);
     });
 }

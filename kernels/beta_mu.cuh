@@ -7,11 +7,12 @@
  *
  * One W update for beta != 2, as src/cpu/beta_mu.c does it on the CPU:
  *   WH = W H                                       (cuBLAS)
- *   nmf_cuda_beta_terms(V, v_size, WH, R, m·n, beta)  R = V∘WH^(β-2); WH ← WH^(β-1) (β != 1)
+ *   nmf_cuda_beta_terms(V, v_size, mask, WH, R, m·n, beta)  R = V∘WH^(β-2); WH ← WH^(β-1) (β != 1)
  *   num = R Hᵀ                                     (cuBLAS)
  *   den = WH Hᵀ                                    (cuBLAS; β != 1)
- *   β = 1: nmf_cuda_component_sums(H, k, n, 1, ...) = rowsums(H) (k), then
- *          nmf_cuda_broadcast(den, hsum, m, k, 1, 0)
+ *   β = 1 without a mask: nmf_cuda_component_sums(H, k, n, 1, ...) =
+ *          rowsums(H) (k), then nmf_cuda_broadcast(den, hsum, m, k, 1, 0)
+ *          (with a mask, den = M Hᵀ, WH having become M)
  *   nmf_cuda_mu_update_reg(W, num, den, m·k, l1_W, l2_W, γ, β < 1 ? NMF_EPSILON64 : 0)
  * The H update recomputes WH = W H with the new W, then num = Wᵀ R,
  * den = Wᵀ WH (β != 1) or, at β = 1, wsum = colsums(W) (k,
@@ -24,6 +25,7 @@
 
 #include <cuda_runtime_api.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,9 +36,14 @@ extern "C" {
  * the original WH[i]). At beta == 1, WH is only read. V of len elements of
  * v_size bytes each: floats (4) or bytes (1, nmf_problem's V8, widened to
  * float first); WH, R of len floats; R must not alias V or WH. Another
- * v_size gives cudaErrorInvalidValue. */
-cudaError_t nmf_cuda_beta_terms(const void *V, size_t v_size, float *WH, float *R, size_t len,
-                                float beta, cudaStream_t stream);
+ * v_size gives cudaErrorInvalidValue.
+ * With a mask (len bytes, 0 = missing; NULL: every entry observed), the
+ * weighted updates' terms, as src/cpu/beta_mu.c forms them: R and WH are 0
+ * where the entry is missing (its V never read) and, where observed, WH
+ * becomes the denominator term at every beta (1 at beta 1, the products
+ * then M Hᵀ and Wᵀ M); at beta 2, R = V and WH stays WH, exactly. */
+cudaError_t nmf_cuda_beta_terms(const void *V, size_t v_size, const uint8_t *mask, float *WH,
+                                float *R, size_t len, float beta, cudaStream_t stream);
 
 /* Fills dst (rows, cols) with a vector repeated: along_rows != 0: dst[r][c]
  * = vec[c] (vec of length cols, the same row repeated: the β = 1 W-update
@@ -72,10 +79,12 @@ cudaError_t nmf_cuda_mu_update_reg(float *X, const float *num, const float *den,
  *   else:   D = (Σ_{V>EPS} (V^β - β V WH'^(β-1)) + (β-1) Σ_all WH^β) / (β(β-1))
  * This is the complete D: the host's reconstruction_err_ is
  * sqrt(2·max(D, 0)), after an 8-byte copy of out[0]. partial holds
- * NMF_REDUCE_PARTIALS doubles (reduce.cuh); out one double. len must be > 0. */
-cudaError_t nmf_cuda_beta_divergence(const void *V, size_t v_size, const float *WH, size_t len,
-                                     float beta, double *partial, double *out,
-                                     cudaStream_t stream);
+ * NMF_REDUCE_PARTIALS doubles (reduce.cuh); out one double. len must be > 0.
+ * With a mask (as for nmf_cuda_beta_terms; NULL: none) the sums run over
+ * the observed entries alone. */
+cudaError_t nmf_cuda_beta_divergence(const void *V, size_t v_size, const uint8_t *mask,
+                                     const float *WH, size_t len, float beta, double *partial,
+                                     double *out, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -35,20 +35,34 @@ extern "C" cudaError_t nmf_cuda_dot(const float *a, const float *b, size_t len,
     return nmf_reduce(dot_term<float>{a, b}, len, partial, out, 1.0, stream);
 }
 
+/* V[i]² where observed (mask NULL: everywhere). */
 template <typename T>
-static cudaError_t reduce_norm_sq(const T *V, size_t len, double *partial, double *out,
-                                  cudaStream_t stream)
+struct observed_square_term {
+    const T *V;
+    const uint8_t *mask;
+    __device__ double operator()(size_t i) const
+    {
+        return mask && !mask[i] ? 0.0 : (double)V[i] * (double)V[i];
+    }
+};
+
+template <typename T>
+static cudaError_t reduce_norm_sq(const T *V, const uint8_t *mask, size_t len, double *partial,
+                                  double *out, cudaStream_t stream)
 {
+    if (mask)
+        return nmf_reduce(observed_square_term<T>{V, mask}, len, partial, out, 1.0, stream);
     return nmf_reduce(dot_term<T>{V, NULL}, len, partial, out, 1.0, stream);
 }
 
-extern "C" cudaError_t nmf_cuda_norm_sq(const void *V, size_t v_size, size_t len,
-                                        double *partial, double *out, cudaStream_t stream)
+extern "C" cudaError_t nmf_cuda_norm_sq(const void *V, size_t v_size, const uint8_t *mask,
+                                        size_t len, double *partial, double *out,
+                                        cudaStream_t stream)
 {
     if (!V || !partial || !out)
         return cudaErrorInvalidValue;
     return nmf_with_V_type(V, v_size, [&](auto *v) {
-        return reduce_norm_sq(v, len, partial, out, stream);
+        return reduce_norm_sq(v, mask, len, partial, out, stream);
     });
 }
 

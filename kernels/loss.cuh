@@ -5,6 +5,7 @@
 
 #include <cuda_runtime_api.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -19,9 +20,10 @@ cudaError_t nmf_cuda_dot(const float *a, const float *b, size_t len, double *par
 
 /* *out = ||V||², V's len entries squared and summed as nmf_cuda_dot(V, NULL)
  * sums them (for floats, the same bits), V of floats (v_size 4) or bytes
- * (1, nmf_problem's V8); another v_size gives cudaErrorInvalidValue. */
-cudaError_t nmf_cuda_norm_sq(const void *V, size_t v_size, size_t len, double *partial,
-                             double *out, cudaStream_t stream);
+ * (1, nmf_problem's V8); another v_size gives cudaErrorInvalidValue. With
+ * a mask (len bytes, 0 = missing; NULL: none), the observed entries'. */
+cudaError_t nmf_cuda_norm_sq(const void *V, size_t v_size, const uint8_t *mask, size_t len,
+                             double *partial, double *out, cudaStream_t stream);
 
 /* *out = norm_sq - 2 * (*cross) + (*quad), clamped at 0, on the device, so
  * that one 8-byte copy brings the squared error home. */

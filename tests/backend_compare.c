@@ -14,12 +14,14 @@
 
 /* V (m, n) and the start W0 (m, k), H0 (k, n). With V8, the fits get V
  * as bytes (nmf_problem's V8) and V holds the same whole values as floats,
- * for the float64 checks. */
+ * for the float64 checks. With a mask (0 = missing), every fit and check
+ * is over the observed entries. */
 typedef struct {
     const char *name;
     size_t m, n, k;
     float *V, *W0, *H0;
-    uint8_t *V8; /* or NULL */
+    uint8_t *V8;   /* or NULL */
+    uint8_t *mask; /* or NULL */
 } compare_fixture;
 
 /* A solver and objective; with `transform`, nmf_transform with the
@@ -135,7 +137,9 @@ static const size_t compare_config_count = sizeof compare_configs / sizeof *comp
  * Then transform (H fixed), colour rows (3 values a pixel, interleaved,
  * as a --colour run has them), and V as bytes: every config, then the
  * products that read V (Frobenius MU and HALS) on more than the 16M
- * floats of the GPU's scratch, which it widens in two blocks of rows. */
+ * floats of the GPU's scratch, which it widens in two blocks of rows.
+ * Last, missing entries (a mask; MU only, as HALS refuses them): the
+ * weighted updates for each loss, regularised, H fixed, and over bytes. */
 static const compare_case compare_cases[] = {
     {"random, k = 1", NULL, {100, 25}, 0},
     {"random, odd sizes", NULL, {100, 25}, 0},
@@ -156,6 +160,13 @@ static const compare_case compare_cases[] = {
      * 5 iterations, as the CPU's stand-in SGEMMs take minutes at this size. */
     {"random bytes, over 16M elements", "mu frobenius", {5}, 0},
     {"random bytes, over 16M elements", "hals", {5}, 0},
+    {"face-like masked, nndsvda start", "mu frobenius", {100, 25}, 0},
+    {"face-like masked, nndsvda start", "mu frobenius regularised", {100, 25}, 0},
+    {"face-like masked, nndsvda start", "mu kullback-leibler", {100, 25}, 0},
+    {"face-like masked, nndsvda start", "mu beta 1.5", {100, 25}, 0},
+    {"face-like masked, nndsvda start", "mu transform", {100, 25}, 0},
+    {"face-like masked bytes, nndsvda start", "mu frobenius", {100, 25}, 0},
+    {"face-like masked bytes, nndsvda start", "mu kullback-leibler", {100, 25}, 0},
 };
 static const size_t compare_case_count = sizeof compare_cases / sizeof *compare_cases;
 
@@ -164,7 +175,8 @@ static const size_t compare_case_count = sizeof compare_cases / sizeof *compare_
 static void fixture_alloc(compare_fixture *f, const char *name, size_t m, size_t n, size_t k)
 {
     *f = (compare_fixture){name, m, n, k, calloc(m * n, sizeof(float)),
-                           malloc(m * k * sizeof(float)), malloc(k * n * sizeof(float)), NULL};
+                           malloc(m * k * sizeof(float)), malloc(k * n * sizeof(float)), NULL,
+                           NULL};
 }
 
 /* Rounds V to whole values (0..255 for the fixtures here) and keeps them
@@ -181,12 +193,38 @@ static void fixture_to_bytes(compare_fixture *f)
 /* The problem the fits get: V as bytes when the fixture has them. */
 static nmf_problem fixture_problem(const compare_fixture *f)
 {
-    return (nmf_problem){f->m, f->n, f->V8 ? NULL : f->V, f->V8, 0, NULL, NULL};
+    return (nmf_problem){f->m, f->n, f->V8 ? NULL : f->V, f->V8, 0, NULL, f->mask};
+}
+
+/* V as floats, for the float64 checks. */
+static nmf_problem fixture_float_problem(const compare_fixture *f)
+{
+    return (nmf_problem){f->m, f->n, f->V, NULL, 0, NULL, f->mask};
+}
+
+/* Hides a block of each image but the first (side/4 square, its place
+ * moving from image to image), its values set to 255 there: a fit that
+ * read a missing value would move. */
+static void fixture_hide_blocks(compare_fixture *f, size_t side)
+{
+    const size_t block = side / 4;
+    f->mask = malloc(f->m * f->n);
+    memset(f->mask, 1, f->m * f->n);
+    for (size_t i = 1; i < f->m; i++) {
+        const size_t x0 = i * 7 % (side - block), y0 = i * 5 % (side - block);
+        for (size_t y = y0; y < y0 + block; y++)
+            for (size_t x = x0; x < x0 + block; x++) {
+                f->mask[i * f->n + y * side + x] = 0;
+                f->V[i * f->n + y * side + x] = 255.0f;
+                if (f->V8)
+                    f->V8[i * f->n + y * side + x] = 255;
+            }
+    }
 }
 
 static int nndsvda_start(compare_fixture *f)
 {
-    nmf_problem problem = {f->m, f->n, f->V, NULL, 0, NULL, NULL};
+    nmf_problem problem = fixture_float_problem(f);
     nmf_params p;
     nmf_params_default(&p);
     p.k = (int)f->k;
@@ -213,9 +251,10 @@ static void compare_fixture_random(compare_fixture *f, const char *name, size_t 
 
 /* Blobs of light that move and widen from image to image, channels
  * values a pixel (interleaved; each channel its own width); image 0 black.
- * With `bytes`, rounded and given to the fits as bytes. */
+ * With `bytes`, rounded and given to the fits as bytes; with `masked`
+ * (grey only), a block of each image missing (fixture_hide_blocks). */
 static int compare_fixture_face_like(compare_fixture *f, const char *name, size_t m, size_t side,
-                                     size_t channels, size_t k, int bytes)
+                                     size_t channels, size_t k, int bytes, int masked)
 {
     size_t n = side * side * channels;
     fixture_alloc(f, name, m, n, k);
@@ -231,6 +270,8 @@ static int compare_fixture_face_like(compare_fixture *f, const char *name, size_
                 }
     if (bytes)
         fixture_to_bytes(f);
+    if (masked)
+        fixture_hide_blocks(f, side);
     return nndsvda_start(f);
 }
 
@@ -257,6 +298,7 @@ static void compare_fixture_free(compare_fixture *f)
     free(f->W0);
     free(f->H0);
     free(f->V8);
+    free(f->mask);
     memset(f, 0, sizeof *f);
 }
 
@@ -274,11 +316,15 @@ static int fixture_make(compare_fixture *f, const char *name)
     else if (!strcmp(name, "random, over 1M elements"))
         compare_fixture_random(f, name, 1031, 1033, 8, 5);
     else if (!strcmp(name, "face-like, nndsvda start"))
-        return compare_fixture_face_like(f, name, 60, 37, 1, 9, 0);
+        return compare_fixture_face_like(f, name, 60, 37, 1, 9, 0, 0);
     else if (!strcmp(name, "face-like colour, nndsvda start"))
-        return compare_fixture_face_like(f, name, 60, 23, 3, 9, 0);
+        return compare_fixture_face_like(f, name, 60, 23, 3, 9, 0, 0);
     else if (!strcmp(name, "face-like bytes, nndsvda start"))
-        return compare_fixture_face_like(f, name, 60, 37, 1, 9, 1);
+        return compare_fixture_face_like(f, name, 60, 37, 1, 9, 1, 0);
+    else if (!strcmp(name, "face-like masked, nndsvda start"))
+        return compare_fixture_face_like(f, name, 60, 37, 1, 9, 0, 1);
+    else if (!strcmp(name, "face-like masked bytes, nndsvda start"))
+        return compare_fixture_face_like(f, name, 60, 37, 1, 9, 1, 1);
     else if (!strcmp(name, "random bytes, over 16M elements")) {
         compare_fixture_random(f, name, 1100, 16384, 4, 6);
         fixture_to_bytes(f);
@@ -443,10 +489,11 @@ static int compare_backends(const compare_fixture *f, const compare_config *cfg,
         check_factor("H", t.H, r.H, f->k * f->n, b, &failures);
     }
 
-    const nmf_problem problem = {f->m, f->n, f->V, NULL, 0, NULL, NULL};
+    const nmf_problem problem = fixture_float_problem(f);
     double norm_V_sq = 0.0;
     for (size_t i = 0; i < f->m * f->n; i++)
-        norm_V_sq += (double)f->V[i] * f->V[i];
+        if (nmf_problem_observed(&problem, i))
+            norm_V_sq += (double)f->V[i] * f->V[i];
     for (size_t i = 0; i < length_count && !fit_failed; i++) {
         printf("  %d iterations:\n", lengths[i]);
         int before = failures;

@@ -21,6 +21,8 @@ static inline double reconstruction_error_f64(const nmf_problem *problem, const 
             double wh = 0.0;
             for (size_t t = 0; t < k; t++)
                 wh += (double)W[i * k + t] * (double)H[t * n + j];
+            if (!nmf_problem_observed(problem, i * n + j))
+                continue; /* a masked problem's error is over its observed entries */
             double d = (double)nmf_problem_value(problem, i * n + j) - wh;
             sum += d * d;
         }

@@ -84,7 +84,7 @@ static void usage(FILE *out)
 "                       all images must share one size); 8-bit images stay\n"
 "                       8-bit, rounded to the nearest level\n"
 "      --missing alpha  pixels whose alpha is 0 are missing: the fit sees the\n"
-"                       others alone and fills these in (--solver mu, CPU)\n"
+"                       others alone and fills these in (--solver mu)\n"
 "      --mask DIR       the same from mask images, 0 where missing: image\n"
 "                       INPUT/REL's mask is DIR/REL (a file input's, DIR/NAME)\n"
 "      --write-completed  every image with its missing pixels filled in, as\n"

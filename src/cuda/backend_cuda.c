@@ -70,7 +70,7 @@ typedef struct {
     uint8_t *d_V8;  /* (m, n) byte V, or NULL */
     size_t v_size;  /* bytes per element of V: sizeof(float) or 1 */
     size_t block_rows; /* rows of V per block of its GEMMs: m for float V */
-    float *d_V_block;  /* (block_rows, n): a block of byte V widened; beta == 2 only */
+    float *d_V_block;  /* (block_rows, n): a block of byte V widened; not elementwise only */
     float *d_W;     /* (m, k) */
     float *d_H;     /* (k, n) */
     float *d_HHt;   /* (k, k) */
@@ -79,8 +79,9 @@ typedef struct {
     float *d_VHt;   /* (m, k) */
     float *d_den_W; /* (m, k) */
     float *d_den_H; /* (k, n) */
-    float *d_WH, *d_R;  /* (m, n), beta != 2 only */
-    float *d_sum;       /* (k) row sums of H or column sums of W, beta == 1 */
+    uint8_t *d_mask;    /* (m, n), 0 where V is missing; NULL: every entry observed */
+    float *d_WH, *d_R;  /* (m, n), element-wise fits only */
+    float *d_sum;       /* (k) row sums of H or column sums of W, kl_sums only */
     double *d_row_violation; /* max(m, n), HALS with tol > 0 only */
     float *d_W_mark, *d_H_mark; /* the factors before the last iterate call,
                                    HALS with tol > 0 only */
@@ -92,6 +93,10 @@ typedef struct {
     int fixed_H; /* nmf_transform: only W is updated */
     int H_products_made; /* fixed H: HHt and VHt enqueued once, kept for the run */
     float beta, gamma;
+    /* The fit runs through WH element by element (the beta-MU path):
+     * beta != 2, or any beta with missing entries, as on the CPU. */
+    int elementwise;
+    int kl_sums; /* beta = 1 over a complete V: the denominators are sums */
     float l1_W, l2_W, l1_H, l2_H;
     int WtV_valid;
     int track_violation; /* HALS with tol > 0: violations summed, factors kept */
@@ -235,19 +240,20 @@ cleanup:
     return st;
 }
 
-/* One MU iteration for beta != 2 (src/cpu/beta_mu.h has the formulas): WH, its
- * element-wise terms, two GEMMs (one and a broadcast for beta = 1) per
- * factor, the update and the small-value threshold. */
+/* One MU iteration of an element-wise fit (src/cpu/beta_mu.h has the
+ * formulas; with a mask, the weighted ones): WH, its element-wise terms,
+ * two GEMMs (one and a broadcast for kl_sums) per factor, the update and
+ * the small-value threshold. */
 static nmf_status enqueue_beta_mu(cuda_ctx *c)
 {
     nmf_status st = NMF_STATUS_OK;
     const cublasOperation_t N = CUBLAS_OP_N, T = CUBLAS_OP_T;
     const size_t m = c->m, n = c->n, k = c->k;
-    const int kl = c->beta == 1.0f;
+    const int kl = c->kl_sums;
     /* W: num = (V ∘ WH^(β-2)) Hᵀ, den = rowsums(H) or WH^(β-1) Hᵀ. */
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, n, k, c->d_W, k, c->d_H, n, c->d_WH, n));
-    CUDA_CHECK(nmf_cuda_beta_terms(device_V(c), c->v_size, c->d_WH, c->d_R, m * n, c->beta,
-                                   c->stream));
+    CUDA_CHECK(nmf_cuda_beta_terms(device_V(c), c->v_size, c->d_mask, c->d_WH, c->d_R, m * n,
+                                   c->beta, c->stream));
     CUBLAS_CHECK(gemm_rm(c->blas, N, T, m, k, n, c->d_R, n, c->d_H, n, c->d_VHt, k));
     if (kl) {
         CUDA_CHECK(nmf_cuda_component_sums(c->d_H, k, n, 1, c->d_sum, c->stream));
@@ -262,8 +268,8 @@ static nmf_status enqueue_beta_mu(cuda_ctx *c)
     /* H with the new W: num = Wᵀ (V ∘ WH^(β-2)), den = colsums(W) (0 -> 1)
      * or Wᵀ WH^(β-1). */
     CUBLAS_CHECK(gemm_rm(c->blas, N, N, m, n, k, c->d_W, k, c->d_H, n, c->d_WH, n));
-    CUDA_CHECK(nmf_cuda_beta_terms(device_V(c), c->v_size, c->d_WH, c->d_R, m * n, c->beta,
-                                   c->stream));
+    CUDA_CHECK(nmf_cuda_beta_terms(device_V(c), c->v_size, c->d_mask, c->d_WH, c->d_R, m * n,
+                                   c->beta, c->stream));
     CUBLAS_CHECK(gemm_rm(c->blas, T, N, k, n, m, c->d_W, k, c->d_R, n, c->d_WtV, n));
     if (kl) {
         CUDA_CHECK(nmf_cuda_component_sums(c->d_W, m, k, 0, c->d_sum, c->stream));
@@ -313,7 +319,7 @@ cleanup:
 static nmf_status enqueue_iteration(cuda_ctx *c, int i)
 {
     return c->solver == NMF_SOLVER_HALS ? enqueue_hals(c, i)
-           : c->beta != 2.0f            ? enqueue_beta_mu(c)
+           : c->elementwise             ? enqueue_beta_mu(c)
                                         : enqueue_mu(c);
 }
 
@@ -377,6 +383,7 @@ static void cuda_free(void *ctx)
     CUDA_FREE(c->d_WH);
     CUDA_FREE(c->d_R);
     CUDA_FREE(c->d_sum);
+    CUDA_FREE(c->d_mask);
     CUDA_FREE(c->d_row_violation);
     CUDA_FREE(c->d_W_mark);
     CUDA_FREE(c->d_H_mark);
@@ -436,11 +443,18 @@ static size_t V_block_rows(const nmf_problem *problem)
     return fit == 0 ? 1 : fit < problem->m ? fit : problem->m;
 }
 
-/* The floats of d_V_block: only the beta = 2 fits read V in a GEMM (beta
- * != 2 multiplies R, V ∘ WH^(β-2), element-wise from the bytes). */
+/* Whether a fit of p on problem is element-wise (cuda_ctx.elementwise). */
+static int fit_is_elementwise(const nmf_problem *problem, const nmf_params *p)
+{
+    return p->beta != 2.0 || problem->mask != NULL;
+}
+
+/* The floats of d_V_block: only the products of a Frobenius fit over a
+ * complete V read V in a GEMM (an element-wise fit multiplies R, V ∘
+ * WH^(β-2), formed element-wise from the bytes). */
 static size_t V_block_floats(const nmf_problem *problem, const nmf_params *p)
 {
-    return problem->V || p->beta != 2.0 ? 0 : V_block_rows(problem) * problem->n;
+    return problem->V || fit_is_elementwise(problem, p) ? 0 : V_block_rows(problem) * problem->n;
 }
 
 /* Bytes of device memory the fit needs, or 0 if that overflows size_t. */
@@ -449,13 +463,13 @@ static size_t bytes_needed(const nmf_problem *problem, size_t k, const nmf_param
     const size_t m = problem->m, n = problem->n;
     size_t mn = m > n ? m : n;
     size_t marks = (size_t)nmf_hals_rule_on(p); /* W_mark, H_mark */
-    /* WH and R for beta != 2, the factors and their products, a byte V's
-     * block; V itself at its element size. */
-    size_t floats[] = {m * n * (p->beta != 2.0 ? 2 : 0), (3 + marks) * m * k, (3 + marks) * k * n,
-                       2 * k * k + k, V_block_floats(problem, p)};
+    /* WH and R of an element-wise fit, the factors and their products, a
+     * byte V's block; V itself at its element size, and its mask. */
+    size_t floats[] = {m * n * (fit_is_elementwise(problem, p) ? 2 : 0), (3 + marks) * m * k,
+                       (3 + marks) * k * n, 2 * k * k + k, V_block_floats(problem, p)};
     size_t total = DEVICE_MEMORY_MARGIN + CUBLAS_WORKSPACE_BYTES +
                    (NMF_REDUCE_PARTIALS + SUM_COUNT + mn) * sizeof(double);
-    const size_t V_bytes = m * n * nmf_problem_element_size(problem);
+    const size_t V_bytes = m * n * (nmf_problem_element_size(problem) + (problem->mask ? 1 : 0));
     if (V_bytes > SIZE_MAX - total)
         return 0;
     total += V_bytes;
@@ -537,6 +551,8 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     c->track_violation = nmf_hals_rule_on(params);
     c->beta = (float)params->beta;
     c->gamma = nmf_mu_gamma(c->beta);
+    c->elementwise = fit_is_elementwise(problem, params);
+    c->kl_sums = c->beta == 1.0f && !problem->mask;
     nmf_regularization reg = nmf_regularization_of(problem, params);
     c->l1_W = (float)reg.l1_W;
     c->l2_W = (float)reg.l2_W;
@@ -575,12 +591,14 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     CUDA_CHECK(cudaMalloc((void **)&c->d_sums, SUM_COUNT * sizeof(double)));
     CUDA_CHECK(cudaMallocHost((void **)&c->h_sums, SUM_COUNT * sizeof(double)));
     const size_t mn = m > n ? m : n;
-    if (c->beta != 2.0f) {
+    if (c->elementwise) {
         CUDA_CHECK(cudaMalloc((void **)&c->d_WH, m * n * sizeof(float)));
         CUDA_CHECK(cudaMalloc((void **)&c->d_R, m * n * sizeof(float)));
     }
-    if (c->beta == 1.0f)
+    if (c->kl_sums)
         CUDA_CHECK(cudaMalloc((void **)&c->d_sum, k * sizeof(float)));
+    if (problem->mask)
+        CUDA_CHECK(cudaMalloc((void **)&c->d_mask, m * n));
     if (c->track_violation) {
         CUDA_CHECK(cudaMalloc((void **)&c->d_row_violation, mn * sizeof(double)));
         CUDA_CHECK(cudaMalloc((void **)&c->d_W_mark, m * k * sizeof(float)));
@@ -590,11 +608,14 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
     CUDA_CHECK(cudaEventCreate(&c->timer[1]));
 
     CUDA_CHECK(upload_V(problem, V_host, d_V_elems, c->v_size, c->stream));
+    if (problem->mask) /* never streamed: a masked V is held in memory (nmf_params_check) */
+        CUDA_CHECK(cudaMemcpyAsync(c->d_mask, problem->mask, m * n, cudaMemcpyHostToDevice,
+                                   c->stream));
     CUDA_CHECK(cudaMemcpyAsync(c->d_W, W0, m * k * sizeof(float), cudaMemcpyHostToDevice,
                                c->stream));
     CUDA_CHECK(cudaMemcpyAsync(c->d_H, H0, k * n * sizeof(float), cudaMemcpyHostToDevice,
                                c->stream));
-    CUDA_CHECK(nmf_cuda_norm_sq(device_V(c), c->v_size, m * n, c->d_partial,
+    CUDA_CHECK(nmf_cuda_norm_sq(device_V(c), c->v_size, c->d_mask, m * n, c->d_partial,
                                 c->d_sums + SUM_NORM_V, c->stream));
     CUDA_CHECK(cudaStreamSynchronize(c->stream));
     *ctx = c;
@@ -642,7 +663,7 @@ static nmf_status cuda_iterate(void *ctx, int n_iter)
     /* MU and HALS iterations end with WtV and WtW of the current W; the
      * beta-MU iteration leaves other products in those buffers, and a
      * transform's (fixed H) makes neither. */
-    c->WtV_valid = c->beta == 2.0f && !c->fixed_H;
+    c->WtV_valid = !c->elementwise && !c->fixed_H;
 cleanup:
     return st;
 }
@@ -659,14 +680,15 @@ cleanup:
 }
 
 /* sqrt(2·D_beta(V || WH)) from WH in one reduction: scikit-learn's error
- * for beta != 2, and with beta = 2 the Frobenius norm of V - WH. */
+ * for beta != 2, and with beta = 2 the Frobenius norm of V - WH (over the
+ * observed entries of a masked V). */
 static nmf_status beta_loss(cuda_ctx *c, float beta, double *error)
 {
     nmf_status st = NMF_STATUS_OK;
     CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, c->m, c->n, c->k, c->d_W, c->k,
                          c->d_H, c->n, c->d_WH, c->n));
-    CUDA_CHECK(nmf_cuda_beta_divergence(device_V(c), c->v_size, c->d_WH, c->m * c->n, beta,
-                                        c->d_partial, c->d_sums + SUM_LOSS, c->stream));
+    CUDA_CHECK(nmf_cuda_beta_divergence(device_V(c), c->v_size, c->d_mask, c->d_WH, c->m * c->n,
+                                        beta, c->d_partial, c->d_sums + SUM_LOSS, c->stream));
     if ((st = read_sums(c, SUM_LOSS, 1)) != NMF_STATUS_OK)
         goto cleanup;
     double divergence = c->h_sums[SUM_LOSS];
@@ -682,7 +704,7 @@ static nmf_status cuda_loss(void *ctx, double *error)
     cuda_ctx *c = ctx;
     nmf_status st = NMF_STATUS_OK;
     const size_t n = c->n, k = c->k;
-    if (c->beta != 2.0f)
+    if (c->elementwise)
         return beta_loss(c, c->beta, error);
     CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, k, k, n, c->d_H, n, c->d_H, n,
                          c->d_HHt, k));
@@ -708,8 +730,8 @@ cleanup:
 static nmf_status cuda_frobenius(void *ctx, double *error)
 {
     cuda_ctx *c = ctx;
-    /* A beta != 2 fit has the m x n WH buffer its loss uses. */
-    return c->beta == 2.0f ? cuda_loss(ctx, error) : beta_loss(c, 2.0f, error);
+    /* An element-wise fit has the m x n WH buffer its loss uses. */
+    return c->elementwise ? beta_loss(c, 2.0f, error) : cuda_loss(ctx, error);
 }
 
 /* The block's violations: one synchronisation per 10 iterations. */
@@ -877,6 +899,7 @@ const nmf_backend nmf_backend_cuda = {
     .name = "cuda",
     .device = NMF_DEVICE_GPU,
     .precisions = 1u << NMF_PRECISION_FP32 | 1u << NMF_PRECISION_TF32,
+    .meets = NMF_NEEDS_MASK,
     .device_count = cuda_device_count,
     .describe = cuda_describe,
     .init = cuda_init,
