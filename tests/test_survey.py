@@ -185,6 +185,13 @@ try:
         js = check_outputs(out, [8, 12, 16], 1, False)
         check(js["init"] == "nndsvd", f"--restarts 1 starts from nndsvd ({js['init']})")
 
+    # --sklearn's defaults name an init, but the restarts' random one is taken.
+    out = os.path.join(tmp, "sklearn")
+    r = survey(["-k", "8:16:4", "--sklearn"], bar, out)
+    check(r.returncode == 0 and json.load(open(os.path.join(out, "survey.json")))["init"] == "random",
+          "--sklearn with restarts starts from random" +
+          (f" ({r.stderr.strip()[-300:]})" if r.returncode else ""))
+
     # Refusals: one line, exit 2, nothing written.
     fresh = os.path.join(tmp, "refused")
     for args, words in [

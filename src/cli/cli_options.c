@@ -492,8 +492,9 @@ static nmf_status parse_command(int argc, char **argv, cli_options *out, int *wo
 
 /* survey's start: no custom one (its W0 is one k's), and with restarts a
  * random one, the default then, since an NNDSVD start makes every restart
- * the same fit. */
-static nmf_status survey_start(cli_options *out)
+ * the same fit; refused only when the user gave it (init_given), not when
+ * --sklearn's defaults did. */
+static nmf_status survey_start(cli_options *out, int init_given)
 {
     nmf_params *p = &out->job.config.params;
     if (p->init == NMF_INIT_CUSTOM)
@@ -501,7 +502,7 @@ static nmf_status survey_start(cli_options *out)
                            "starts one k; a survey starts each k afresh (random or nndsvd*)");
     if (out->restarts < 2)
         return NMF_STATUS_OK;
-    if ((out->given & SETTING_BIT(SETTING_INIT)) && p->init != NMF_INIT_RANDOM)
+    if (init_given && p->init != NMF_INIT_RANDOM)
         return usage_error("--init", nmf_init_name(p->init),
                            "is one start whatever the seed, so every restart would be the same "
                            "fit; --restarts takes --init random (its default)");
@@ -577,6 +578,7 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
         return NMF_STATUS_OK;
     }
 
+    const int init_given = (out->given & SETTING_BIT(SETTING_INIT)) != 0;
     if ((st = apply_solver_defaults(out)) != NMF_STATUS_OK)
         return st;
     if (o->config.data.colour && (out->given & SETTING_BIT(SETTING_GREY)))
@@ -587,7 +589,7 @@ nmf_status cli_options_parse(int argc, char **argv, cli_options *out)
         o->config.params.init = NMF_INIT_CUSTOM;
     }
     if (out->command == CLI_SURVEY)
-        return survey_start(out);
+        return survey_start(out, init_given);
     if (o->config.params.init == NMF_INIT_CUSTOM && (!o->init_w_path || !o->init_h_path))
         return usage_error("--init", "custom", "needs both --init-w FILE and --init-h FILE");
     return NMF_STATUS_OK;
