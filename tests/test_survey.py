@@ -203,6 +203,9 @@ try:
             (["survey", "--init", "custom"], "--init custom"),
             (["survey", "--resume", tmp], "--resume"),
             (["survey", "--recon", "4"], "--recon"),
+            (["survey", "--checkpoint-every", "10"], "--checkpoint-every"),
+            (["survey", "--write-completed"], "--write-completed"),
+            (["survey", "--max-memory", "1G"], "--max-memory"),
             (["--null"], "only for survey")]:
         r = subprocess.run([tool, *args, "-o", fresh, bar], capture_output=True, text=True)
         lines = r.stderr.strip().splitlines()

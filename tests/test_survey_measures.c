@@ -3,7 +3,8 @@
  * order, at another scale) is 1, of disjoint parts 0, of a half-shared set
  * in between as counted by hand; the elbow of a curve that bends once is
  * that k, with none for too few points or a rising curve; the null rule
- * stops at the first step the shuffled data falls faster. */
+ * stops at the first step whose residual sum of squares the shuffled
+ * data's outfalls. */
 #include "survey_measures.h"
 #include "test_util.h"
 
@@ -59,8 +60,14 @@ static void test_null_crossing(void)
 {
     const double err[5] = {0.5, 0.3, 0.1, 0.09, 0.08};
     const double null_err[5] = {0.9, 0.88, 0.86, 0.84, 0.82};
-    /* Steps 0.2, 0.2, 0.01 against 0.02: the third step is the first below. */
+    /* Squared, the steps are 0.16, 0.08, 0.0019 against 0.0356, 0.0348,
+     * 0.034: the third is the first below. */
     CHECK(survey_null_crossing(err, null_err, 5) == 2);
+    /* The rule compares the RSS, not the error: 0.20 -> 0.15 falls more
+     * than 0.80 -> 0.76 (0.05 against 0.04), but its RSS falls less
+     * (0.0175 against 0.0624): stop at the first k. */
+    const double small[2] = {0.20, 0.15}, large[2] = {0.80, 0.76};
+    CHECK(survey_null_crossing(small, large, 2) == 0);
     const double fast_null[5] = {0.9, 0.5, 0.2, 0.1, 0.0};
     CHECK(survey_null_crossing(err, fast_null, 5) == 0);
     const double slow_null[5] = {0.9, 0.9, 0.9, 0.9, 0.9};

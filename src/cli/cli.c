@@ -176,10 +176,10 @@ static void usage_survey(FILE *out)
 "of the images, each from R starts, and suggests a k. Takes a fit's options\n"
 "(solver, loss, regularisation, init, tolerance, device, images) but those\n"
 "of one run (--resume, --checkpoint-every, --init custom, --write-completed,\n"
-"--recon).\n"
+"--recon) and --max-memory, --cache: V is held in memory (twice, --null).\n"
 "\n"
-"  -k, --components A:B[:STEP]  the ks: A, A + STEP, ... up to B, at most 1000\n"
-"                       (default " SURVEY_DEFAULT_K ")\n"
+"  -k, --components A:B[:STEP]  the ks: A, A + STEP, ... up to B (or one K),\n"
+"                       at most 1000 (default " SURVEY_DEFAULT_K ")\n"
 "      --restarts R     fits of each k, from seeds S, S + 1, ... (--seed S),\n"
 "                       the best one's error reported; 2 or more measure the\n"
 "                       stability and start from --init random; 1 starts\n"
@@ -194,7 +194,8 @@ static void usage_survey(FILE *out)
 "error; suggested_k and the rule), survey.csv (a row per k), survey.png (the\n"
 "chart). A line per k on stderr; the suggested k on stdout, last.\n"
 "The suggestion: with --null, the first k from which the next k lowers the\n"
-"error less than it lowers the shuffled data's; else the elbow of the error\n"
+"residual sum of squares less than it lowers the shuffled data's; else the\n"
+"elbow of the error\n"
 "curve (the k farthest below the line from its first point to its last).\n");
 }
 

@@ -440,7 +440,8 @@ static nmf_status apply_solver_defaults(cli_options *out)
  * the model's and the survey's, transform those of the solve and the
  * output, reconstruct only the model, the codes and the output, survey a
  * fit's but those of one run (resume, checkpoints, start files, what is
- * written of one fit) and its own. */
+ * written of one fit) and of where V goes (it holds V in memory), and its
+ * own. */
 static const char *const command_words[] = {[CLI_FIT] = "fit", [CLI_TRANSFORM] = "transform",
                                             [CLI_RECONSTRUCT] = "reconstruct",
                                             [CLI_SURVEY] = "survey"};
@@ -461,7 +462,8 @@ static int takes_option(cli_command command, int c)
         return c != OPT_MODEL && c != OPT_CODES && !is_survey_option(c);
     if (command == CLI_SURVEY)
         return c != OPT_MODEL && c != OPT_CODES && c != OPT_RESUME && c != OPT_CHECKPOINT &&
-               c != OPT_INIT_W && c != OPT_INIT_H && c != OPT_WRITE_COMPLETED && c != OPT_RECON;
+               c != OPT_INIT_W && c != OPT_INIT_H && c != OPT_WRITE_COMPLETED && c != OPT_RECON &&
+               c != OPT_MAX_MEMORY && c != OPT_CACHE; /* V is held in memory (twice, --null) */
     const int *list = command == CLI_TRANSFORM ? transform_takes : reconstruct_takes;
     for (; *list; list++)
         if (*list == c)
@@ -504,8 +506,9 @@ static nmf_status survey_start(cli_options *out, int init_given)
         return NMF_STATUS_OK;
     if (init_given && p->init != NMF_INIT_RANDOM)
         return usage_error("--init", nmf_init_name(p->init),
-                           "is one start whatever the seed, so every restart would be the same "
-                           "fit; --restarts takes --init random (its default)");
+                           "starts every restart the same (or, nndsvdar, nearly: only its zeros are "
+                           "drawn); --restarts 2 or more take --init random (their default), "
+                           "--restarts 1 any init");
     p->init = NMF_INIT_RANDOM;
     return NMF_STATUS_OK;
 }

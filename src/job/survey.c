@@ -40,8 +40,12 @@ typedef struct {
     const char *rule;
 } survey_outcome;
 
+/* The shuffle's seed: --seed's, changed, so that its stream is not restart
+ * 0's random start. */
+#define SHUFFLE_SEED_XOR 0x5eed5u
+
 /* The shuffled data of --null: each image's values (and mask) permuted
- * alike, with its own stream of the seed's generator. Each image keeps its
+ * alike, from one generator seeded for the shuffle. Each image keeps its
  * values and so its norm; what the images share is gone. */
 typedef struct {
     float *V;
@@ -127,6 +131,11 @@ static nmf_status survey_k(const survey_options *opt, const nmf_problem *V, nmf_
     for (int r = 0; r < opt->restarts && st == NMF_STATUS_OK; r++) {
         nmf_result res = {0};
         st = fit_once(V, p, pt->k, r, W, H[r], &res);
+        if (st == NMF_STATUS_OK && !isfinite(res.frobenius_err / res.norm_V))
+            st = nmf_error(NMF_STATUS_BAD_INPUT,
+                           "k %d, seed %u: the fit's error is not a finite number; hint: a "
+                           "smaller --alpha-w/--alpha-h, or another --loss", pt->k,
+                           (unsigned)(p->seed + (uint32_t)r));
         if (st == NMF_STATUS_OK) {
             const double rel = res.frobenius_err / res.norm_V;
             pt->restart_relative_err[r] = rel;
@@ -141,7 +150,7 @@ static nmf_status survey_k(const survey_options *opt, const nmf_problem *V, nmf_
         nmf_result_free(&res);
     }
     pt->seconds = nmf_clock_s() - t0;
-    pt->stability = opt->restarts >= 2
+    pt->stability = st == NMF_STATUS_OK && opt->restarts >= 2
                         ? survey_stability((const float *const *)H, (size_t)opt->restarts,
                                            (size_t)pt->k, V->n)
                         : NAN;
@@ -157,7 +166,11 @@ static nmf_status survey_null_k(const survey_options *opt, const nmf_problem *V,
     for (int r = 0; r < opt->restarts && st == NMF_STATUS_OK; r++) {
         nmf_result res = {0};
         if ((st = fit_once(V, p, pt->k, r, W, H, &res)) == NMF_STATUS_OK &&
-            res.frobenius_err / res.norm_V < pt->null_relative_err)
+            !isfinite(res.frobenius_err / res.norm_V))
+            st = nmf_error(NMF_STATUS_BAD_INPUT,
+                           "--null: k %d, seed %u: the shuffled data's fit error is not a finite "
+                           "number", pt->k, (unsigned)(p->seed + (uint32_t)r));
+        if (st == NMF_STATUS_OK && res.frobenius_err / res.norm_V < pt->null_relative_err)
             pt->null_relative_err = res.frobenius_err / res.norm_V;
         nmf_result_free(&res);
     }
@@ -188,10 +201,13 @@ static void suggest(const survey_options *opt, survey_outcome *out)
     if (opt->null_data) {
         out->suggested = survey_null_crossing(err, null_err, count);
         out->rule = out->suggested >= 0
-                        ? "null: the first k from which the next k lowers the relative error "
-                          "less than it lowers the shuffled data's (Frigyesi & Hoglund 2008)"
-                        : "null: none, the relative error falls faster than the shuffled "
-                          "data's up to the largest k; survey larger k";
+                        ? "null: the first k from which the next k lowers the residual sum of "
+                          "squares less than it lowers the shuffled data's (Frigyesi & Hoglund "
+                          "2008)"
+                        : count < 2 ? "null: none, it needs 2 values of k or more"
+                                    : "null: none, the residual sum of squares falls faster "
+                                      "than the shuffled data's up to the largest k; survey "
+                                      "larger k";
     } else {
         out->suggested = survey_elbow(k, err, count);
         out->rule = out->suggested >= 0
@@ -406,7 +422,8 @@ nmf_status job_survey(const survey_options *opt)
     if ((st = nmf_problem_check(&V)) != NMF_STATUS_OK ||
         (st = job_check_zeros_for_beta(&d, p.beta)) != NMF_STATUS_OK ||
         (st = survey_points(opt, &V, &p, &out)) != NMF_STATUS_OK ||
-        (opt->null_data && (st = shuffle_rows(&V, p.seed, &shuffled, &null_V)) != NMF_STATUS_OK))
+        (opt->null_data &&
+         (st = shuffle_rows(&V, p.seed ^ SHUFFLE_SEED_XOR, &shuffled, &null_V)) != NMF_STATUS_OK))
         goto cleanup;
     W = malloc(d.m * (size_t)opt->k_last * sizeof *W);
     H = calloc((size_t)opt->restarts, sizeof *H);
@@ -434,6 +451,8 @@ nmf_status job_survey(const survey_options *opt)
             st = nmf_error(NMF_STATUS_INTERRUPTED, "interrupted at k = %d; nothing written",
                            pt->k);
     }
+    if (st == NMF_STATUS_OK && job->stop_flag && *job->stop_flag)
+        st = nmf_error(NMF_STATUS_INTERRUPTED, "interrupted after the last fit; nothing written");
     if (st != NMF_STATUS_OK)
         goto cleanup;
     suggest(opt, &out);

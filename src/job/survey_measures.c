@@ -36,24 +36,33 @@ static double row_norm(const float *row, size_t n)
 
 double survey_stability(const float *const *H, size_t restarts, size_t k, size_t n)
 {
-    double *norms = malloc(restarts * k * sizeof *norms), total = 0.0;
-    if (!norms)
+    const size_t pairs = restarts * (restarts - 1) / 2;
+    double *norms = malloc(restarts * k * sizeof *norms), *pair = malloc(pairs * sizeof *pair);
+    if (!norms || !pair) {
+        free(norms);
+        free(pair);
         return NAN;
+    }
     for (size_t r = 0; r < restarts; r++)
         for (size_t t = 0; t < k; t++)
             norms[r * k + t] = row_norm(H[r] + t * n, n);
-    size_t pairs = 0;
-    #pragma omp parallel for collapse(2) schedule(dynamic, 1) reduction(+ : total, pairs)
+    /* Each pair's value in its own slot, summed in order after: the same
+     * bits whatever the threads. */
+    #pragma omp parallel for collapse(2) schedule(dynamic, 1)
     for (size_t a = 0; a < restarts; a++)
         for (size_t b = 0; b < restarts; b++) {
             if (b <= a)
                 continue;
             const double *norm_a = norms + a * k, *norm_b = norms + b * k;
-            total += 0.5 * (mean_best_match(H[a], norm_a, H[b], norm_b, k, n) +
-                            mean_best_match(H[b], norm_b, H[a], norm_a, k, n));
-            pairs++;
+            pair[a * restarts - a * (a + 1) / 2 + (b - a - 1)] =
+                0.5 * (mean_best_match(H[a], norm_a, H[b], norm_b, k, n) +
+                       mean_best_match(H[b], norm_b, H[a], norm_a, k, n));
         }
+    double total = 0.0;
+    for (size_t i = 0; i < pairs; i++)
+        total += pair[i];
     free(norms);
+    free(pair);
     return total / (double)pairs;
 }
 
@@ -77,8 +86,11 @@ int survey_elbow(const int *k, const double *err, size_t count)
 
 int survey_null_crossing(const double *err, const double *null_err, size_t count)
 {
+    /* The residual sums of squares' drops: the squared relative errors',
+     * as the shuffled data keeps each image's values and so ||V||. */
     for (size_t i = 0; i + 1 < count; i++)
-        if (err[i] - err[i + 1] < null_err[i] - null_err[i + 1])
+        if (err[i] * err[i] - err[i + 1] * err[i + 1] <
+            null_err[i] * null_err[i] - null_err[i + 1] * null_err[i + 1])
             return (int)i;
     return -1;
 }

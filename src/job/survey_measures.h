@@ -23,9 +23,11 @@ double survey_stability(const float *const *H, size_t restarts, size_t k, size_t
 int survey_elbow(const int *k, const double *err, size_t count);
 
 /* Frigyesi & Hoglund (2008), as R's NMF package advises: the first k[i]
- * (k increasing) from which going on to k[i+1] lowers the error by less than it lowers
- * the error of the same survey on shuffled data (null_err). Returns its
- * index, or -1 when the data's error falls faster than the null's up to
+ * (k increasing) from which going on to k[i+1] lowers the residual sum of
+ * squares by less than it lowers that of the same survey on shuffled data,
+ * from the relative errors err and null_err (the shuffled data has V's
+ * norm: the RSS drops are ||V||² times the squared errors' drops). Returns
+ * its index, or -1 when the data's RSS falls faster than the null's up to
  * the last k (survey larger k) or count < 2. */
 int survey_null_crossing(const double *err, const double *null_err, size_t count);
 
