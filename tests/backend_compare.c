@@ -544,6 +544,8 @@ compare_summary compare_all_cases(const compare_side *reference, const compare_s
             const compare_config *cfg = &compare_configs[i];
             if (cs->config ? strcmp(cs->config, cfg->name) != 0 : cfg->transform)
                 continue;
+            if (tested->frobenius_only && (cfg->beta != 2.0 || f.mask))
+                continue;
             int failed = compare_backends(&f, cfg, reference, tested,
                                           cs->tf32 ? &compare_tf32 : &compare_fp32, cs->lengths,
                                           (size_t)lengths);

@@ -22,6 +22,9 @@ typedef struct {
     void (*enter)(int variant);
     void (*leave)(void);
     int variant;
+    /* 1: only the cases of Frobenius fits over a complete V (a GPU that
+     * streams V from host memory runs no other). */
+    int frobenius_only;
 } compare_side;
 
 typedef struct {

@@ -19,7 +19,7 @@
 static compare_side cpu_with(int variant)
 {
     return (compare_side){sgemm_variant_name(variant), NMF_DEVICE_CPU, NMF_PRECISION_FP32,
-                          sgemm_variant_set, sgemm_variant_reset, variant};
+                          sgemm_variant_set, sgemm_variant_reset, variant, 0};
 }
 
 /* The correct variants against OpenBLAS: every comparison passes. */

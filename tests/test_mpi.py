@@ -17,15 +17,21 @@
 - SIGTERM to the ranks (as Slurm sends it) checkpoints and exits 143, and
   --resume under another number of ranks ends within 1e-5 of an
   uninterrupted run;
-- more ranks than images, transform under mpirun, missing pixels and --device gpu over
-  ranks are one error line each;
+- more ranks than images, transform under mpirun and missing pixels over
+  ranks are one error line each, and so is --device gpu without a GPU;
 - V streamed from disk on every rank (--max-memory) gives the in-memory
   run's bits.
+With `gpu` after FACES_DIR, the GPU over ranks instead (each rank its own
+GPU, local rank modulo those it sees; the sums through host memory): np 2
+and 3 give the one-process GPU loss to 1e-5 for MU, HALS and KL, the same
+number of ranks twice gives identical W.npy and H.npy, and a V streamed
+from host memory on every rank (NMF_GPU_STREAM_BLOCK) the resident run's
+loss to 1e-5; SKIPPED without a CUDA device.
 SKIPPED (exit 77) when nmf-faces is built without MPI, or without numpy.
 The launcher runs as CI does: as root, on 2 cores, so with
 --allow-run-as-root's two variables and --oversubscribe.
 
-usage: test_mpi.py PATH/TO/nmf-faces MPIEXEC|none FACES_DIR
+usage: test_mpi.py PATH/TO/nmf-faces MPIEXEC|none FACES_DIR [gpu]
 """
 import json
 import os
@@ -37,6 +43,7 @@ import tempfile
 import time
 
 tool, mpiexec, faces = sys.argv[1], sys.argv[2], sys.argv[3]
+on_gpu = sys.argv[4:] == ["gpu"]
 if mpiexec == "none" or not shutil.which(mpiexec):
     print(f"SKIPPED: nmf-faces is built without MPI (NMF_MPI, mpiexec {mpiexec!r}): "
           "install libopenmpi-dev and openmpi-bin (scripts/deps does) and reconfigure")
@@ -74,9 +81,9 @@ def command(ranks, args):
     return launch + [tool, *args]
 
 
-def run(ranks, args, timeout=300):
-    return subprocess.run(command(ranks, args), capture_output=True, text=True, env=ENV,
-                          timeout=timeout)
+def run(ranks, args, timeout=300, env=None):
+    return subprocess.run(command(ranks, args), capture_output=True, text=True,
+                          env=dict(ENV, **(env or {})), timeout=timeout)
 
 
 def metrics(out):
@@ -84,8 +91,8 @@ def metrics(out):
         return json.load(f)
 
 
-def fit(ranks, out, *args, images=faces):
-    r = run(ranks, [images, "-o", out, "--overwrite", "-q", "--threads", "1", *args])
+def fit(ranks, out, *args, images=faces, env=None):
+    r = run(ranks, [images, "-o", out, "--overwrite", "-q", "--threads", "1", *args], env=env)
     check(r.returncode == 0, f"np {ranks} {' '.join(args)}: exit {r.returncode} {r.stderr.strip()[-300:]}")
     return metrics(out) if r.returncode == 0 else None
 
@@ -107,10 +114,51 @@ def rel(a, b):
     return abs(a - b) / abs(b)
 
 
+CASES = {"mu": ["--solver", "mu"], "hals": ["--solver", "hals"],
+         "kl": ["--solver", "mu", "--loss", "kl", "--init", "random"]}
+
+
+def same_bits(a, b):
+    return all(np.array_equal(np.load(f"{a}/{f}"), np.load(f"{b}/{f}")) for f in ("W.npy", "H.npy"))
+
+
+def gpu_over_ranks(tmp):
+    probe = run(1, [faces, "--device", "gpu", "-k", "2", "--max-iter", "1", "-q", "-o",
+                    f"{tmp}/probe"])
+    if probe.returncode != 0 and "no CUDA device" in probe.stderr:
+        print(f"SKIPPED: {probe.stderr.strip().splitlines()[-1]}")
+        sys.exit(77)
+    gpu = ["--device", "gpu", "-k", "10", "--tol", "0", "--max-iter", "50"]
+    for name, extra in CASES.items():
+        one = fit(1, f"{tmp}/{name}1", *gpu, *extra)
+        for ranks in (2, 3):
+            m = fit(ranks, f"{tmp}/{name}{ranks}", *gpu, *extra)
+            if one and m:
+                check(m["device"] == "cuda" and m["ranks"] == ranks and
+                      rel(m["reconstruction_err"], one["reconstruction_err"]) <= 1e-5,
+                      f"gpu {name}, np {ranks}: on {m['device']}, loss "
+                      f"{m['reconstruction_err']:.9g} against one GPU process's "
+                      f"{one['reconstruction_err']:.9g} (<= 1e-5 relative)")
+    again = fit(2, f"{tmp}/mu2_again", *gpu, *CASES["mu"])
+    if again:
+        check(same_bits(f"{tmp}/mu2", f"{tmp}/mu2_again"), "gpu mu, np 2 twice: identical W.npy, H.npy")
+    for name in ("mu", "hals"):
+        streamed = fit(2, f"{tmp}/{name}2s", *gpu, *CASES[name], env={"NMF_GPU_STREAM_BLOCK": "64K"})
+        resident = metrics(f"{tmp}/{name}2") if os.path.exists(f"{tmp}/{name}2") else None
+        if streamed and resident:
+            check(rel(streamed["reconstruction_err"], resident["reconstruction_err"]) <= 1e-5,
+                  f"gpu {name}, np 2, V streamed in 64 KiB slots: loss "
+                  f"{streamed['reconstruction_err']:.9g} against resident "
+                  f"{resident['reconstruction_err']:.9g}")
+
+
 with tempfile.TemporaryDirectory() as tmp:
+    if on_gpu:
+        gpu_over_ranks(tmp)
+        print(f"{passes} passed, {failures} failed")
+        sys.exit(1 if failures else 0)
     # --- the one-process loss from every number of ranks -----------------
-    cases = {"mu": ["--solver", "mu"], "hals": ["--solver", "hals"],
-             "kl": ["--solver", "mu", "--loss", "kl", "--init", "random"]}
+    cases = CASES
     for name, extra in cases.items():
         args = ["-k", "10", "--tol", "0", "--max-iter", "50", *extra]
         one = fit(1, f"{tmp}/{name}1", *args)
@@ -158,11 +206,8 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # --- the same ranks, the same bits ---------------------------------------
     again = ["-k", "10", "--tol", "0", "--max-iter", "50", "--solver", "hals"]
-    fit(3, f"{tmp}/same_a", *again)
-    fit(3, f"{tmp}/same_b", *again)
-    for f in ("W.npy", "H.npy"):
-        with open(f"{tmp}/same_a/{f}", "rb") as a, open(f"{tmp}/same_b/{f}", "rb") as b:
-            check(a.read() == b.read(), f"np 3 twice: identical {f}")
+    if fit(3, f"{tmp}/same_a", *again) and fit(3, f"{tmp}/same_b", *again):
+        check(same_bits(f"{tmp}/same_a", f"{tmp}/same_b"), "np 3 twice: identical W.npy, H.npy")
 
     # --- rank 0 writes what one process writes -------------------------------
     listing = lambda d: sorted(os.listdir(d))
@@ -255,15 +300,17 @@ with tempfile.TemporaryDirectory() as tmp:
     os.makedirs(few)
     for i in range(3):
         shutil.copy(os.path.join(faces, "s1", f"{i + 1}.pgm"), few)
+    no_gpu = "no CUDA device" in run(1, [faces, "--device", "gpu", "-k", "2", "--max-iter", "1",
+                                         "-q", "-o", f"{tmp}/probe"]).stderr
     for what, ranks, args, code, says in [
             ("3 images on 4 ranks", 4, [few, "-k", "2", "-o", f"{tmp}/few_out"], 2,
              "fewer than the ranks"),
             ("transform under mpirun", 2, ["transform", "--model", f"{tmp}/mu1", faces, "-o",
                                            f"{tmp}/tr"], 2, "one process"),
-            ("--device gpu over ranks", 2, [faces, "--device", "gpu", "-o", f"{tmp}/gpu"], 2,
-             "--device gpu"),
             ("missing pixels over ranks", 2, [faces, "--missing", "alpha", "-o", f"{tmp}/miss"],
-             2, "--missing/--mask")]:
+             2, "--missing/--mask")] + ([
+            ("--device gpu over ranks without a GPU", 2,
+             [faces, "--device", "gpu", "-o", f"{tmp}/gpu"], 1, "no CUDA device")] if no_gpu else []):
         r = run(ranks, args, timeout=60)
         lines = error_lines(r.stderr)
         check(r.returncode == code and len(lines) == 1 and says in lines[0],

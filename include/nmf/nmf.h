@@ -120,6 +120,8 @@ const char *nmf_loss_name(double beta);
  * reproducible bit for bit. */
 typedef struct nmf_comm {
     int rank, ranks;
+    int local_rank;    /* this rank's number among the ranks on its machine (the GPU
+                          backend takes GPU local_rank modulo the GPUs it sees) */
     size_t row0;       /* this rank's first row of the whole V */
     size_t rows_total; /* rows of the whole V, over every rank */
     /* In place: values[i] becomes the sum over the ranks of their values[i]. */
@@ -164,7 +166,7 @@ typedef struct {
      * like V: 0 where V's entry is missing, anything else where it is
      * observed. The objective and every error then sum over the observed
      * entries alone, and a missing entry's value is never used (it may be
-     * anything, NaN included). Fits with a mask: MU, any beta, on the CPU
+     * anything, NaN included). Fits with a mask: MU, any beta, on either
      * backend, V in memory (not streamed); the starts fill missing entries
      * first (see nmf_initialize). */
     const uint8_t *mask;

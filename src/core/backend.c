@@ -153,32 +153,28 @@ nmf_status nmf_backend_select(nmf_device device, unsigned needs, const nmf_backe
         *out = &nmf_backend_cpu;
         return NMF_STATUS_OK;
     case NMF_DEVICE_GPU:
-        /* A GPU fit is one process's: refused over ranks without probing,
-         * which every rank would do. */
-        if (needs & NMF_NEEDS_RANKS)
-            return nmf_error(NMF_STATUS_BAD_ARGUMENT, "device gpu: the CUDA backend does not fit %s",
-                             needs_words(NMF_NEEDS_RANKS));
         if (gpu_devices(why, sizeof why, out) == 0)
             return nmf_error(NMF_STATUS_NO_DEVICE, "device gpu: no CUDA device (%s)", why);
         if ((missing = needs & ~(*out)->meets) != 0)
             return nmf_error(NMF_STATUS_BAD_ARGUMENT, "device gpu: the %s backend does not fit %s",
                              (*out)->name, needs_words(missing));
         return NMF_STATUS_OK;
-    case NMF_DEVICE_AUTO:
-        if (needs & NMF_NEEDS_RANKS) {
-            *out = &nmf_backend_cpu;
-            return NMF_STATUS_OK;
-        }
+    case NMF_DEVICE_AUTO: {
+        /* Over ranks silently: every rank would say it. */
+        const int say = !(needs & NMF_NEEDS_RANKS);
         if (gpu_devices(why, sizeof why, out) == 0) {
             /* The driver's own words only when a GPU was asked for. */
-            nmf_note("no GPU found; running on the CPU (--device gpu says why)");
+            if (say)
+                nmf_note("no GPU found; running on the CPU (--device gpu says why)");
             *out = &nmf_backend_cpu;
         } else if ((missing = needs & ~(*out)->meets) != 0) {
-            nmf_note("the %s backend does not fit with missing pixels yet; running on the CPU",
-                     (*out)->name);
+            if (say)
+                nmf_note("the %s backend does not fit %s; running on the CPU", (*out)->name,
+                         needs_words(missing));
             *out = &nmf_backend_cpu;
         }
         return NMF_STATUS_OK;
+    }
     }
     return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown device %d", (int)device);
 }

@@ -287,6 +287,14 @@ static nmf_status select_backend(const job_options *opt, const nmf_backend **bac
     const unsigned needs = (ranks_size() > 1 ? NMF_NEEDS_RANKS : 0u) |
                            (opt->config.data.missing != DATASET_MISSING_NONE ? NMF_NEEDS_MASK : 0u);
     nmf_status st = nmf_backend_select(p->device, needs, backend);
+    /* The ranks of a job run one backend, whose sums match: under auto the
+     * GPU only when every rank has one (collective; auto never fails). */
+    if (st == NMF_STATUS_OK && p->device == NMF_DEVICE_AUTO && ranks_size() > 1 &&
+        !ranks_same((uint64_t)(*backend)->device)) {
+        if (ranks_rank() == 0)
+            nmf_note("not every rank of the job sees a usable GPU; running on the CPU");
+        *backend = &nmf_backend_cpu;
+    }
     return st != NMF_STATUS_OK ? st : nmf_backend_check_precision(*backend, p->precision);
 }
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rank, size = 1, here = 1, started;
+static int rank, size = 1, here = 1, local, started;
 static nmf_comm comm;
 
 /* The environment of a process an MPI launcher started: Open MPI's mpirun,
@@ -61,6 +61,7 @@ void ranks_start(int *argc, char ***argv)
     MPI_Comm node;
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &here);
+    MPI_Comm_rank(node, &local);
     MPI_Comm_free(&node);
     ranks_comm(0); /* the ranks, for ranks_agree before V's rows are known */
 }
@@ -229,6 +230,7 @@ const nmf_comm *ranks_comm(size_t rows_total)
     ranks_slice(rows_total, &row0, &rows);
     comm = (nmf_comm){.rank = rank,
                       .ranks = size,
+                      .local_rank = local,
                       .row0 = row0,
                       .rows_total = rows_total,
                       .sum_floats = sum_floats,
