@@ -24,9 +24,12 @@
 With `gpu` after FACES_DIR, the GPU over ranks instead (each rank its own
 GPU, local rank modulo those it sees; the sums through host memory): np 2
 and 3 give the one-process GPU loss to 1e-5 for MU, HALS and KL, the same
-number of ranks twice gives identical W.npy and H.npy, and a V streamed
-from host memory on every rank (NMF_GPU_STREAM_BLOCK) the resident run's
-loss to 1e-5; SKIPPED without a CUDA device.
+number of ranks twice gives identical W.npy and H.npy, a V streamed to
+the GPUs from host memory (NMF_GPU_STREAM_BLOCK: from V pinned in place,
+and with --max-memory from the disk cache through pinned buffers) the
+resident run's loss to 1e-5, and HALS's stopping rule stops near the one
+GPU process's iteration; SKIPPED without a CUDA device. The other checks
+name --device cpu (a GPU machine's auto would take the GPUs).
 SKIPPED (exit 77) when nmf-faces is built without MPI, or without numpy.
 The launcher runs as CI does: as root, on 2 cores, so with
 --allow-run-as-root's two variables and --oversubscribe.
@@ -92,7 +95,10 @@ def metrics(out):
 
 
 def fit(ranks, out, *args, images=faces, env=None):
-    r = run(ranks, [images, "-o", out, "--overwrite", "-q", "--threads", "1", *args], env=env)
+    # The CPU unless a device is named: on a GPU machine auto would take the GPUs.
+    device = [] if "--device" in args else ["--device", "cpu"]
+    r = run(ranks, [images, "-o", out, "--overwrite", "-q", "--threads", "1", *device, *args],
+            env=env)
     check(r.returncode == 0, f"np {ranks} {' '.join(args)}: exit {r.returncode} {r.stderr.strip()[-300:]}")
     return metrics(out) if r.returncode == 0 else None
 
@@ -142,14 +148,32 @@ def gpu_over_ranks(tmp):
     again = fit(2, f"{tmp}/mu2_again", *gpu, *CASES["mu"])
     if again:
         check(same_bits(f"{tmp}/mu2", f"{tmp}/mu2_again"), "gpu mu, np 2 twice: identical W.npy, H.npy")
-    for name in ("mu", "hals"):
-        streamed = fit(2, f"{tmp}/{name}2s", *gpu, *CASES[name], env={"NMF_GPU_STREAM_BLOCK": "64K"})
+    # Streamed from V in memory (pinned in place), and from V streamed from
+    # disk on the host (--max-memory: through the pinned buffers).
+    stream = {"NMF_GPU_STREAM_BLOCK": "64K"}
+    for name, host in (("mu", []), ("hals", []), ("mu", ["--max-memory", "21M"])):
+        label = f"{name}2s{'d' if host else ''}"
+        streamed = fit(2, f"{tmp}/{label}", *gpu, *CASES[name], *host, env=stream)
         resident = metrics(f"{tmp}/{name}2") if os.path.exists(f"{tmp}/{name}2") else None
         if streamed and resident:
-            check(rel(streamed["reconstruction_err"], resident["reconstruction_err"]) <= 1e-5,
-                  f"gpu {name}, np 2, V streamed in 64 KiB slots: loss "
+            check(rel(streamed["reconstruction_err"], resident["reconstruction_err"]) <= 1e-5 and
+                  streamed["streamed"] == bool(host),
+                  f"gpu {name}, np 2, V streamed to the GPU in 64 KiB slots"
+                  f"{' from the disk cache' if host else ''}: loss "
                   f"{streamed['reconstruction_err']:.9g} against resident "
                   f"{resident['reconstruction_err']:.9g}")
+    # HALS's stopping rule: W's violation summed over the ranks.
+    rule = ["--device", "gpu", "-k", "10", "--solver", "hals", "--stopping", "sklearn",
+            "--tol", "1e-3", "--max-iter", "300"]
+    one, two = fit(1, f"{tmp}/rule1", *rule), fit(2, f"{tmp}/rule2", *rule)
+    if one and two:
+        # Another order of the sums can move the threshold's iteration a little.
+        check(two["converged"] and one["converged"] and
+              abs(two["iterations"] - one["iterations"]) <= 10 and
+              rel(two["reconstruction_err"], one["reconstruction_err"]) <= 1e-4,
+              f"gpu hals --stopping sklearn, np 2: stopped at {two['iterations']} iterations "
+              f"against one process's {one['iterations']} (within 10), loss within "
+              f"{rel(two['reconstruction_err'], one['reconstruction_err']):.1e} (<= 1e-4)")
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -308,7 +332,11 @@ with tempfile.TemporaryDirectory() as tmp:
             ("transform under mpirun", 2, ["transform", "--model", f"{tmp}/mu1", faces, "-o",
                                            f"{tmp}/tr"], 2, "one process"),
             ("missing pixels over ranks", 2, [faces, "--missing", "alpha", "-o", f"{tmp}/miss"],
-             2, "--missing/--mask")] + ([
+             2, "--missing/--mask"),
+            # rank 0 alone checks the folder: the ranks agree before auto's
+            # device, a collective, is agreed on
+            ("a folder holding a run, --device auto", 2,
+             [faces, "-k", "2", "--max-iter", "1", "-o", f"{tmp}/mu1"], 2, "holds another run")] + ([
             ("--device gpu over ranks without a GPU", 2,
              [faces, "--device", "gpu", "-o", f"{tmp}/gpu"], 1, "no CUDA device")] if no_gpu else []):
         r = run(ranks, args, timeout=60)

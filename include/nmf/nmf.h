@@ -120,8 +120,6 @@ const char *nmf_loss_name(double beta);
  * reproducible bit for bit. */
 typedef struct nmf_comm {
     int rank, ranks;
-    int local_rank;    /* this rank's number among the ranks on its machine (the GPU
-                          backend takes GPU local_rank modulo the GPUs it sees) */
     size_t row0;       /* this rank's first row of the whole V */
     size_t rows_total; /* rows of the whole V, over every rank */
     /* In place: values[i] becomes the sum over the ranks of their values[i]. */
@@ -132,6 +130,9 @@ typedef struct nmf_comm {
     /* The lowest rank that passes failed != 0, or -1 when none does. */
     int (*first_failed)(void *user, int failed);
     void *user;
+    /* This rank's number among the ranks on its machine: the GPU backend
+     * takes GPU local_rank modulo the GPUs the rank sees (0: the first). */
+    int local_rank;
 } nmf_comm;
 
 /* Every rank's st, agreed on before the next collective step: st itself

@@ -159,22 +159,24 @@ nmf_status nmf_backend_select(nmf_device device, unsigned needs, const nmf_backe
             return nmf_error(NMF_STATUS_BAD_ARGUMENT, "device gpu: the %s backend does not fit %s",
                              (*out)->name, needs_words(missing));
         return NMF_STATUS_OK;
-    case NMF_DEVICE_AUTO: {
-        /* Over ranks silently: every rank would say it. */
-        const int say = !(needs & NMF_NEEDS_RANKS);
+    case NMF_DEVICE_AUTO:
+        /* Over ranks the CPU without probing: each rank would probe alone
+         * and could choose another backend, whose sums would not match the
+         * others'; a job agrees on the GPU and asks for it (src/job). */
+        if (needs & NMF_NEEDS_RANKS) {
+            *out = &nmf_backend_cpu;
+            return NMF_STATUS_OK;
+        }
         if (gpu_devices(why, sizeof why, out) == 0) {
             /* The driver's own words only when a GPU was asked for. */
-            if (say)
-                nmf_note("no GPU found; running on the CPU (--device gpu says why)");
+            nmf_note("no GPU found; running on the CPU (--device gpu says why)");
             *out = &nmf_backend_cpu;
         } else if ((missing = needs & ~(*out)->meets) != 0) {
-            if (say)
-                nmf_note("the %s backend does not fit %s; running on the CPU", (*out)->name,
-                         needs_words(missing));
+            nmf_note("the %s backend does not fit %s; running on the CPU", (*out)->name,
+                     needs_words(missing));
             *out = &nmf_backend_cpu;
         }
         return NMF_STATUS_OK;
-    }
     }
     return nmf_error(NMF_STATUS_BAD_ARGUMENT, "unknown device %d", (int)device);
 }

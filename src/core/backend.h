@@ -117,10 +117,11 @@ void nmf_set_threads(int threads);
 
 /* The backend for `device` that meets `needs` (NMF_NEEDS_*): the CPU, the
  * CUDA backend, or for AUTO the CUDA backend when it is compiled in, sees a
- * device and meets the needs, else the CPU with an nmf_note() saying why
- * (none over ranks, where every rank would print it). NMF_STATUS_NO_DEVICE
- * for GPU without a device; NMF_STATUS_BAD_ARGUMENT for GPU when the CUDA
- * backend does not meet the needs. */
+ * device and meets the needs, else the CPU with an nmf_note() saying why;
+ * over ranks AUTO is the CPU, unprobed: the ranks of a job must run one
+ * backend, whose sums match, so the job agrees on a GPU and asks for it.
+ * NMF_STATUS_NO_DEVICE for GPU without a device; NMF_STATUS_BAD_ARGUMENT
+ * for GPU when the CUDA backend does not meet the needs. */
 nmf_status nmf_backend_select(nmf_device device, unsigned needs, const nmf_backend **out);
 
 /* Whether backend b computes in `precision`; the error names both. */

@@ -396,8 +396,11 @@ static nmf_status hals_rule_on_block(fit_state *s, int *step)
                                                        violations[done] / s->violation_at_1 <= s->p->tol);
         done++;
     }
-    if (done < *step && ((st = s->backend->rewind(s->ctx)) != NMF_STATUS_OK ||
-                         (st = s->backend->iterate(s->ctx, done)) != NMF_STATUS_OK))
+    /* A rewind can fail on one rank (a GPU's copy): agreed on before the
+     * iterations' sums. */
+    if (done < *step &&
+        ((st = nmf_comm_agree(s->problem->comm, s->backend->rewind(s->ctx))) != NMF_STATUS_OK ||
+         (st = s->backend->iterate(s->ctx, done)) != NMF_STATUS_OK))
         return st;
     *step = done;
     return NMF_STATUS_OK;
@@ -450,7 +453,9 @@ static nmf_status fit_checkpoint(fit_state *s, float *W, float *H)
         s->it >= p->max_iter || s->result->converged || s->stop)
         return NMF_STATUS_OK;
     save_state(s);
-    nmf_status st = s->backend->get_factors(s->ctx, W, H);
+    /* Copying the factors home can fail on one rank (a GPU's): agreed on
+     * before the callback, which gathers W from the ranks. */
+    nmf_status st = nmf_comm_agree(s->problem->comm, s->backend->get_factors(s->ctx, W, H));
     return st != NMF_STATUS_OK ? st : p->checkpoint(s->result, W, H, p->checkpoint_user);
 }
 
@@ -458,7 +463,7 @@ static nmf_status fit_checkpoint(fit_state *s, float *W, float *H)
 static nmf_status fit_finish(fit_state *s, float *W, float *H)
 {
     nmf_result *r = s->result;
-    nmf_status st = s->backend->get_factors(s->ctx, W, H);
+    nmf_status st = nmf_comm_agree(s->problem->comm, s->backend->get_factors(s->ctx, W, H));
     if (st != NMF_STATUS_OK)
         return st;
     save_state(s);

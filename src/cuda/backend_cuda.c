@@ -599,6 +599,11 @@ static void cuda_free(void *ctx)
     cuda_ctx *c = ctx;
     if (!c)
         return;
+    /* Nothing in flight reads what is freed below (an error path's copy). */
+    if (c->copy_stream)
+        cudaStreamSynchronize(c->copy_stream);
+    if (c->stream)
+        cudaStreamSynchronize(c->stream);
     if (c->graph)
         cudaGraphExecDestroy(c->graph);
     for (int i = 0; i < 2; i++)
@@ -905,10 +910,14 @@ static nmf_status cuda_init(void **ctx, const nmf_problem *problem, const nmf_pa
         return nmf_error(NMF_STATUS_TOO_LARGE,
                          "%zu x %zu is beyond cuBLAS's 32-bit matrix dimensions", m, n);
     /* Over ranks, each its own GPU while there are as many on its machine
-     * (local_rank modulo those it sees; 0 for one process). */
+     * (local_rank modulo those it sees); one process, the current one. */
     const nmf_comm *comm = nmf_problem_needs(problem) & NMF_NEEDS_RANKS ? problem->comm : NULL;
-    CUDA_CHECK(cudaGetDeviceCount(&devices));
-    CUDA_CHECK(cudaSetDevice(comm ? comm->local_rank % devices : 0));
+    if (comm) {
+        CUDA_CHECK(cudaGetDeviceCount(&devices));
+        if (devices == 0)
+            return nmf_error(NMF_STATUS_NO_DEVICE, "the CUDA runtime sees no devices");
+        CUDA_CHECK(cudaSetDevice(comm->local_rank % devices));
+    }
     /* The m*n bound above keeps the sizes far from overflowing on 64-bit. */
     if ((st = plan_V(problem, k, params, &v)) != NMF_STATUS_OK)
         goto cleanup;
@@ -1065,10 +1074,11 @@ cleanup:
 /* sqrt(2·D_beta(V || WH)) from WH in one reduction: scikit-learn's error
  * for beta != 2, and with beta = 2 the Frobenius norm of V - WH (over the
  * observed entries of a masked V). */
-static nmf_status beta_loss(cuda_ctx *c, float beta, double *error)
+static nmf_status beta_loss(cuda_ctx *c, nmf_status st, float beta, double *error)
 {
-    nmf_status st = NMF_STATUS_OK;
     double divergence = NAN;
+    if (st != NMF_STATUS_OK)
+        goto cleanup;
     CUBLAS_CHECK(gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, c->m, c->n, c->k, c->d_W, c->k,
                          c->d_H, c->n, c->d_WH, c->n));
     CUDA_CHECK(nmf_cuda_beta_divergence(device_V(c), c->v_size, c->d_mask, c->d_WH, c->m * c->n,
@@ -1086,13 +1096,15 @@ cleanup:
 }
 
 /* ||V||² - 2<WᵀV, H> + <WᵀW, HHᵀ> on the device, WᵀV and WᵀW made (and
- * summed over the ranks) when the last iteration left none. */
-static nmf_status frobenius_loss(cuda_ctx *c, double *error)
+ * summed over the ranks) when the last iteration left none; after the
+ * status st so far, the sum made whatever it is. */
+static nmf_status frobenius_loss(cuda_ctx *c, nmf_status st, double *error)
 {
-    nmf_status st = NMF_STATUS_OK;
     const size_t n = c->n, k = c->k;
-    const cublasStatus_t gram = gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, k, k, n, c->d_H, n,
-                                        c->d_H, n, c->d_HHt, k);
+    const cublasStatus_t gram = st != NMF_STATUS_OK
+                                    ? CUBLAS_STATUS_SUCCESS
+                                    : gemm_rm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, k, k, n, c->d_H,
+                                              n, c->d_H, n, c->d_HHt, k);
     if (gram != CUBLAS_STATUS_SUCCESS)
         st = nmf_cublas_report(gram, "gemm_rm(H Hᵀ)", __FILE__, __LINE__);
     if (!c->WtV_valid) {
@@ -1116,23 +1128,21 @@ cleanup:
     return st;
 }
 
+/* The losses go on through their sums after a failure of ||V||²'s, as
+ * the other ranks do. */
 static nmf_status cuda_loss(void *ctx, double *error)
 {
     cuda_ctx *c = ctx;
     nmf_status st = sum_norm_V(c, NMF_STATUS_OK);
-    if (st != NMF_STATUS_OK)
-        return st;
-    return c->elementwise ? beta_loss(c, c->beta, error) : frobenius_loss(c, error);
+    return c->elementwise ? beta_loss(c, st, c->beta, error) : frobenius_loss(c, st, error);
 }
 
 static nmf_status cuda_frobenius(void *ctx, double *error)
 {
     cuda_ctx *c = ctx;
     nmf_status st = sum_norm_V(c, NMF_STATUS_OK);
-    if (st != NMF_STATUS_OK)
-        return st;
     /* An element-wise fit has the m x n WH buffer its loss uses. */
-    return c->elementwise ? beta_loss(c, 2.0f, error) : frobenius_loss(c, error);
+    return c->elementwise ? beta_loss(c, st, 2.0f, error) : frobenius_loss(c, st, error);
 }
 
 /* The block's violations: one synchronisation per 10 iterations; W's

@@ -281,21 +281,34 @@ nmf_status job_check_output_dir(const char *dir, const char *const *files, size_
 
 /* The backend for the run's device that meets its needs (ranks, missing
  * pixels): nmf_backend_select's one rule, before any image is read. */
+static unsigned run_needs(const job_options *opt)
+{
+    return (ranks_size() > 1 ? NMF_NEEDS_RANKS : 0u) |
+           (opt->config.data.missing != DATASET_MISSING_NONE ? NMF_NEEDS_MASK : 0u);
+}
+
 static nmf_status select_backend(const job_options *opt, const nmf_backend **backend)
 {
     const nmf_params *p = &opt->config.params;
-    const unsigned needs = (ranks_size() > 1 ? NMF_NEEDS_RANKS : 0u) |
-                           (opt->config.data.missing != DATASET_MISSING_NONE ? NMF_NEEDS_MASK : 0u);
-    nmf_status st = nmf_backend_select(p->device, needs, backend);
-    /* The ranks of a job run one backend, whose sums match: under auto the
-     * GPU only when every rank has one (collective; auto never fails). */
-    if (st == NMF_STATUS_OK && p->device == NMF_DEVICE_AUTO && ranks_size() > 1 &&
-        !ranks_same((uint64_t)(*backend)->device)) {
+    nmf_status st = nmf_backend_select(p->device, run_needs(opt), backend);
+    return st != NMF_STATUS_OK ? st : nmf_backend_check_precision(*backend, p->precision);
+}
+
+/* --device auto over ranks, where the library's is the CPU: the GPU when
+ * every rank has a usable one, as the ranks of a job run one backend,
+ * whose sums match (collective). */
+static void ranks_auto_backend(const job_options *opt, const nmf_backend **backend)
+{
+    const nmf_backend *gpu = NULL;
+    const int usable = nmf_backend_select(NMF_DEVICE_GPU, run_needs(opt), &gpu) == NMF_STATUS_OK &&
+                       nmf_backend_check_precision(gpu, opt->config.params.precision) ==
+                           NMF_STATUS_OK;
+    if (!ranks_same((uint64_t)usable)) {
         if (ranks_rank() == 0)
             nmf_note("not every rank of the job sees a usable GPU; running on the CPU");
-        *backend = &nmf_backend_cpu;
+    } else if (usable) {
+        *backend = gpu;
     }
-    return st != NMF_STATUS_OK ? st : nmf_backend_check_precision(*backend, p->precision);
 }
 
 /* The start W (this rank's rows) and H: the checkpoint's, the files of
@@ -357,6 +370,8 @@ nmf_status job_run(const job_options *opt)
                        "the ranks of an MPI job; start it without mpirun or srun");
     if ((st = ranks_agree(st)) != NMF_STATUS_OK)
         return st;
+    if (ranks_size() > 1 && p->device == NMF_DEVICE_AUTO)
+        ranks_auto_backend(opt, &backend);
     nmf_params fit_params = *p;
     fit_params.device = backend->device;
 
