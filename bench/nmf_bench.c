@@ -34,6 +34,7 @@
 #include "npy.h"
 #include "fsutil.h"
 #include "settings.h"
+#include "size_text.h"
 #include "strbuf.h"
 #include "stream.h"
 
@@ -850,7 +851,7 @@ int main(int argc, char **argv)
         case OPT_NO_CEILINGS: o.no_ceilings = 1; break;
         case OPT_STREAM: o.stream_dir = optarg; break;
         case OPT_STREAM_BLOCK:
-            if (parse_bytes(optarg, &o.stream_block))
+            if (nmf_parse_bytes(optarg, &o.stream_block))
                 return usage_error("--stream-block: must be a number of bytes, > 0, with an "
                                    "optional K, M, G or T (powers of 1024), as nmf-faces --max-memory");
             break;

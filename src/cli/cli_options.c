@@ -3,6 +3,7 @@
 #include "cli_options.h"
 
 #include "error.h"
+#include "size_text.h"
 
 #include <ctype.h>
 #include <getopt.h>
@@ -36,14 +37,14 @@ static int parse_pair(const char *s, char sep, long lo, long hi, int *a, int *b)
     return 0;
 }
 
-/* --max-memory: "auto" (DATASET_MEMORY_AVAILABLE) or a size (parse_bytes). */
+/* --max-memory: "auto" (DATASET_MEMORY_AVAILABLE) or a size (nmf_parse_bytes). */
 static int parse_memory(const char *s, size_t *out)
 {
     if (!strcmp(s, "auto")) {
         *out = DATASET_MEMORY_AVAILABLE;
         return 0;
     }
-    return parse_bytes(s, out);
+    return nmf_parse_bytes(s, out);
 }
 
 /* survey's -k: "A:B" or "A:B:STEP" (every STEP-th k from A up to B), or

@@ -23,6 +23,13 @@ void nmf_problem_prefetch(const nmf_problem *p, size_t first, size_t count);
 void nmf_problem_map(const nmf_problem *p, size_t first, size_t count);
 void nmf_problem_release(const nmf_problem *p, size_t first, size_t count);
 
+/* The rows of the block of V's m rows that starts at row i0, blocks of
+ * `block` rows (the last one short). */
+static inline size_t nmf_block_len(size_t m, size_t i0, size_t block)
+{
+    return m - i0 < block ? m - i0 : block;
+}
+
 /* Rows a block of a pass over V that would like `want`: no more than
  * stream_block holds for a streamed V; at least 1, at most m. */
 size_t nmf_problem_block_rows(const nmf_problem *p, size_t want);

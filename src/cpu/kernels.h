@@ -56,13 +56,6 @@ typedef struct {
     double (*fma_loop)(long iters);
 } nmf_cpu_kernels;
 
-/* The rows of the block of V's m rows that starts at row i0, blocks of
- * `block` rows (the last one short). */
-static inline size_t nmf_block_len(size_t m, size_t i0, size_t block)
-{
-    return m - i0 < block ? m - i0 : block;
-}
-
 extern const nmf_cpu_kernels nmf_cpu_kernels_blas;
 #if defined(__x86_64__)
 extern const nmf_cpu_kernels nmf_cpu_kernels_avx512, nmf_cpu_kernels_avx2;

@@ -46,6 +46,7 @@
 #include "loss.cuh"
 #include "reduce.cuh"
 #include "reduce.h"
+#include "size_text.h"
 #include "stream.h"
 #include "widen.cuh"
 #include "nmf_elementwise.h"
@@ -254,12 +255,6 @@ cleanup:
     return st;
 }
 
-/* Rows of V in the block from row i0. */
-static size_t block_len(const cuda_ctx *c, size_t i0)
-{
-    return c->m - i0 < c->block_rows ? c->m - i0 : c->block_rows;
-}
-
 /* Enqueues the copy of block b of a streamed V into d_slot[b % 2] on
  * copy_stream, once the slot's last products are enqueued: from V itself
  * when it is pinned in place, else through h_slot[b % 2], filled here (a
@@ -269,7 +264,7 @@ static nmf_status stage_block(cuda_ctx *c, size_t b)
 {
     nmf_status st = NMF_STATUS_OK;
     const int s = (int)(b & 1);
-    const size_t i0 = b * c->block_rows, rows = block_len(c, i0);
+    const size_t i0 = b * c->block_rows, rows = nmf_block_len(c->m, i0, c->block_rows);
     const size_t at = i0 * c->n * c->v_size, bytes = rows * c->n * c->v_size;
     const void *V_host = c->problem.V ? (const void *)c->problem.V : (const void *)c->problem.V8;
     const char *from = (const char *)V_host + at;
@@ -306,7 +301,7 @@ static nmf_status for_V_blocks(cuda_ctx *c, V_block_product product)
         goto cleanup;
     for (size_t b = 0; b < blocks; b++) {
         const int s = (int)(b & 1);
-        const size_t i0 = b * c->block_rows, rows = block_len(c, i0);
+        const size_t i0 = b * c->block_rows, rows = nmf_block_len(c->m, i0, c->block_rows);
         const void *raw = c->streamed ? c->d_slot[s]
                                       : (const char *)device_V(c) + i0 * n * c->v_size;
         if (c->streamed)
@@ -768,23 +763,16 @@ static size_t bytes_needed(const nmf_problem *problem, size_t k, const nmf_param
     return total;
 }
 
-/* NMF_GPU_STREAM_BLOCK=SIZE (bytes, or K, M, G: powers of 1024) streams V
- * from host memory in slots of at most SIZE even when it fits on the
+/* NMF_GPU_STREAM_BLOCK=SIZE (as --max-memory takes it: 64K, 16M) streams
+ * V from host memory in slots of at most SIZE even when it fits on the
  * device: for the tests and the benchmark. *out is 0 when it is unset. */
 static nmf_status stream_block_asked(size_t *out)
 {
     const char *env = getenv("NMF_GPU_STREAM_BLOCK");
     *out = 0;
-    if (!env || !*env)
-        return NMF_STATUS_OK;
-    char *end;
-    unsigned long long value = strtoull(env, &end, 10);
-    const int shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
-    end += shift > 0;
-    if (end == env || *end != '\0' || value == 0 || *env == '-' || value > (SIZE_MAX >> shift))
+    if (env && *env && nmf_parse_bytes(env, out) != 0)
         return nmf_error(NMF_STATUS_BAD_ARGUMENT,
-                         "NMF_GPU_STREAM_BLOCK=%s: not a size (bytes, or with K, M or G)", env);
-    *out = (size_t)value << shift;
+                         "NMF_GPU_STREAM_BLOCK=%s: not a size (bytes, or with K, M, G or T)", env);
     return NMF_STATUS_OK;
 }
 
@@ -835,7 +823,7 @@ static cudaError_t upload_V(const nmf_problem *problem, const void *V_host, void
 {
     const size_t m = problem->m, n = problem->n, block = nmf_problem_block_rows(problem, m);
     for (size_t i0 = 0; i0 < m; i0 += block) {
-        const size_t rows = m - i0 < block ? m - i0 : block, at = i0 * n * v_size;
+        const size_t rows = nmf_block_len(m, i0, block), at = i0 * n * v_size;
         cudaError_t e = cudaMemcpyAsync((char *)d_V + at, (const char *)V_host + at,
                                         rows * n * v_size, cudaMemcpyHostToDevice, stream);
         if (e == cudaSuccess)
@@ -1128,21 +1116,24 @@ cleanup:
     return st;
 }
 
-/* The losses go on through their sums after a failure of ||V||²'s, as
- * the other ranks do. */
+/* sqrt(2·D_beta(V || WH)): an element-wise fit's from its m x n WH buffer,
+ * a Frobenius fit's (beta 2) from its products. The losses go on through
+ * their sums after a failure of ||V||²'s, as the other ranks do. */
+static nmf_status loss_at(cuda_ctx *c, float beta, double *error)
+{
+    nmf_status st = sum_norm_V(c, NMF_STATUS_OK);
+    return c->elementwise ? beta_loss(c, st, beta, error) : frobenius_loss(c, st, error);
+}
+
 static nmf_status cuda_loss(void *ctx, double *error)
 {
     cuda_ctx *c = ctx;
-    nmf_status st = sum_norm_V(c, NMF_STATUS_OK);
-    return c->elementwise ? beta_loss(c, st, c->beta, error) : frobenius_loss(c, st, error);
+    return loss_at(c, c->beta, error);
 }
 
 static nmf_status cuda_frobenius(void *ctx, double *error)
 {
-    cuda_ctx *c = ctx;
-    nmf_status st = sum_norm_V(c, NMF_STATUS_OK);
-    /* An element-wise fit has the m x n WH buffer its loss uses. */
-    return c->elementwise ? beta_loss(c, st, 2.0f, error) : frobenius_loss(c, st, error);
+    return loss_at(ctx, 2.0f, error);
 }
 
 /* The block's violations: one synchronisation per 10 iterations; W's

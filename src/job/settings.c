@@ -4,7 +4,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "settings.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -34,22 +33,6 @@ int parse_number(const char *s, double lo, double hi, double *out)
     if (end == s || *end != '\0' || errno == ERANGE || !(v >= lo && v <= hi))
         return -1;
     *out = v;
-    return 0;
-}
-
-int parse_bytes(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    const char *units = "KMGT", *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
-    if (end == s || errno == ERANGE || !(v > 0) || (*end && (!u || end[1] != '\0')))
-        return -1;
-    for (const char *p = units; u && p <= u; p++)
-        v *= 1024.0;
-    if (!(v >= 1.0 && v < 9e18))
-        return -1;
-    *out = (size_t)v;
     return 0;
 }
 

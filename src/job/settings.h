@@ -76,9 +76,6 @@ const char *setting_option(setting_id id);
  * number, in [lo, hi]: 0 and *out set, or -1 with *out untouched. */
 int parse_whole(const char *s, long lo, long hi, long *out);
 int parse_number(const char *s, double lo, double hi, double *out);
-/* A size in bytes, at least 1: a number with an optional K, M, G or T
- * (powers of 1024, as sort -S and docker -m take them): "48M", "1.5G". */
-int parse_bytes(const char *s, size_t *out);
 
 /* The defaults of every setting (nmf_params_default, dataset_options_default,
  * 8 reconstructions). */
